@@ -1,0 +1,65 @@
+// swift-tools-version:6.1
+// `pipeline`: batch LLM inference over long documents on CPU. Targets and their order follow
+// DESIGN.md; dependencies point down only:
+//   CKernels, CLZ4 → GGUF → Tensor → KVCache → Attention → Tokenizer → Model → Planner → Store → Pipeline → pipeline
+import PackageDescription
+
+// Release builds must let SIMD code reach memory bandwidth: no exclusivity or overflow checks in
+// the hot paths (-Ounchecked), whole-module optimisation so generic SIMD code specialises.
+let swiftSettings: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-wmo", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+// The C kernels are always optimised, also in debug builds (tests run them on real models).
+// ISA-specific code is selected per function with target attributes and runtime dispatch, so the
+// binary runs on any x86-64 (and builds on other architectures with the portable fallback).
+let kernelCSettings: [CSetting] = [
+    .unsafeFlags(["-O3", "-fno-math-errno", "-fno-trapping-math", "-Wall", "-Wno-unused-function"]),
+]
+
+let package = Package(
+    name: "pipeline",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "pipeline", targets: ["PipelineCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+    ],
+    targets: [
+        .target(name: "CKernels", cSettings: kernelCSettings),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .target(name: "GGUF", swiftSettings: swiftSettings),
+        .target(name: "Tensor", dependencies: ["GGUF", "CKernels"], swiftSettings: swiftSettings),
+        .target(name: "KVCache", dependencies: ["Tensor", "CKernels", "CLZ4"], swiftSettings: swiftSettings),
+        .target(name: "Attention", dependencies: ["KVCache", "Tensor", "CKernels"], swiftSettings: swiftSettings),
+        .target(name: "Tokenizer", dependencies: ["GGUF", .product(name: "Collections", package: "swift-collections")],
+                swiftSettings: swiftSettings),
+        .target(name: "Model", dependencies: ["GGUF", "Tensor", "KVCache", "Attention", "Tokenizer", "CKernels"],
+                swiftSettings: swiftSettings),
+        .target(name: "Planner", dependencies: ["Model", "KVCache", "Attention", "Tensor"], swiftSettings: swiftSettings),
+        .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")], swiftSettings: swiftSettings),
+        .target(name: "Pipeline", dependencies: ["Store", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "GGUF"],
+                swiftSettings: swiftSettings),
+        .executableTarget(name: "PipelineCLI", dependencies: [
+            "Pipeline", "Store", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "Tensor", "GGUF",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: swiftSettings),
+
+        .target(name: "TestSupport", dependencies: ["GGUF", "Tensor"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "GGUF", "CKernels", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KVCacheTests", dependencies: ["KVCache", "Tensor", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "AttentionTests", dependencies: ["Attention", "KVCache", "Tensor", "TestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Tokenizer", "GGUF", "Tensor", "KVCache", "TestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "PlannerTests", dependencies: ["Planner", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store", "Model", "TestSupport"],
+                    swiftSettings: swiftSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)

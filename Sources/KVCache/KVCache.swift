@@ -1,0 +1,1 @@
+// KVCache target — see DESIGN.md.

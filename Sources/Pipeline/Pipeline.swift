@@ -1,0 +1,1 @@
+// Pipeline target — see DESIGN.md.

@@ -1,0 +1,7 @@
+import ArgumentParser
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Not implemented yet.")
+
+    func run() async throws { try notImplemented("pipeline bench") }
+}

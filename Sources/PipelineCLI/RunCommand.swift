@@ -1,0 +1,7 @@
+import ArgumentParser
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Not implemented yet.")
+
+    func run() async throws { try notImplemented("pipeline run") }
+}

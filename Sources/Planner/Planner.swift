@@ -1,0 +1,1 @@
+// Planner target — see DESIGN.md.

@@ -1,0 +1,1 @@
+// Store target — see DESIGN.md.

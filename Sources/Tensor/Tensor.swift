@@ -1,0 +1,1 @@
+// Tensor target — see DESIGN.md.

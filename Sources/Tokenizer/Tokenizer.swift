@@ -1,0 +1,1 @@
+// Tokenizer target — see DESIGN.md.

@@ -1,0 +1,1 @@
+// Test support: synthetic GGUF models and paths to real-model fixtures.
