@@ -47,9 +47,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftSettings),
 
-        .target(name: "TestSupport", dependencies: ["GGUF", "Tensor"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .target(name: "TestSupport", dependencies: ["GGUF", "Tensor", "CKernels"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "GGUF", "CKernels", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "GGUF", "CKernels", "TestSupport"], exclude: ["Fixtures"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KVCacheTests", dependencies: ["KVCache", "Tensor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AttentionTests", dependencies: ["Attention", "KVCache", "Tensor", "TestSupport"],

@@ -1,5 +1,108 @@
+// CKernels: the innermost loops of the engine and nothing else (DESIGN.md). Each entry point is
+// single-threaded; Swift splits work across threads and calls these on slices.
+//
+// Every kernel has an AVX-512 path, an AVX2 path and a portable C path, selected at run time
+// (`ck_isa`); `ck_set_isa` forces a lower path so tests can check all of them on one machine.
+// Weights stay in their GGUF block formats and are dequantized in registers; activations are
+// always fp32 (no 8-bit activation quantization).
 #ifndef CKERNELS_H
 #define CKERNELS_H
 #include <stddef.h>
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// Tensor types, numbered as ggml's `enum ggml_type`.
+enum {
+    CK_F32 = 0, CK_F16 = 1, CK_Q4_0 = 2, CK_Q4_1 = 3, CK_Q5_0 = 6, CK_Q5_1 = 7, CK_Q8_0 = 8,
+    CK_Q4_K = 12, CK_Q5_K = 13, CK_Q6_K = 14, CK_BF16 = 30,
+};
+
+// Instruction-set levels.
+enum { CK_ISA_PORTABLE = 0, CK_ISA_AVX2 = 1, CK_ISA_AVX512 = 2 };
+
+/// The best level this CPU supports.
+int ck_isa_supported(void);
+/// The level in use (defaults to the best supported).
+int ck_isa(void);
+/// Forces a level (clamped to what the CPU supports); returns the level now in use.
+int ck_set_isa(int level);
+
+/// A spin-wait hint (x86 `pause`), for the thread pool's short waits.
+void ck_cpu_relax(void);
+
+/// Elements per block and bytes per block of a type; 0 for unknown types.
+int ck_block_size(int type);
+int ck_block_bytes(int type);
+
+// ---- fp16 / bf16 conversion ----
+void ck_f16_to_f32(const uint16_t *src, float *dst, int64_t n);
+void ck_f32_to_f16(const float *src, uint16_t *dst, int64_t n);
+float ck_f16_to_f32_1(uint16_t h);
+uint16_t ck_f32_to_f16_1(float f);
+
+// ---- weights ----
+
+/// Dequantizes `n` elements (a multiple of the block size) of one row.
+void ck_dequantize_row(int type, const void *src, float *dst, int64_t n);
+
+/// y[b * ldy + r] = dot(row r of W, x[b * ldx ...]) for r in [0, nrows), b in [0, nb).
+/// W: `nrows` rows of `k` elements (k a multiple of the block size), rows `row_bytes` apart.
+/// Reads each weight block once for all `nb` vectors; nb ≤ CK_MATVEC_MAX_BATCH.
+#define CK_MATVEC_MAX_BATCH 8
+void ck_matvec(int type, const void *w, size_t row_bytes, int64_t nrows, int64_t k,
+               const float *x, int64_t ldx, int nb, float *y, int64_t ldy);
+
+/// Y[t * ldy + r] = dot(row r of W, X[t * ldx ...]) for t in [0, nt), r in [0, nrows).
+/// Matrix–matrix form for prefill: W is dequantized one panel of CK_PANEL_ROWS rows at a time
+/// into `scratch` (at least ck_gemm_scratch_floats(k) floats, 64-byte aligned) and reused across
+/// all `nt` rows of X.
+#define CK_PANEL_ROWS 32
+int64_t ck_gemm_scratch_floats(int64_t k);
+void ck_gemm(int type, const void *w, size_t row_bytes, int64_t nrows, int64_t k,
+             const float *x, int64_t ldx, int64_t nt, float *y, int64_t ldy, float *scratch);
+
+// ---- small vector ops used between the matmuls ----
+
+/// out[i] = x[i] / sqrt(mean(x²) + eps) * w[i]
+void ck_rmsnorm(const float *x, const float *w, float *out, int64_t n, float eps);
+/// dot product of two fp32 vectors
+float ck_dot_f32(const float *a, const float *b, int64_t n);
+/// a[i] = silu(a[i]) * b[i]
+void ck_swiglu(float *a, const float *b, int64_t n);
+/// y[i] += x[i]
+void ck_add(float *y, const float *x, int64_t n);
+
+// ---- attention (fp32 queries, f16 keys/values, one KV head) ----
+//
+// Layout of one KV page of up to CK_ATTN_MAX_KEYS tokens: keys transposed, kt[d * kt_stride + j]
+// for dimension d of token j (rows readable up to j < roundup(n, 16)); values row-major,
+// v[j * v_stride + d]. Queries are fp32 rows pre-scaled by 1/sqrt(hd); hd is a multiple of 16.
+//
+// Online-softmax state of one query row: running max m, running sum l and the unnormalised
+// output acc[hd]. Start with m = -INFINITY, l = 0, acc = 0; the result is acc / l. Partial
+// states over disjoint key sets merge exactly through log-sum-exp.
+#define CK_ATTN_MAX_KEYS 64
+
+/// Decode: updates the states of `nq` query rows (q: nq × hd contiguous, the GQA group of one KV
+/// head) with the first `n` tokens of a page (n ≤ CK_ATTN_MAX_KEYS; nq ≤ 16).
+void ck_attn_decode_f16(const float *q, int nq, int hd, const uint16_t *kt, int64_t kt_stride,
+                        const uint16_t *v, int64_t v_stride, int n, float *m, float *l, float *acc);
+
+/// Prefill: causal flash-attention tile. Query rows q (nq × hd, row stride ldq) at positions
+/// qpos[i] attend to the page's tokens at positions kpos0 ..< kpos0 + n, skipping keys after the
+/// query. States: m[nq], l[nq], acc[nq × hd]. `scratch`: ck_attn_tile_scratch_floats(hd) floats.
+int64_t ck_attn_tile_scratch_floats(int hd);
+void ck_attn_tile_f16(const float *q, int64_t ldq, int nq, const int32_t *qpos, int hd,
+                      const uint16_t *kt, int64_t kt_stride, const uint16_t *v, int64_t v_stride, int n,
+                      int32_t kpos0, float *m, float *l, float *acc, float *scratch);
+
+/// Merges partial state (m2, l2, acc2) into (m, l, acc) for one row.
+void ck_attn_merge(float *m, float *l, float *acc, float m2, float l2, const float *acc2, int hd);
+
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -1,0 +1,529 @@
+// AVX-512 kernels (Zen 4/5, Skylake-X and later). Weights are dequantized in registers, one
+// 32-element block into two zmm, and multiplied with fp32 activations; nothing is rounded to
+// 8 bits. Compiled per function with a target attribute, selected at run time (dispatch.c).
+#include "ck_internal.h"
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define T CK_AVX512_TARGET
+#define INL static inline __attribute__((always_inline)) T
+
+// ---- helpers ----
+
+INL float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
+
+INL __m512 f16x16(const uint16_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
+
+/// e^x, relative error ≈ 2 ulp: Cody–Waite reduction x = r·ln2 + f, |f| ≤ ln2/2, degree-7
+/// Taylor polynomial for e^f, scaled by 2^r. Inputs below -87.3 give ~0; callers mask exact zeros.
+INL __m512 exp512(__m512 x) {
+    x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.3762626647949f)), _mm512_set1_ps(-87.3365478515625f));
+    __m512 r = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 f = _mm512_fnmadd_ps(r, _mm512_set1_ps(0.693359375f), x);
+    f = _mm512_fnmadd_ps(r, _mm512_set1_ps(-2.12194440e-4f), f);
+    __m512 p = _mm512_set1_ps(1.0f / 5040);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f / 720));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, r);
+}
+
+/// d and m of a block stored as two consecutive f16 values.
+INL void load_dm(const void *p, __m512 *d, __m512 *m) {
+    uint32_t bits; memcpy(&bits, p, 4);
+    __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128((int)bits));
+    *d = _mm512_broadcastss_ps(dm);
+    *m = _mm512_broadcastss_ps(_mm_movehdup_ps(dm));
+}
+
+INL __m512 load_d(const void *p) {
+    uint16_t h; memcpy(&h, p, 2);
+    return _mm512_broadcastss_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
+}
+
+// In-register dequantization of block i of a row: elements 0..15 → *w0, 16..31 → *w1.
+INL void dq_q4_0(const void *row, int64_t i, __m512 *w0, __m512 *w1) {
+    const ck_block_q4_0 *b = (const ck_block_q4_0 *)row + i;
+    __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)b->qs));
+    __m512i eight = _mm512_set1_epi32(8);
+    __m512 d = load_d(&b->d);
+    *w0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(q, _mm512_set1_epi32(15)), eight)), d);
+    *w1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(q, 4), eight)), d);
+}
+
+INL void dq_q4_1(const void *row, int64_t i, __m512 *w0, __m512 *w1) {
+    const ck_block_q4_1 *b = (const ck_block_q4_1 *)row + i;
+    __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)b->qs));
+    __m512 d, m;
+    load_dm(b, &d, &m);
+    *w0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_and_si512(q, _mm512_set1_epi32(15))), d, m);
+    *w1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(q, 4)), d, m);
+}
+
+INL void dq_q5_0(const void *row, int64_t i, __m512 *w0, __m512 *w1) {
+    const ck_block_q5_0 *b = (const ck_block_q5_0 *)row + i;
+    uint32_t qh; memcpy(&qh, b->qh, 4);
+    __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)b->qs));
+    __m512i lo = _mm512_and_si512(q, _mm512_set1_epi32(15)), hi = _mm512_srli_epi32(q, 4), s16 = _mm512_set1_epi32(16);
+    lo = _mm512_mask_add_epi32(lo, (__mmask16)(qh & 0xffff), lo, s16);
+    hi = _mm512_mask_add_epi32(hi, (__mmask16)(qh >> 16), hi, s16);
+    __m512 d = load_d(&b->d);
+    *w0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(lo, s16)), d);
+    *w1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(hi, s16)), d);
+}
+
+INL void dq_q5_1(const void *row, int64_t i, __m512 *w0, __m512 *w1) {
+    const ck_block_q5_1 *b = (const ck_block_q5_1 *)row + i;
+    uint32_t qh; memcpy(&qh, b->qh, 4);
+    __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)b->qs));
+    __m512i lo = _mm512_and_si512(q, _mm512_set1_epi32(15)), hi = _mm512_srli_epi32(q, 4), s16 = _mm512_set1_epi32(16);
+    lo = _mm512_mask_add_epi32(lo, (__mmask16)(qh & 0xffff), lo, s16);
+    hi = _mm512_mask_add_epi32(hi, (__mmask16)(qh >> 16), hi, s16);
+    __m512 d, m;
+    load_dm(b, &d, &m);
+    *w0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(lo), d, m);
+    *w1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(hi), d, m);
+}
+
+INL void dq_q8_0(const void *row, int64_t i, __m512 *w0, __m512 *w1) {
+    const ck_block_q8_0 *b = (const ck_block_q8_0 *)row + i;
+    __m512 d = load_d(&b->d);
+    *w0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)b->qs))), d);
+    *w1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b->qs + 16)))), d);
+}
+
+INL void dq_f16(const void *row, int64_t i, __m512 *w0, __m512 *w1) {
+    const uint16_t *p = (const uint16_t *)row + i * 32;
+    *w0 = f16x16(p);
+    *w1 = f16x16(p + 16);
+}
+
+INL void dq_bf16(const void *row, int64_t i, __m512 *w0, __m512 *w1) {
+    const uint16_t *p = (const uint16_t *)row + i * 32;
+    *w0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+    *w1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(p + 16))), 16));
+}
+
+INL void dq_f32(const void *row, int64_t i, __m512 *w0, __m512 *w1) {
+    const float *p = (const float *)row + i * 32;
+    *w0 = _mm512_loadu_ps(p);
+    *w1 = _mm512_loadu_ps(p + 16);
+}
+
+/// Dequantizes k elements of a row of a type with a 32-element in-register path (k % 32 == 0).
+#define DQ_ROW(name)                                                                           \
+    static T void dqrow_##name(const void *row, float *dst, int64_t k) {                       \
+        for (int64_t i = 0; i < k / 32; i++) {                                                 \
+            __m512 w0, w1;                                                                     \
+            dq_##name(row, i, &w0, &w1);                                                       \
+            _mm512_storeu_ps(dst + i * 32, w0);                                                \
+            _mm512_storeu_ps(dst + i * 32 + 16, w1);                                           \
+        }                                                                                      \
+    }
+DQ_ROW(q4_0) DQ_ROW(q4_1) DQ_ROW(q5_0) DQ_ROW(q5_1) DQ_ROW(q8_0) DQ_ROW(f16) DQ_ROW(bf16)
+
+T void ck_dequantize_row_avx512(int type, const void *src, float *dst, int64_t n) {
+    switch (type) {
+    case CK_Q4_0: if (n % 32 == 0) { dqrow_q4_0(src, dst, n); return; } break;
+    case CK_Q4_1: dqrow_q4_1(src, dst, n); return;
+    case CK_Q5_0: dqrow_q5_0(src, dst, n); return;
+    case CK_Q5_1: dqrow_q5_1(src, dst, n); return;
+    case CK_Q8_0: dqrow_q8_0(src, dst, n); return;
+    case CK_F16: if (n % 32 == 0) { dqrow_f16(src, dst, n); return; } break;
+    case CK_BF16: if (n % 32 == 0) { dqrow_bf16(src, dst, n); return; } break;
+    default: break;
+    }
+    ck_dequantize_row_portable(type, src, dst, n);
+}
+
+// ---- matvec: each weight block read once, multiplied into NB activation vectors ----
+
+/// One row against NB vectors for an in-register type; two accumulator pairs per vector so
+/// consecutive blocks do not wait on each other's FMA latency.
+#define MV_ROW(name, NB)                                                                               \
+    INL void mvrow_##name##_##NB(const void *row, int64_t nblk, const float *x, int64_t ldx, float *out) { \
+        __m512 a0[NB], a1[NB];                                                                         \
+        for (int b = 0; b < NB; b++) { a0[b] = _mm512_setzero_ps(); a1[b] = _mm512_setzero_ps(); }     \
+        for (int64_t i = 0; i < nblk; i++) {                                                           \
+            __m512 w0, w1;                                                                             \
+            dq_##name(row, i, &w0, &w1);                                                               \
+            for (int b = 0; b < NB; b++) {                                                             \
+                a0[b] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + b * ldx + i * 32), a0[b]);             \
+                a1[b] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + b * ldx + i * 32 + 16), a1[b]);        \
+            }                                                                                          \
+        }                                                                                              \
+        for (int b = 0; b < NB; b++) out[b] = hsum(_mm512_add_ps(a0[b], a1[b]));                       \
+    }
+
+/// Two rows at once for a single vector: independent dependency chains, and x loads shared.
+#define MV_ROW2(name)                                                                                  \
+    INL void mvrow2_##name(const void *r0, const void *r1, int64_t nblk, const float *x, float *o0, float *o1) { \
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps(); \
+        for (int64_t i = 0; i < nblk; i++) {                                                           \
+            __m512 w0, w1, v0, v1;                                                                     \
+            dq_##name(r0, i, &w0, &w1);                                                                \
+            dq_##name(r1, i, &v0, &v1);                                                                \
+            __m512 x0 = _mm512_loadu_ps(x + i * 32), x1 = _mm512_loadu_ps(x + i * 32 + 16);            \
+            a0 = _mm512_fmadd_ps(w0, x0, a0); a1 = _mm512_fmadd_ps(w1, x1, a1);                        \
+            b0 = _mm512_fmadd_ps(v0, x0, b0); b1 = _mm512_fmadd_ps(v1, x1, b1);                        \
+        }                                                                                              \
+        *o0 = hsum(_mm512_add_ps(a0, a1));                                                             \
+        *o1 = hsum(_mm512_add_ps(b0, b1));                                                             \
+    }
+
+#define MV_TYPE(name)                                                                                  \
+    MV_ROW(name, 1) MV_ROW(name, 2) MV_ROW(name, 3) MV_ROW(name, 4)                                     \
+    MV_ROW(name, 5) MV_ROW(name, 6) MV_ROW(name, 7) MV_ROW(name, 8) MV_ROW2(name)                      \
+    static T void mv_##name(const void *w, size_t row_bytes, int64_t nrows, int64_t k, const float *x,  \
+                            int64_t ldx, int nb, float *y, int64_t ldy) {                              \
+        const int64_t nblk = k / 32;                                                                   \
+        float out[CK_MATVEC_MAX_BATCH];                                                                \
+        int64_t r = 0;                                                                                 \
+        if (nb == 1)                                                                                   \
+            for (; r + 2 <= nrows; r += 2)                                                             \
+                mvrow2_##name((const uint8_t *)w + r * row_bytes, (const uint8_t *)w + (r + 1) * row_bytes, \
+                              nblk, x, &y[r], &y[r + 1]);                                              \
+        for (; r < nrows; r++) {                                                                       \
+            const void *row = (const uint8_t *)w + r * row_bytes;                                      \
+            switch (nb) {                                                                              \
+            case 1: mvrow_##name##_1(row, nblk, x, ldx, out); break;                                   \
+            case 2: mvrow_##name##_2(row, nblk, x, ldx, out); break;                                   \
+            case 3: mvrow_##name##_3(row, nblk, x, ldx, out); break;                                   \
+            case 4: mvrow_##name##_4(row, nblk, x, ldx, out); break;                                   \
+            case 5: mvrow_##name##_5(row, nblk, x, ldx, out); break;                                   \
+            case 6: mvrow_##name##_6(row, nblk, x, ldx, out); break;                                   \
+            case 7: mvrow_##name##_7(row, nblk, x, ldx, out); break;                                   \
+            default: mvrow_##name##_8(row, nblk, x, ldx, out); break;                                  \
+            }                                                                                          \
+            for (int b = 0; b < nb; b++) y[b * ldy + r] = out[b];                                      \
+        }                                                                                              \
+    }
+
+MV_TYPE(q4_0) MV_TYPE(q4_1) MV_TYPE(q5_0) MV_TYPE(q5_1) MV_TYPE(q8_0) MV_TYPE(f16) MV_TYPE(bf16) MV_TYPE(f32)
+
+T float ck_dot_f32_avx512(const float *a, const float *b, int64_t n) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+    }
+    for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    if (i < n) {
+        __mmask16 mk = (__mmask16)((1u << (n - i)) - 1);
+        s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, a + i), _mm512_maskz_loadu_ps(mk, b + i), s1);
+    }
+    return hsum(_mm512_add_ps(s0, s1));
+}
+
+/// Types without an in-register path (k-quants): dequantize a chunk of the row to L1, then dot.
+static T void mv_chunked(int type, const void *w, size_t row_bytes, int64_t nrows, int64_t k, const float *x,
+                         int64_t ldx, int nb, float *y, int64_t ldy) {
+    const int bs = ck_block_size(type), bb = ck_block_bytes(type);
+    float buf[512] CK_ALIGN64;
+    const int64_t chunk = 512 / bs * bs;
+    for (int64_t r = 0; r < nrows; r++) {
+        const uint8_t *row = (const uint8_t *)w + r * row_bytes;
+        float acc[CK_MATVEC_MAX_BATCH] = {0};
+        for (int64_t k0 = 0; k0 < k; k0 += chunk) {
+            int64_t len = k - k0 < chunk ? k - k0 : chunk;
+            for (int64_t i = 0; i < len / bs; i++) ck_dequantize_block_portable(type, row + (k0 / bs + i) * bb, buf + i * bs);
+            for (int b = 0; b < nb; b++) acc[b] += ck_dot_f32_avx512(buf, x + b * ldx + k0, len);
+        }
+        for (int b = 0; b < nb; b++) y[b * ldy + r] = acc[b];
+    }
+}
+
+T void ck_matvec_avx512(int type, const void *w, size_t row_bytes, int64_t nrows, int64_t k, const float *x,
+                        int64_t ldx, int nb, float *y, int64_t ldy) {
+    if (k % 32 == 0) {
+        switch (type) {
+        case CK_Q4_0: mv_q4_0(w, row_bytes, nrows, k, x, ldx, nb, y, ldy); return;
+        case CK_Q4_1: mv_q4_1(w, row_bytes, nrows, k, x, ldx, nb, y, ldy); return;
+        case CK_Q5_0: mv_q5_0(w, row_bytes, nrows, k, x, ldx, nb, y, ldy); return;
+        case CK_Q5_1: mv_q5_1(w, row_bytes, nrows, k, x, ldx, nb, y, ldy); return;
+        case CK_Q8_0: mv_q8_0(w, row_bytes, nrows, k, x, ldx, nb, y, ldy); return;
+        case CK_F16: mv_f16(w, row_bytes, nrows, k, x, ldx, nb, y, ldy); return;
+        case CK_BF16: mv_bf16(w, row_bytes, nrows, k, x, ldx, nb, y, ldy); return;
+        case CK_F32: mv_f32(w, row_bytes, nrows, k, x, ldx, nb, y, ldy); return;
+        default: break;
+        }
+    }
+    if (ck_block_size(type) == 256 || k % 32 == 0) { mv_chunked(type, w, row_bytes, nrows, k, x, ldx, nb, y, ldy); return; }
+    ck_matvec_portable(type, w, row_bytes, nrows, k, x, ldx, nb, y, ldy);
+}
+
+// ---- GEMM for prefill: dequantize a panel of 32 weight rows, transposed to [k][32], then
+//      a 12×32 register-blocked outer-product micro-kernel over the token rows ----
+
+/// 16×16 transpose of rows src[i * lds ..] into dst[j * ldd + i].
+INL void transpose16(const float *src, int64_t lds, float *dst, int64_t ldd) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * lds);
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
+        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xDD);
+    }
+    for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * ldd, r[i]);
+}
+
+/// Packs rows [r0, r0 + nr) (nr ≤ 32) into panel[k][32], zero-filling missing rows.
+static T void pack_panel(int type, const void *w, size_t row_bytes, int64_t r0, int nr, int64_t k, float *panel, float *tmp) {
+    const int64_t chunk = 256;
+    for (int64_t k0 = 0; k0 < k; k0 += chunk) {
+        int64_t len = k - k0 < chunk ? k - k0 : chunk; // a multiple of 16 (k % 32 == 0 here)
+        int64_t bs = ck_block_size(type), bb = ck_block_bytes(type);
+        for (int r = 0; r < 32; r++) {
+            float *dst = tmp + r * chunk;
+            if (r < nr) ck_dequantize_row_avx512(type, (const uint8_t *)w + (r0 + r) * row_bytes + k0 / bs * bb, dst, len);
+            else memset(dst, 0, (size_t)len * 4);
+        }
+        for (int64_t kk = 0; kk < len; kk += 16) {
+            transpose16(tmp + kk, chunk, panel + (k0 + kk) * 32, 32);
+            transpose16(tmp + 16 * chunk + kk, chunk, panel + (k0 + kk) * 32 + 16, 32);
+        }
+    }
+}
+
+/// y[t][0..32) = Σ_k x[t][k] · panel[k][0..32) for MR token rows; `mask` selects valid columns.
+INL void gemm_micro(const float *x, int64_t ldx, const float *panel, int64_t k, float *y, int64_t ldy, int MR,
+                    __mmask16 m0, __mmask16 m1) {
+    __m512 c0[12], c1[12];
+    for (int t = 0; t < MR; t++) { c0[t] = _mm512_setzero_ps(); c1[t] = _mm512_setzero_ps(); }
+    for (int64_t kk = 0; kk < k; kk++) {
+        __m512 b0 = _mm512_load_ps(panel + kk * 32), b1 = _mm512_load_ps(panel + kk * 32 + 16);
+        for (int t = 0; t < MR; t++) {
+            __m512 a = _mm512_set1_ps(x[t * ldx + kk]);
+            c0[t] = _mm512_fmadd_ps(a, b0, c0[t]);
+            c1[t] = _mm512_fmadd_ps(a, b1, c1[t]);
+        }
+    }
+    for (int t = 0; t < MR; t++) {
+        _mm512_mask_storeu_ps(y + t * ldy, m0, c0[t]);
+        _mm512_mask_storeu_ps(y + t * ldy + 16, m1, c1[t]);
+    }
+}
+
+#define GEMM_MR(n) static T void gemm_mr##n(const float *x, int64_t ldx, const float *p, int64_t k, float *y, int64_t ldy, __mmask16 m0, __mmask16 m1) { gemm_micro(x, ldx, p, k, y, ldy, n, m0, m1); }
+GEMM_MR(1) GEMM_MR(2) GEMM_MR(3) GEMM_MR(4) GEMM_MR(5) GEMM_MR(6) GEMM_MR(7) GEMM_MR(8) GEMM_MR(9) GEMM_MR(10) GEMM_MR(11) GEMM_MR(12)
+typedef void (*gemm_fn)(const float *, int64_t, const float *, int64_t, float *, int64_t, __mmask16, __mmask16);
+static const gemm_fn gemm_kernels[13] = {0, gemm_mr1, gemm_mr2, gemm_mr3, gemm_mr4, gemm_mr5, gemm_mr6,
+                                         gemm_mr7, gemm_mr8, gemm_mr9, gemm_mr10, gemm_mr11, gemm_mr12};
+
+T void ck_gemm_avx512(int type, const void *w, size_t row_bytes, int64_t nrows, int64_t k, const float *x, int64_t ldx,
+                      int64_t nt, float *y, int64_t ldy, float *scratch) {
+    if (k % 32 != 0) { ck_gemm_portable(type, w, row_bytes, nrows, k, x, ldx, nt, y, ldy, scratch); return; }
+    float *panel = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+    float *tmp = panel + 32 * k;
+    for (int64_t r0 = 0; r0 < nrows; r0 += 32) {
+        int nr = nrows - r0 < 32 ? (int)(nrows - r0) : 32;
+        pack_panel(type, w, row_bytes, r0, nr, k, panel, tmp);
+        __mmask16 m0 = nr >= 16 ? 0xffff : (__mmask16)((1u << nr) - 1);
+        __mmask16 m1 = nr >= 32 ? 0xffff : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
+        int64_t t = 0;
+        for (; t + 12 <= nt; t += 12) gemm_mr12(x + t * ldx, ldx, panel, k, y + t * ldy + r0, ldy, m0, m1);
+        if (t < nt) gemm_kernels[nt - t](x + t * ldx, ldx, panel, k, y + t * ldy + r0, ldy, m0, m1);
+    }
+}
+
+// ---- vector ops ----
+
+T void ck_rmsnorm_avx512(const float *x, const float *w, float *out, int64_t n, float eps) {
+    float scale = 1.0f / sqrtf(ck_dot_f32_avx512(x, x, n) / (float)n + eps);
+    __m512 s = _mm512_set1_ps(scale);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), s), _mm512_loadu_ps(w + i)));
+    for (; i < n; i++) out[i] = x[i] * scale * w[i];
+}
+
+T void ck_swiglu_avx512(float *a, const float *b, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 x = _mm512_loadu_ps(a + i);
+        __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), x));
+        _mm512_storeu_ps(a + i, _mm512_mul_ps(_mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1), e)), _mm512_loadu_ps(b + i)));
+    }
+    for (; i < n; i++) a[i] = a[i] / (1.0f + expf(-a[i])) * b[i];
+}
+
+T void ck_add_avx512(float *y, const float *x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_loadu_ps(y + i), _mm512_loadu_ps(x + i)));
+    for (; i < n; i++) y[i] += x[i];
+}
+
+T void ck_f16_to_f32_avx512(const uint16_t *src, float *dst, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, f16x16(src + i));
+    for (; i < n; i++) dst[i] = ck_h2f(src[i]);
+}
+
+T void ck_f32_to_f16_avx512(const float *src, uint16_t *dst, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm256_storeu_si256((__m256i *)(dst + i), _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    for (; i < n; i++) dst[i] = ck_f2h(src[i]);
+}
+
+// ---- attention ----
+
+/// Online-softmax update of one row from its masked scores s[0..NV) (16 keys each; lanes
+/// outside `valid` are masked). Writes the probabilities p (0 where masked) and returns the
+/// factor by which the row's acc must be rescaled.
+INL float softmax_update(__m512 *s, const __mmask16 *valid, int NV, float *m, float *l, float *p) {
+    __m512 mx = _mm512_set1_ps(-INFINITY);
+    for (int c = 0; c < NV; c++) mx = _mm512_mask_max_ps(mx, valid[c], mx, s[c]);
+    float tmax = _mm512_reduce_max_ps(mx);
+    if (tmax == -INFINITY) { // nothing visible to this row in this tile
+        for (int c = 0; c < NV; c++) _mm512_storeu_ps(p + 16 * c, _mm512_setzero_ps());
+        return 1.0f;
+    }
+    float mnew = *m > tmax ? *m : tmax, scale = expf(*m - mnew);
+    __m512 mb = _mm512_set1_ps(mnew), sum = _mm512_setzero_ps();
+    for (int c = 0; c < NV; c++) {
+        __m512 e = _mm512_maskz_mov_ps(valid[c], exp512(_mm512_sub_ps(s[c], mb)));
+        sum = _mm512_add_ps(sum, e);
+        _mm512_storeu_ps(p + 16 * c, e);
+    }
+    *l = *l * scale + hsum(sum);
+    *m = mnew;
+    return scale;
+}
+
+/// acc rows (R rows of HV vectors) += Σ_j p[r][j] · v[j], j < n.
+INL void accumulate_pv(float *acc, int R, int HV, const float *p, int64_t ldp, const float *vf, int64_t ldv, int n,
+                       const float *scale) {
+    __m512 a[24];
+    for (int r = 0; r < R; r++) {
+        __m512 sc = _mm512_set1_ps(scale[r]);
+        for (int c = 0; c < HV; c++) a[r * HV + c] = _mm512_mul_ps(_mm512_loadu_ps(acc + r * HV * 16 + c * 16), sc);
+    }
+    for (int j = 0; j < n; j++) {
+        __m512 vv[8];
+        for (int c = 0; c < HV; c++) vv[c] = _mm512_loadu_ps(vf + j * ldv + c * 16);
+        for (int r = 0; r < R; r++) {
+            __m512 pb = _mm512_set1_ps(p[r * ldp + j]);
+            for (int c = 0; c < HV; c++) a[r * HV + c] = _mm512_fmadd_ps(pb, vv[c], a[r * HV + c]);
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < HV; c++) _mm512_storeu_ps(acc + r * HV * 16 + c * 16, a[r * HV + c]);
+}
+
+/// Scores of R query rows against n ≤ 64 keys of a transposed page: s[r][c] holds keys 16c..16c+15.
+INL void scores_f32(const float *q, int64_t ldq, int R, int hd, const float *ktf, int64_t ldk, int NV, __m512 *s) {
+    for (int i = 0; i < R * NV; i++) s[i] = _mm512_setzero_ps();
+    for (int d = 0; d < hd; d++) {
+        __m512 kk[4];
+        for (int c = 0; c < NV; c++) kk[c] = _mm512_loadu_ps(ktf + d * ldk + 16 * c);
+        for (int r = 0; r < R; r++) {
+            __m512 qb = _mm512_set1_ps(q[r * ldq + d]);
+            for (int c = 0; c < NV; c++) s[r * NV + c] = _mm512_fmadd_ps(qb, kk[c], s[r * NV + c]);
+        }
+    }
+}
+
+INL void scores_f16(const float *q, int R, int hd, const uint16_t *kt, int64_t kt_stride, int NV, __m512 *s) {
+    for (int i = 0; i < R * NV; i++) s[i] = _mm512_setzero_ps();
+    for (int d = 0; d < hd; d++) {
+        __m512 kk[4];
+        for (int c = 0; c < NV; c++) kk[c] = f16x16(kt + d * kt_stride + 16 * c);
+        for (int r = 0; r < R; r++) {
+            __m512 qb = _mm512_set1_ps(q[r * hd + d]);
+            for (int c = 0; c < NV; c++) s[r * NV + c] = _mm512_fmadd_ps(qb, kk[c], s[r * NV + c]);
+        }
+    }
+}
+
+T void ck_attn_decode_f16_avx512(const float *q, int nq, int hd, const uint16_t *kt, int64_t kt_stride,
+                                 const uint16_t *v, int64_t v_stride, int n, float *m, float *l, float *acc) {
+    if (hd % 16 != 0 || hd > 128 || n > CK_ATTN_MAX_KEYS) {
+        ck_attn_decode_f16_portable(q, nq, hd, kt, kt_stride, v, v_stride, n, m, l, acc);
+        return;
+    }
+    const int NV = (n + 15) / 16, HV = hd / 16;
+    __mmask16 valid[4];
+    for (int c = 0; c < NV; c++) valid[c] = n - 16 * c >= 16 ? 0xffff : (__mmask16)((1u << (n - 16 * c)) - 1);
+    float vf[CK_ATTN_MAX_KEYS * 128] CK_ALIGN64;
+    for (int j = 0; j < n; j++) ck_f16_to_f32_avx512(v + j * v_stride, vf + j * hd, hd);
+    float p[4 * CK_ATTN_MAX_KEYS] CK_ALIGN64, scale[4];
+    const int group = HV <= 4 ? 4 : 2; // rows per pass: R·NV score registers, R·HV accumulators ≤ 16
+    for (int i0 = 0; i0 < nq; i0 += group) {
+        int R = nq - i0 < group ? nq - i0 : group;
+        __m512 s[16];
+        scores_f16(q + i0 * hd, R, hd, kt, kt_stride, NV, s);
+        for (int r = 0; r < R; r++) scale[r] = softmax_update(s + r * NV, valid, NV, &m[i0 + r], &l[i0 + r], p + r * CK_ATTN_MAX_KEYS);
+        accumulate_pv(acc + (int64_t)i0 * hd, R, HV, p, CK_ATTN_MAX_KEYS, vf, hd, n, scale);
+    }
+}
+
+T void ck_attn_tile_f16_avx512(const float *q, int64_t ldq, int nq, const int32_t *qpos, int hd, const uint16_t *kt,
+                               int64_t kt_stride, const uint16_t *v, int64_t v_stride, int n, int32_t kpos0, float *m,
+                               float *l, float *acc, float *scratch) {
+    if (hd % 16 != 0 || hd > 128 || n > CK_ATTN_MAX_KEYS) {
+        ck_attn_tile_f16_portable(q, ldq, nq, qpos, hd, kt, kt_stride, v, v_stride, n, kpos0, m, l, acc, scratch);
+        return;
+    }
+    const int NV = (n + 15) / 16, HV = hd / 16;
+    float *ktf = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63); // [hd][64]
+    float *vf = ktf + hd * CK_ATTN_MAX_KEYS;                             // [n][hd]
+    float *p = vf + CK_ATTN_MAX_KEYS * hd;                               // [R][64]
+    for (int d = 0; d < hd; d++) ck_f16_to_f32_avx512(kt + d * kt_stride, ktf + d * CK_ATTN_MAX_KEYS, NV * 16);
+    for (int j = 0; j < n; j++) ck_f16_to_f32_avx512(v + j * v_stride, vf + j * hd, hd);
+    const int group = HV <= 4 ? 6 : 3; // R·NV ≤ 24 score registers; R·HV ≤ 24 accumulators
+    float scale[6];
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (int i0 = 0; i0 < nq; i0 += group) {
+        int R = nq - i0 < group ? nq - i0 : group;
+        __m512 s[24];
+        scores_f32(q + i0 * ldq, ldq, R, hd, ktf, CK_ATTN_MAX_KEYS, NV, s);
+        for (int r = 0; r < R; r++) {
+            // key j is visible when j < n and kpos0 + j ≤ qpos
+            int32_t lim = qpos[i0 + r] - kpos0 + 1; // number of visible keys from the tile start
+            if (lim > n) lim = n;
+            __mmask16 valid[4];
+            for (int c = 0; c < NV; c++)
+                valid[c] = _mm512_cmplt_epi32_mask(_mm512_add_epi32(lane, _mm512_set1_epi32(16 * c)), _mm512_set1_epi32(lim));
+            scale[r] = softmax_update(s + r * NV, valid, NV, &m[i0 + r], &l[i0 + r], p + r * CK_ATTN_MAX_KEYS);
+        }
+        accumulate_pv(acc + (int64_t)i0 * hd, R, HV, p, CK_ATTN_MAX_KEYS, vf, hd, n, scale);
+    }
+}
+
+#else // not x86-64: the AVX-512 entry points forward to the portable ones
+#define FWD(ret, name, params, args) ret name##_avx512 params { return name##_portable args; }
+FWD(void, ck_dequantize_row, (int t, const void *s, float *d, int64_t n), (t, s, d, n))
+FWD(void, ck_matvec, (int t, const void *w, size_t rb, int64_t nr, int64_t k, const float *x, int64_t ldx, int nb, float *y, int64_t ldy), (t, w, rb, nr, k, x, ldx, nb, y, ldy))
+FWD(void, ck_gemm, (int t, const void *w, size_t rb, int64_t nr, int64_t k, const float *x, int64_t ldx, int64_t nt, float *y, int64_t ldy, float *s), (t, w, rb, nr, k, x, ldx, nt, y, ldy, s))
+FWD(void, ck_rmsnorm, (const float *x, const float *w, float *o, int64_t n, float e), (x, w, o, n, e))
+FWD(float, ck_dot_f32, (const float *a, const float *b, int64_t n), (a, b, n))
+FWD(void, ck_swiglu, (float *a, const float *b, int64_t n), (a, b, n))
+FWD(void, ck_add, (float *y, const float *x, int64_t n), (y, x, n))
+FWD(void, ck_f16_to_f32, (const uint16_t *s, float *d, int64_t n), (s, d, n))
+FWD(void, ck_f32_to_f16, (const float *s, uint16_t *d, int64_t n), (s, d, n))
+FWD(void, ck_attn_decode_f16, (const float *q, int nq, int hd, const uint16_t *kt, int64_t ks, const uint16_t *v, int64_t vs, int n, float *m, float *l, float *a), (q, nq, hd, kt, ks, v, vs, n, m, l, a))
+FWD(void, ck_attn_tile_f16, (const float *q, int64_t ldq, int nq, const int32_t *qp, int hd, const uint16_t *kt, int64_t ks, const uint16_t *v, int64_t vs, int n, int32_t k0, float *m, float *l, float *a, float *s), (q, ldq, nq, qp, hd, kt, ks, v, vs, n, k0, m, l, a, s))
+#endif

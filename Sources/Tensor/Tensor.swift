@@ -1,1 +1,0 @@
-// Tensor target — see DESIGN.md.

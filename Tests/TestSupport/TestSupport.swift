@@ -1,1 +1,0 @@
-// Test support: synthetic GGUF models and paths to real-model fixtures.
