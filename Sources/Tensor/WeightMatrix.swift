@@ -72,17 +72,6 @@ public struct WeightMatrix: @unchecked Sendable {
     /// panels), each thread uses its own slice of `scratch` (threadCount × scratchFloatCount).
     public func multiply(x: UnsafePointer<Float>, xStride: Int, count: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
                          pool: ThreadPool, scratch: UnsafeMutablePointer<Float>) {
-        let granularity = count <= Self.matvecMaxBatch ? 2 : Int(CK_PANEL_ROWS)
-        let perThread = scratchFloatCount
-        // Distribute by thread index so each thread owns one scratch slice.
-        let units = (rowCount + granularity - 1) / granularity
-        let workers = min(pool.threadCount, units)
-        pool.run { index in
-            guard index < workers else { return }
-            let lo = units * index / workers * granularity
-            let hi = min(rowCount, units * (index + 1) / workers * granularity)
-            multiply(rows: lo..<hi, x: x, xStride: xStride, count: count, y: y, yStride: yStride,
-                     scratch: scratch + index * perThread)
-        }
+        Self.multiply([MatrixProduct(self, x: x, xStride: xStride, y: y, yStride: yStride)], count: count, pool: pool, scratch: scratch)
     }
 }

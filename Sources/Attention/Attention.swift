@@ -1,1 +1,0 @@
-// Attention target — see DESIGN.md.

@@ -1,0 +1,57 @@
+import KVCache
+import Tensor
+
+/// How a decode step attends over a sequence's KV cache. Implementations: dense (exact,
+/// FlashDecoding-style split over threads). Every implementation produces, per query head, the
+/// softmax-weighted sum of values over the keys it chooses to visit; partial results over
+/// disjoint key sets merge exactly through log-sum-exp (`ck_attn_merge`).
+///
+/// An instance owns scratch memory: use one per forward context, not concurrently.
+public protocol AttentionStrategy: AnyObject {
+    var name: String { get }
+    /// Attends the queries of one layer, one query token per sequence.
+    func decode(_ queries: [DecodeQuery], layer: Int, pool: ThreadPool)
+}
+
+/// One sequence's query token at one layer.
+public struct DecodeQuery {
+    public let cache: KVCache
+    /// Keys visible to the query: positions 0..<visibleTokenCount (stored, maybe not yet committed).
+    public let visibleTokenCount: Int
+    /// `[headCount][headDim]` fp32, already scaled by 1/sqrt(headDim).
+    public let q: UnsafePointer<Float>
+    /// `[headCount][headDim]` result.
+    public let out: UnsafeMutablePointer<Float>
+    public let headCount: Int
+
+    public init(cache: KVCache, visibleTokenCount: Int, q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, headCount: Int) {
+        self.cache = cache
+        self.visibleTokenCount = visibleTokenCount
+        self.q = q
+        self.out = out
+        self.headCount = headCount
+    }
+}
+
+/// A growable scratch buffer of floats.
+final class FloatScratch {
+    private(set) var pointer: UnsafeMutablePointer<Float>
+    private(set) var capacity: Int
+
+    init(_ capacity: Int = 0) {
+        self.capacity = max(capacity, 16)
+        pointer = .allocate(capacity: self.capacity)
+    }
+
+    deinit { pointer.deallocate() }
+
+    /// At least `count` floats; contents are not preserved when it grows.
+    func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if count > capacity {
+            pointer.deallocate()
+            capacity = count
+            pointer = .allocate(capacity: count)
+        }
+        return pointer
+    }
+}

@@ -1,0 +1,62 @@
+import CKernels
+import KVCache
+import Tensor
+
+/// Exact decode attention (FlashDecoding): each (sequence, KV head) is split into page ranges
+/// handled by different threads; every range yields an online-softmax state (max, sum,
+/// unnormalised output) for the GQA group's query heads, and the states merge exactly.
+public final class DenseAttention: AttentionStrategy {
+    public var name: String { "dense" }
+    private let states = FloatScratch()
+
+    public init() {}
+
+    public func decode(_ queries: [DecodeQuery], layer: Int, pool: ThreadPool) {
+        guard let first = queries.first else { return }
+        let geometry = first.cache.geometry
+        let hd = geometry.headDim, kvHeads = geometry.kvHeadCount, group = first.headCount / kvHeads
+        let pt = geometry.pageTokenCount
+        // Splits per (query, KV head): enough items to keep every thread busy, never more than pages.
+        let units = queries.count * kvHeads
+        let maxPages = queries.map { ($0.visibleTokenCount + pt - 1) / pt }.max() ?? 1
+        let splits = max(1, min(maxPages, (4 * pool.threadCount + units - 1) / units))
+        let stateFloats = group * (hd + 2) // m[group], l[group], acc[group × hd]
+        let buffer = states.reserve(units * splits * stateFloats)
+
+        pool.dynamicFor(count: units * splits) { item, _ in
+            let unit = item / splits, split = item % splits
+            let query = queries[unit / kvHeads], head = unit % kvHeads
+            let pages = (query.visibleTokenCount + pt - 1) / pt
+            let state = buffer + item * stateFloats
+            let m = state, l = state + group, acc = state + 2 * group
+            for g in 0..<group { m[g] = -.infinity; l[g] = 0 }
+            acc.initialize(repeating: 0, count: group * hd)
+            let q = query.q + head * group * hd
+            for p in (pages * split / splits)..<(pages * (split + 1) / splits) {
+                let n = min(pt, query.visibleTokenCount - p * pt)
+                switch query.cache.page(layer: layer, kvHead: head, index: p) {
+                case let .f16(keys, values):
+                    ck_attn_decode_f16(q, Int32(group), Int32(hd), keys, Int64(pt), values, Int64(hd), Int32(n), m, l, acc)
+                }
+            }
+        }
+        // Merge the splits of each (query, head) into the first and normalise.
+        for unit in 0..<units {
+            let query = queries[unit / kvHeads], head = unit % kvHeads
+            let base = buffer + unit * splits * stateFloats
+            for s in 1..<splits {
+                let other = base + s * stateFloats
+                for g in 0..<group {
+                    ck_attn_merge(base + g, base + group + g, base + 2 * group + g * hd,
+                                  other[g], other[group + g], other + 2 * group + g * hd, Int32(hd))
+                }
+            }
+            for g in 0..<group {
+                let l = base[group + g], acc = base + 2 * group + g * hd
+                let out = query.out + (head * group + g) * hd
+                let inv = l > 0 ? 1 / l : 0
+                for d in 0..<hd { out[d] = acc[d] * inv }
+            }
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import GGUF
+
+public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
+    case unsupportedArchitecture(String)
+    case invalidConfig(key: String, reason: String)
+    case tensorShape(tensor: String, expected: [Int], found: [Int])
+    case tensorType(tensor: String, type: String)
+    case missingTensor(String)
+    case file(GGUFError)
+    case contextOverflow(tokens: Int, limit: Int)
+    case invalidToken(Int32, vocabularySize: Int)
+    case emptyPrompt
+
+    public var description: String {
+        switch self {
+        case let .unsupportedArchitecture(a): "unsupported model architecture \"\(a)\" (supported: llama, qwen2)"
+        case let .invalidConfig(key, reason): "invalid model metadata \(key): \(reason)"
+        case let .tensorShape(t, e, f): "tensor \(t) has shape \(f), expected \(e)"
+        case let .tensorType(t, type): "tensor \(t) has type \(type), which cannot be used there"
+        case let .missingTensor(t): "model is missing tensor \(t)"
+        case let .file(e): e.description
+        case let .contextOverflow(tokens, limit): "\(tokens) tokens exceed the model's context of \(limit)"
+        case let .invalidToken(t, n): "token id \(t) is outside the vocabulary of \(n)"
+        case .emptyPrompt: "the prompt has no tokens"
+        }
+    }
+}
