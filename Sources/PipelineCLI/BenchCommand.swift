@@ -1,7 +1,68 @@
 import ArgumentParser
+import Foundation
+import KVCache
+import Model
+import Tensor
 
 struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Not implemented yet.")
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure prefill and decode speed (llama-bench style: ppN, tgN, tgN@dDEPTH).",
+        discussion: """
+        ppN times the prefill of N random tokens; tgN@dD prefills D tokens untimed, then times N decode \
+        steps. Every test runs once untimed, then --repetitions times; the median is reported.
+        """)
 
-    func run() async throws { try notImplemented("pipeline bench") }
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(help: "Prompt lengths for the ppN tests (comma-separated; 0 for none).") var promptTokens = "512"
+    @Option(help: "Generated tokens for the test at depth 0.") var genTokens = 128
+    @Option(help: "Generated tokens for the tests at depths above 0.") var depthGenTokens = 64
+    @Option(help: "Context depths for the tg tests (comma-separated).") var depths = "0"
+    @Option(help: "KV cache format.") var kv = "f16"
+    @Option(help: "Decode attention strategy.") var strategy = "dense"
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(help: "Timed repetitions per test.") var repetitions = 3
+    @Flag(help: "Print one JSON object per row.") var json = false
+
+    func run() async throws {
+        try await reportingErrors {
+            guard let format = KVFormat(rawValue: kv) else { throw CLIFailure(.usage, "unknown --kv \(kv) (known: \(KVFormat.allCases.map(\.rawValue).joined(separator: ", ")))") }
+            let attention = try makeDecodeAttention(strategy)
+            let prompts = try parseList(promptTokens, name: "--prompt-tokens")
+            let depthList = try parseList(depths, name: "--depths")
+            let model = try LlamaModel(path: modelOptions.modelPath)
+            let pool = ThreadPool(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+            let context = ForwardContext(model: model, pool: pool, maxTokens: 512, decodeAttention: attention)
+            let bench = EngineBenchmark(context: context, format: format, repetitions: repetitions)
+            var rows: [EngineBenchmark.Row] = []
+            for n in prompts where n > 0 { rows.append(try bench.promptProcessing(tokens: n)); emit(rows.last!) }
+            for d in depthList {
+                let n = d == 0 ? genTokens : depthGenTokens
+                guard n > 0 else { continue }
+                guard d + n <= model.config.contextLength else {
+                    throw CLIFailure(.usage, "depth \(d) + \(n) tokens exceeds the model's context of \(model.config.contextLength)")
+                }
+                rows.append(try bench.textGeneration(tokens: n, depth: d))
+                emit(rows.last!)
+            }
+        }
+    }
+
+    private func emit(_ row: EngineBenchmark.Row) {
+        if json {
+            try? printJSON(row)
+        } else {
+            let samples = row.samples.map { String(format: "%.1f", $0) }.joined(separator: ", ")
+            print(String(format: "%-12@ %9.2f tok/s  (threads %d, kv %@, %@; samples %@)", row.test as NSString,
+                         row.tokensPerSecond, row.threads, row.kv as NSString, row.attention as NSString, samples as NSString))
+        }
+        FileHandle.standardOutput.synchronizeFile()
+    }
+
+    private func parseList(_ s: String, name: String) throws -> [Int] {
+        try s.split(separator: ",").map {
+            guard let v = Int($0.trimmingCharacters(in: .whitespaces)), v >= 0 else { throw CLIFailure(.usage, "\(name): \"\($0)\" is not a count") }
+            return v
+        }
+    }
 }

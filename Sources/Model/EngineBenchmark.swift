@@ -1,0 +1,79 @@
+import Foundation
+import KVCache
+import Tensor
+
+/// llama-bench-style measurements: `ppN` times the prefill of N random tokens into an empty
+/// cache; `tgN@dD` prefills D tokens untimed, then times N single-token decode steps. Each test
+/// runs once untimed (warm-up), then `repetitions` times; the median is reported with all samples.
+public struct EngineBenchmark {
+    public struct Row: Codable, Sendable {
+        public let test: String
+        public let tokensPerSecond: Double
+        public let samples: [Double]
+        public let threads: Int
+        public let depth: Int
+        public let kv: String
+        public let attention: String
+
+        enum CodingKeys: String, CodingKey {
+            case test, samples, threads, depth, kv, attention
+            case tokensPerSecond = "tokens_per_second"
+        }
+    }
+
+    public let context: ForwardContext
+    public let format: KVFormat
+    public var repetitions = 3
+    private var rng = SystemRandomNumberGenerator()
+
+    public init(context: ForwardContext, format: KVFormat = .f16, repetitions: Int = 3) {
+        self.context = context
+        self.format = format
+        self.repetitions = repetitions
+    }
+
+    private func randomTokens(_ n: Int, seed: UInt64) -> [Int32] {
+        var g = Xoshiro256(seed: seed)
+        let vocab = UInt64(context.model.config.vocabularySize)
+        return (0..<n).map { _ in Int32(g.next() % vocab) }
+    }
+
+    private func median(_ xs: [Double]) -> Double {
+        let s = xs.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    private func row(_ test: String, depth: Int, samples: [Double]) -> Row {
+        Row(test: test, tokensPerSecond: median(samples), samples: samples, threads: context.pool.threadCount, depth: depth,
+            kv: format.rawValue, attention: context.decodeAttention.name)
+    }
+
+    public func promptProcessing(tokens n: Int) throws(ModelError) -> Row {
+        let prompt = randomTokens(n, seed: 1)
+        var samples: [Double] = []
+        for rep in 0...repetitions {
+            let seq = context.model.makeSequence(format: format)
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try context.prefill(seq, tokens: prompt)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            if rep > 0 { samples.append(Double(n) / seconds) }
+        }
+        return row("pp\(n)", depth: 0, samples: samples)
+    }
+
+    public func textGeneration(tokens n: Int, depth: Int) throws(ModelError) -> Row {
+        let tokens = randomTokens(n, seed: 2)
+        let seq = context.model.makeSequence(format: format)
+        if depth > 0 { try context.prefill(seq, tokens: randomTokens(depth, seed: 3), logits: false) }
+        var samples: [Double] = []
+        for rep in 0...repetitions {
+            seq.truncate(to: depth)
+            let count = rep == 0 ? min(n, 4) : n
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            for t in tokens.prefix(count) { _ = try context.forward([ForwardRequest(seq, tokens: [t])]) }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            if rep > 0 { samples.append(Double(n) / seconds) }
+        }
+        return row(depth == 0 ? "tg\(n)" : "tg\(n)@d\(depth)", depth: depth, samples: samples)
+    }
+}
