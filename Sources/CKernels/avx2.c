@@ -236,6 +236,19 @@ T void ck_swiglu_avx2(float *a, const float *b, int64_t n) {
     for (; i < n; i++) a[i] = a[i] / (1.0f + expf(-a[i])) * b[i];
 }
 
+T double ck_sumexp_avx2(const float *x, int64_t n, float max) {
+    __m256 mb = _mm256_set1_ps(max);
+    double s = 0;
+    int64_t i = 0;
+    for (; i + 128 <= n; i += 128) {
+        __m256 acc = _mm256_setzero_ps();
+        for (int j = 0; j < 128; j += 8) acc = _mm256_add_ps(acc, exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i + j), mb)));
+        s += hsum8(acc);
+    }
+    for (; i < n; i++) s += exp((double)x[i] - max);
+    return s;
+}
+
 T void ck_add_avx2(float *y, const float *x, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_loadu_ps(x + i)));
@@ -320,6 +333,7 @@ FWD(void, ck_rmsnorm, (const float *x, const float *w, float *o, int64_t n, floa
 FWD(float, ck_dot_f32, (const float *a, const float *b, int64_t n), (a, b, n))
 FWD(void, ck_swiglu, (float *a, const float *b, int64_t n), (a, b, n))
 FWD(void, ck_add, (float *y, const float *x, int64_t n), (y, x, n))
+FWD(double, ck_sumexp, (const float *x, int64_t n, float m), (x, n, m))
 FWD(void, ck_f16_to_f32, (const uint16_t *s, float *d, int64_t n), (s, d, n))
 FWD(void, ck_f32_to_f16, (const float *s, uint16_t *d, int64_t n), (s, d, n))
 FWD(void, ck_attn_decode_f16, (const float *q, int nq, int hd, const uint16_t *kt, int64_t ks, const uint16_t *v, int64_t vs, int n, float *m, float *l, float *a), (q, nq, hd, kt, ks, v, vs, n, m, l, a))

@@ -369,6 +369,20 @@ T void ck_swiglu_avx512(float *a, const float *b, int64_t n) {
     for (; i < n; i++) a[i] = a[i] / (1.0f + expf(-a[i])) * b[i];
 }
 
+/// Σ exp(x[i] - max), exponentials in fp32 (2 ulp), sums of 16-lane partials in double.
+T double ck_sumexp_avx512(const float *x, int64_t n, float max) {
+    __m512 mb = _mm512_set1_ps(max);
+    double s = 0;
+    int64_t i = 0;
+    for (; i + 256 <= n; i += 256) {
+        __m512 acc = _mm512_setzero_ps();
+        for (int j = 0; j < 256; j += 16) acc = _mm512_add_ps(acc, exp512(_mm512_sub_ps(_mm512_loadu_ps(x + i + j), mb)));
+        s += hsum(acc);
+    }
+    for (; i < n; i++) s += exp((double)x[i] - max);
+    return s;
+}
+
 T void ck_add_avx512(float *y, const float *x, int64_t n) {
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_loadu_ps(y + i), _mm512_loadu_ps(x + i)));
@@ -522,6 +536,7 @@ FWD(void, ck_rmsnorm, (const float *x, const float *w, float *o, int64_t n, floa
 FWD(float, ck_dot_f32, (const float *a, const float *b, int64_t n), (a, b, n))
 FWD(void, ck_swiglu, (float *a, const float *b, int64_t n), (a, b, n))
 FWD(void, ck_add, (float *y, const float *x, int64_t n), (y, x, n))
+FWD(double, ck_sumexp, (const float *x, int64_t n, float m), (x, n, m))
 FWD(void, ck_f16_to_f32, (const uint16_t *s, float *d, int64_t n), (s, d, n))
 FWD(void, ck_f32_to_f16, (const float *s, uint16_t *d, int64_t n), (s, d, n))
 FWD(void, ck_attn_decode_f16, (const float *q, int nq, int hd, const uint16_t *kt, int64_t ks, const uint16_t *v, int64_t vs, int n, float *m, float *l, float *a), (q, nq, hd, kt, ks, v, vs, n, m, l, a))

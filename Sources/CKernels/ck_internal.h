@@ -81,6 +81,7 @@ static inline void ck_scale_min_k4(int j, const uint8_t *q, uint8_t *sc, uint8_t
     float ck_dot_f32_##suffix(const float *a, const float *b, int64_t n); \
     void ck_swiglu_##suffix(float *a, const float *b, int64_t n); \
     void ck_add_##suffix(float *y, const float *x, int64_t n); \
+    double ck_sumexp_##suffix(const float *x, int64_t n, float max); \
     void ck_f16_to_f32_##suffix(const uint16_t *src, float *dst, int64_t n); \
     void ck_f32_to_f16_##suffix(const float *src, uint16_t *dst, int64_t n); \
     void ck_attn_decode_f16_##suffix(const float *q, int nq, int hd, const uint16_t *kt, int64_t kt_stride, \

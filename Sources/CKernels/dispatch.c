@@ -89,6 +89,12 @@ void ck_gemm(int type, const void *w, size_t row_bytes, int64_t nrows, int64_t k
 void ck_rmsnorm(const float *x, const float *w, float *out, int64_t n, float eps) { CK_PICK(ck_rmsnorm)(x, w, out, n, eps); }
 float ck_dot_f32(const float *a, const float *b, int64_t n) { return CK_PICK(ck_dot_f32)(a, b, n); }
 void ck_swiglu(float *a, const float *b, int64_t n) { CK_PICK(ck_swiglu)(a, b, n); }
+double ck_logsumexp(const float *x, int64_t n) {
+    float mx = -INFINITY;
+    for (int64_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    if (mx == -INFINITY) return -INFINITY;
+    return (double)mx + log(CK_PICK(ck_sumexp)(x, n, mx));
+}
 void ck_add(float *y, const float *x, int64_t n) { CK_PICK(ck_add)(y, x, n); }
 void ck_f16_to_f32(const uint16_t *src, float *dst, int64_t n) { CK_PICK(ck_f16_to_f32)(src, dst, n); }
 void ck_f32_to_f16(const float *src, uint16_t *dst, int64_t n) { CK_PICK(ck_f32_to_f16)(src, dst, n); }

@@ -128,6 +128,12 @@ void ck_swiglu_portable(float *a, const float *b, int64_t n) {
     for (int64_t i = 0; i < n; i++) a[i] = a[i] / (1.0f + expf(-a[i])) * b[i];
 }
 
+double ck_sumexp_portable(const float *x, int64_t n, float max) {
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) s += exp((double)x[i] - max);
+    return s;
+}
+
 void ck_add_portable(float *y, const float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] += x[i];
 }

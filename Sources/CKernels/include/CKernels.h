@@ -72,6 +72,8 @@ void ck_rmsnorm(const float *x, const float *w, float *out, int64_t n, float eps
 float ck_dot_f32(const float *a, const float *b, int64_t n);
 /// a[i] = silu(a[i]) * b[i]
 void ck_swiglu(float *a, const float *b, int64_t n);
+/// log Σ exp(x[i]), computed with the maximum subtracted (accurate for any range)
+double ck_logsumexp(const float *x, int64_t n);
 /// y[i] += x[i]
 void ck_add(float *y, const float *x, int64_t n);
 
