@@ -38,7 +38,8 @@ public struct JobReport: Codable, Sendable, Equatable {
     public var prefillSeconds: Double
     public var perPromptPrefillSeconds: Double
     public var truncatedUnits: Int
-    public var submittedAt: Date
+    /// ISO 8601, UTC.
+    public var submittedAt: String
     public var sourcePath: String
 
     enum CodingKeys: String, CodingKey {
@@ -78,7 +79,7 @@ public struct JobReport: Codable, Sendable, Equatable {
         prefillSeconds = stats.prefillSeconds
         perPromptPrefillSeconds = stats.perPromptPrefillSeconds
         truncatedUnits = stats.truncatedUnits
-        submittedAt = stats.job.submittedAt
+        submittedAt = ISO8601DateFormatter().string(from: stats.job.submittedAt)
         sourcePath = stats.job.sourcePath
     }
 

@@ -11,6 +11,11 @@ public struct DocumentRecord: Codable, Hashable, Sendable {
     public var byteCount: Int?
     public var tokenCount: Int?
 
+    enum CodingKeys: String, CodingKey {
+        case id, path
+        case contentHash = "content_hash", byteCount = "byte_count", tokenCount = "token_count"
+    }
+
     public init(id: Int64? = nil, path: String, contentHash: String?, byteCount: Int?, tokenCount: Int? = nil) {
         self.id = id
         self.path = path

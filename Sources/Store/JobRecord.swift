@@ -16,6 +16,12 @@ public struct JobRecord: Codable, Hashable, Sendable {
     public var promptCount: Int
     public var submittedAt: Date
 
+    enum CodingKeys: String, CodingKey {
+        case id, sequence, name
+        case specJSON = "spec_json", specHash = "spec_hash", sourcePath = "source_path", modelPath = "model_path"
+        case promptCount = "prompt_count", submittedAt = "submitted_at"
+    }
+
     public init(id: String, sequence: Int64? = nil, name: String, specJSON: String, specHash: String,
                 sourcePath: String, modelPath: String?, promptCount: Int, submittedAt: Date) {
         self.id = id

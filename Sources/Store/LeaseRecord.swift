@@ -14,6 +14,11 @@ public struct LeaseRecord: Codable, Hashable, Sendable {
     public var renewedAt: Date
     public var expiresAt: Date
 
+    enum CodingKeys: String, CodingKey {
+        case token, owner, attempt
+        case unitID = "unit_id", acquiredAt = "acquired_at", renewedAt = "renewed_at", expiresAt = "expires_at"
+    }
+
     public init(unitID: Int64, token: String, owner: String, attempt: Int, acquiredAt: Date, renewedAt: Date,
                 expiresAt: Date) {
         self.unitID = unitID

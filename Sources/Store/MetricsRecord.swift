@@ -33,6 +33,18 @@ public struct MetricsRecord: Codable, Hashable, Sendable {
     /// The runner that did the work.
     public var runner: String
 
+    enum CodingKeys: String, CodingKey {
+        case runner
+        case unitID = "unit_id", contentHash = "content_hash", documentTokenCount = "document_token_count"
+        case keptTokenCount = "kept_token_count", truncatedHeadTokens = "truncated_head_tokens"
+        case truncatedTailTokens = "truncated_tail_tokens", tokensIn = "tokens_in", tokensOut = "tokens_out"
+        case prefillSeconds = "prefill_seconds", prefillTokensPerSecond = "prefill_tokens_per_second"
+        case decodeSeconds = "decode_seconds", decodeTokensPerSecond = "decode_tokens_per_second"
+        case documentPrefillSeconds = "document_prefill_seconds", perPromptPrefillSeconds = "per_prompt_prefill_seconds"
+        case peakMemoryBytes = "peak_memory_bytes", strategyMix = "strategy_mix", kvBytesInMemory = "kv_bytes_in_memory"
+        case kvBytesOnDisk = "kv_bytes_on_disk", wallSeconds = "wall_seconds"
+    }
+
     public init(unitID: Int64, contentHash: String, documentTokenCount: Int, keptTokenCount: Int,
                 truncatedHeadTokens: Int?, truncatedTailTokens: Int?, tokensIn: Int, tokensOut: Int,
                 prefillSeconds: Double, prefillTokensPerSecond: Double, decodeSeconds: Double,

@@ -16,6 +16,13 @@ public struct OutputRecord: Codable, Hashable, Sendable {
     /// Why generation stopped: "stop" (end-of-sequence token) or "length" (max_new_tokens).
     public var finishReason: String
 
+    enum CodingKeys: String, CodingKey {
+        case id, prompt, text
+        case unitID = "unit_id", promptIndex = "prompt_index", promptTokenCount = "prompt_token_count"
+        case generatedTokenCount = "generated_token_count", prefillSeconds = "prefill_seconds"
+        case decodeSeconds = "decode_seconds", finishReason = "finish_reason"
+    }
+
     public init(id: Int64? = nil, unitID: Int64, promptIndex: Int, prompt: String, text: String, promptTokenCount: Int,
                 generatedTokenCount: Int, prefillSeconds: Double, decodeSeconds: Double, finishReason: String) {
         self.id = id

@@ -19,6 +19,12 @@ public struct UnitRecord: Codable, Hashable, Sendable {
     public var startedAt: Date?
     public var finishedAt: Date?
 
+    enum CodingKeys: String, CodingKey {
+        case id, state, attempts
+        case jobID = "job_id", documentID = "document_id", lastError = "last_error", createdAt = "created_at"
+        case startedAt = "started_at", finishedAt = "finished_at"
+    }
+
     public init(id: Int64? = nil, jobID: String, documentID: Int64, state: UnitState = .pending, attempts: Int = 0,
                 lastError: String? = nil, createdAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil) {
         self.id = id
