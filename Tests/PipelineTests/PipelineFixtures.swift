@@ -64,3 +64,27 @@ func eventually(within seconds: Double, _ condition: () throws -> Bool) rethrows
     }
     return try condition()
 }
+
+/// A runner working on a background thread.
+final class BackgroundRun: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var outcome: Result<RunSummary, Error>?
+
+    init(_ runner: Runner) {
+        Thread.detachNewThread { [self] in
+            let result = Result { try runner.run() }
+            lock.withLock { outcome = result }
+            done.signal()
+        }
+    }
+
+    /// Waits up to `seconds` for the runner to return.
+    func wait(seconds: Double = 60) throws -> RunSummary {
+        guard done.wait(timeout: .now() + seconds) == .success else { throw TimedOut() }
+        done.signal()
+        return try lock.withLock { outcome! }.get()
+    }
+
+    struct TimedOut: Error {}
+}
