@@ -57,6 +57,28 @@ import TestSupport
         #expect(try clockless.statistics(jobID: nil).first?.count(.pending) == 1)
         #expect(try clockless.leasableUnitCount() == 1)
     }
+
+    /// The CLI turns a store that stays busy past its timeout (10 s) into exit 75, for cron to retry.
+    @Test func aBusyStoreExits75() throws {
+        let folder = TemporaryDirectory()
+        let path = folder.file("s.sqlite")
+        _ = try SQLiteStore(path: path)
+        let job = folder.write("job.json", #"{"name": "j", "documents": ["a.txt"], "prompts": ["Q?"]}"#)
+        let holder = try LockHolder(path: path)
+        defer { holder.stop() }
+        let process = Process()
+        let binary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        process.executableURL = URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent("pipeline")
+        process.arguments = ["submit", "--db", path, job]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 75)
+        #expect(message.contains("is busy"), "\(message)")
+    }
 }
 
 /// Runs SQL with the sqlite3 Python module (another process, another SQLite connection).
