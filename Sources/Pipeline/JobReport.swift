@@ -34,6 +34,8 @@ public struct JobReport: Codable, Sendable, Equatable {
     public var etaSeconds: Double?
     /// Done units per strategy-mix label.
     public var strategies: [String: Int]
+    /// What the job asked for: "auto" (the router chooses) or the pinned mix's label.
+    public var requestedStrategy: String
     /// Prefill seconds with KV reuse (document once, prompts after it) and the per-prompt baseline.
     public var prefillSeconds: Double
     public var perPromptPrefillSeconds: Double
@@ -49,6 +51,7 @@ public struct JobReport: Codable, Sendable, Equatable {
         case tokensPerSecond = "tokens_per_second", etaSeconds = "eta_seconds"
         case prefillSeconds = "prefill_seconds", perPromptPrefillSeconds = "per_prompt_prefill_seconds"
         case truncatedUnits = "truncated_units", submittedAt = "submitted_at", sourcePath = "source_path"
+        case requestedStrategy = "requested_strategy"
     }
 
     public init(_ stats: JobStatistics) {
@@ -76,11 +79,22 @@ public struct JobReport: Codable, Sendable, Equatable {
             etaSeconds = Double(pending + running) * perUnit / Double(max(running, 1))
         }
         strategies = stats.strategyMixes
+        switch (try? JobSpec.stored(stats.job.specJSON, jobID: stats.job.id))?.strategy {
+        case .pinned(let mix): requestedStrategy = mix.label
+        case .auto: requestedStrategy = "auto"
+        case nil: requestedStrategy = "unknown"
+        }
         prefillSeconds = stats.prefillSeconds
         perPromptPrefillSeconds = stats.perPromptPrefillSeconds
         truncatedUnits = stats.truncatedUnits
         submittedAt = ISO8601DateFormatter().string(from: stats.job.submittedAt)
         sourcePath = stats.job.sourcePath
+    }
+
+    /// The mixes used so far (`dense+f16×3, lsh(K=10,L=150)+int4×1`), else what the job asked for.
+    public var strategySummary: String {
+        guard !strategies.isEmpty else { return requestedStrategy }
+        return strategies.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", ")
     }
 
     /// Seconds of prefill saved by reusing the document's KV across prompts.

@@ -62,7 +62,7 @@ extension Runner {
         let metrics = Self.metrics(outcome, unitID: unitID, contentHash: text.contentHash,
                                    wallSeconds: Date().timeIntervalSince(started), runner: options.owner)
         let outputs = outcome.prompts.enumerated().map { index, prompt in
-            OutputRecord(unitID: unitID, promptIndex: index, prompt: work.prompts[index], text: prompt.text,
+            OutputRecord(unitID: unitID, promptIndex: index, prompt: work.spec.prompts[index], text: prompt.text,
                          promptTokenCount: prompt.promptTokenCount, generatedTokenCount: prompt.generatedTokenCount,
                          prefillSeconds: prompt.prefillSeconds, decodeSeconds: prompt.decodeSeconds,
                          finishReason: prompt.finishReason.rawValue)
@@ -79,11 +79,9 @@ extension Runner {
 
     private func unitWork(_ leased: LeasedUnit, spec: JobSpec, text: String) -> UnitWork {
         UnitWork(jobID: leased.job.id, jobName: leased.job.name, unitID: leased.lease.unitID,
-                 attempt: leased.lease.attempt, documentPath: leased.document.path, documentText: text,
-                 prompts: spec.prompts, maxNewTokens: spec.maxNewTokens, temperature: spec.temperature, seed: spec.seed,
-                 fidelity: spec.fidelity, strategy: spec.strategy,
+                 attempt: leased.lease.attempt, documentPath: leased.document.path, documentText: text, spec: spec,
                  memoryBudgetMB: options.memoryBudgetMB ?? spec.memoryBudgetMB,
-                 modelPath: leased.job.modelPath ?? options.modelPath, overflow: spec.overflow, threads: options.threads)
+                 modelPath: leased.job.modelPath ?? options.modelPath, threads: options.threads)
     }
 
     /// Records a failed attempt: final after `maxAttempts`. The error is stored as JSON.
@@ -112,8 +110,8 @@ extension Runner {
 
     static func check(_ outcome: UnitOutcome, for work: UnitWork) throws {
         let violation: String?
-        if outcome.prompts.count != work.prompts.count {
-            violation = "returned \(outcome.prompts.count) outputs for \(work.prompts.count) prompts"
+        if outcome.prompts.count != work.spec.prompts.count {
+            violation = "returned \(outcome.prompts.count) outputs for \(work.spec.prompts.count) prompts"
         } else if outcome.prompts.contains(where: { $0.promptTokenCount < 0 || $0.generatedTokenCount < 0 }) {
             violation = "returned a negative token count"
         } else if outcome.measurements.keptTokenCount > outcome.measurements.documentTokenCount {

@@ -4,11 +4,11 @@
 // length), planning, prefill and decode.
 //
 // Contract, for an implementation on the real model:
-// 1. Tokenize `work.documentText`; apply `work.overflow` with `OverflowPolicy.apply(to:limit:documentPath:)`
+// 1. Tokenize `work.documentText`; apply `work.spec.overflow` with `OverflowPolicy.apply(to:limit:documentPath:)`
 //    (`fail` throws `PipelineError.documentTooLong`; `truncate-middle` keeps head and tail), where
-//    the limit leaves room for the longest prompt and `maxNewTokens`.
+//    the limit leaves room for the longest prompt and `spec.maxNewTokens`.
 // 2. Prefill the kept document tokens ONCE; then for each prompt, in order: append the prompt's
-//    tokens after the document's KV, decode up to `maxNewTokens`, then roll the KV back to the
+//    tokens after the document's KV, decode up to `spec.maxNewTokens`, then roll the KV back to the
 //    document's end. Report `perPromptPrefillSeconds`: what prefilling document + prompt afresh for
 //    every prompt would have cost (measured or estimated from the measured prefill rate), so the
 //    saving of KV reuse is recorded per unit.
@@ -25,7 +25,8 @@ public protocol UnitExecutor: Sendable {
                  isCancelled: @Sendable () -> Bool) throws -> UnitOutcome
 }
 
-/// Everything one unit needs, with the job's fields resolved (CLI overrides applied).
+/// Everything one unit needs: the job's validated spec (prompts, generation settings, fidelity,
+/// strategy, overflow policy) and the values the runner resolved for this run.
 public struct UnitWork: Sendable, Equatable {
     public var jobID: String
     public var jobName: String
@@ -35,38 +36,27 @@ public struct UnitWork: Sendable, Equatable {
     public var documentPath: String
     /// The document, already read and checked to be non-empty UTF-8 text (BOM removed).
     public var documentText: String
-    public var prompts: [String]
-    public var maxNewTokens: Int
-    public var temperature: Double
-    public var seed: Int
-    public var fidelity: Fidelity
-    public var strategy: StrategyChoice
-    /// The job's budget, or `pipeline run --memory-budget-mb` when given.
+    /// The job as submitted: `prompts`, `maxNewTokens`, `temperature`, `seed`, `fidelity`,
+    /// `strategy`, `overflow`. Its `memoryBudgetMB` and `model` are resolved below.
+    public var spec: JobSpec
+    /// The budget to use: `pipeline run --memory-budget-mb` when given, else the job's.
     public var memoryBudgetMB: Int
     /// The job's `model` resolved against its job file, else the runner's `--model`.
     public var modelPath: String
-    public var overflow: OverflowPolicy
     /// `pipeline run --threads`, when given.
     public var threads: Int?
 
     public init(jobID: String, jobName: String, unitID: Int64, attempt: Int, documentPath: String, documentText: String,
-                prompts: [String], maxNewTokens: Int, temperature: Double, seed: Int, fidelity: Fidelity,
-                strategy: StrategyChoice, memoryBudgetMB: Int, modelPath: String, overflow: OverflowPolicy, threads: Int?) {
+                spec: JobSpec, memoryBudgetMB: Int, modelPath: String, threads: Int?) {
         self.jobID = jobID
         self.jobName = jobName
         self.unitID = unitID
         self.attempt = attempt
         self.documentPath = documentPath
         self.documentText = documentText
-        self.prompts = prompts
-        self.maxNewTokens = maxNewTokens
-        self.temperature = temperature
-        self.seed = seed
-        self.fidelity = fidelity
-        self.strategy = strategy
+        self.spec = spec
         self.memoryBudgetMB = memoryBudgetMB
         self.modelPath = modelPath
-        self.overflow = overflow
         self.threads = threads
     }
 }

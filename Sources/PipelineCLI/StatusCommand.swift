@@ -69,13 +69,13 @@ struct StatusCommand: AsyncParsableCommand {
             print("no jobs")
             return
         }
-        print("JOB           STATE    UNITS  DONE FAILED PENDING RUNNING  TOKENS IN/OUT      TOK/S  ETA       NAME")
+        print("JOB           STATE    UNITS  DONE FAILED PENDING RUNNING  TOKENS IN/OUT      TOK/S  ETA       NAME / STRATEGY")
         for r in output.jobs {
             let tokens = "\(r.tokensIn)/\(r.tokensOut)"
             let eta = r.etaSeconds.map(formatDuration) ?? "--"
             print(pad(r.id, 13) + " " + pad(r.state.rawValue, 8) + " " + lpad(r.units, 5) + " " + lpad(r.done, 5) + " "
                   + lpad(r.failed, 6) + " " + lpad(r.pending, 7) + " " + lpad(r.running, 7) + "  " + pad(tokens, 17) + " "
-                  + pad(String(format: "%6.1f", r.tokensPerSecond), 6) + "  " + pad(eta, 9) + " " + r.name)
+                  + pad(String(format: "%6.1f", r.tokensPerSecond), 6) + "  " + pad(eta, 9) + " " + r.name + "  " + r.strategySummary)
         }
         guard let units = output.units, let r = output.jobs.first else { return }
         print("")
@@ -84,9 +84,7 @@ struct StatusCommand: AsyncParsableCommand {
         if r.perPromptPrefillSeconds > 0 {
             print("  KV reuse: prefill \(String(format: "%.1f", r.prefillSeconds)) s instead of \(String(format: "%.1f", r.perPromptPrefillSeconds)) s prefilling per prompt (saved \(String(format: "%.1f", r.prefillSecondsSaved)) s)")
         }
-        if !r.strategies.isEmpty {
-            print("  strategy: " + r.strategies.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
-        }
+        print("  strategy: requested \(r.requestedStrategy); used \(r.strategies.isEmpty ? "nothing yet" : r.strategySummary)")
         if r.truncatedUnits > 0 { print("  \(r.truncatedUnits) documents truncated (truncate-middle)") }
         for unit in units {
             var line = "  unit \(unit.unit)  \(pad(unit.state, 7))  attempts \(unit.attempts)  \(displayPath(unit.document))"

@@ -53,26 +53,26 @@ final class EchoExecutor: UnitExecutor, @unchecked Sendable {
         if let marker = behaviour.failDocumentsContaining, work.documentPath.contains(marker) { throw EchoFailure(call: call) }
 
         let words = work.documentText.split(whereSeparator: \.isWhitespace)
-        let (kept, truncation) = try work.overflow.apply(to: words, limit: behaviour.contextLimit, documentPath: work.documentPath)
+        let (kept, truncation) = try work.spec.overflow.apply(to: words, limit: behaviour.contextLimit, documentPath: work.documentPath)
         events(.tokenized(documentTokens: words.count, keptTokens: kept.count))
         events(.prefill(doneTokens: kept.count, totalTokens: kept.count))
         let documentPrefillSeconds = Double(kept.count) * 1e-5   // synthetic, deterministic
 
         var prompts: [PromptOutcome] = []
-        for (index, prompt) in work.prompts.enumerated() {
+        for (index, prompt) in work.spec.prompts.enumerated() {
             if isCancelled() { throw CancellationError() }
             try sleep(milliseconds: behaviour.sleepPerPromptMs, isCancelled: isCancelled)
             let promptTokens = prompt.split(whereSeparator: \.isWhitespace).count
-            let generated = min(8, work.maxNewTokens)
+            let generated = min(8, work.spec.maxNewTokens)
             events(.decode(promptIndex: index, generatedTokens: generated))
             events(.promptFinished(promptIndex: index))
             prompts.append(PromptOutcome(text: Self.expectedOutput(document: work.documentText, prompt: prompt),
                                          promptTokenCount: promptTokens, generatedTokenCount: generated,
                                          prefillSeconds: Double(promptTokens) * 1e-5, decodeSeconds: Double(generated) * 1e-3,
-                                         finishReason: generated == work.maxNewTokens ? .length : .stop))
+                                         finishReason: generated == work.spec.maxNewTokens ? .length : .stop))
         }
         let strategy: StrategyMix
-        if case .pinned(let mix) = work.strategy { strategy = mix } else { strategy = StrategyMix(attention: .dense) }
+        if case .pinned(let mix) = work.spec.strategy { strategy = mix } else { strategy = StrategyMix(attention: .dense) }
         // The baseline re-prefills document + prompt for every prompt.
         let perPrompt = prompts.reduce(0) { $0 + documentPrefillSeconds + $1.prefillSeconds }
         let measurements = UnitMeasurements(

@@ -17,9 +17,13 @@ import Store
             leaseSeconds: 1.5, heartbeatSeconds: 0.3)
         let victim = try configuration.launch(log: w.folder.file("victim.log"))
         let pid = victim.processIdentifier
+        // Wait until it is inside the executor (mid-unit: leased, executing, nothing written yet).
         var killedUnit: UnitSummary?
         #expect(try eventually(within: 30) {
-            killedUnit = try store.units(jobID: jobID).first { $0.leaseOwner?.contains(":\(pid):") == true }
+            let calls = (try? String(contentsOfFile: callLog, encoding: .utf8)) ?? ""
+            killedUnit = try store.units(jobID: jobID).first { unit in
+                unit.leaseOwner?.contains(":\(pid):") == true && calls.contains("\(pid) \(unit.unitID) ")
+            }
             return killedUnit != nil
         })
         kill(pid, SIGKILL)

@@ -138,8 +138,8 @@ import Store
         let jobID = try #require(try w.submit(w.job("limits")).first)
         let store = try w.store()
         var options = w.options()
-        options.maxSeconds = 0.05
-        let executor = EchoExecutor(EchoBehaviour(sleepPerPromptMs: 100))
+        options.maxSeconds = 0.5
+        let executor = EchoExecutor(EchoBehaviour(sleepPerPromptMs: 400))   // 0.8 s per unit
         let timed = try Runner(store: store, executor: executor, options: options).run()
         #expect(timed.reason == .timeLimit && timed.unitsDone == 1)
         options.maxSeconds = nil
@@ -154,13 +154,13 @@ import Store
         let w = Workspace()
         w.documents(1)
         let jobID = try #require(try w.submit(w.job("heartbeat")).first)
-        let executor = EchoExecutor(EchoBehaviour(sleepPerPromptMs: 700))
-        let first = BackgroundRun(Runner(store: try w.store(), executor: executor, options: w.options(lease: 0.4, heartbeat: 0.1)))
+        let executor = EchoExecutor(EchoBehaviour(sleepPerPromptMs: 1500))   // 3 s per unit
+        let first = BackgroundRun(Runner(store: try w.store(), executor: executor, options: w.options(lease: 1, heartbeat: 0.1)))
         let store = try w.store()
         #expect(try eventually(within: 10) { try store.units(jobID: jobID).first?.state == .leased })
         for _ in 0..<5 {
-            usleep(200_000)   // well past the 0.4 s lease, which keeps being renewed
-            let other = try Runner(store: store, executor: executor, options: w.options(lease: 0.4, heartbeat: 0.1)).run()
+            usleep(400_000)   // 2 s in all: well past the 1 s lease, which keeps being renewed
+            let other = try Runner(store: store, executor: executor, options: w.options(lease: 1, heartbeat: 0.1)).run()
             #expect(other.unitsStarted == 0)
         }
         #expect(try first.wait().unitsDone == 1)
@@ -174,7 +174,7 @@ import Store
         w.documents(1)
         let jobID = try #require(try w.submit(w.job("expired")).first)
         let store = try w.store()
-        let slow = EchoExecutor(EchoBehaviour(sleepPerPromptMs: 400))
+        let slow = EchoExecutor(EchoBehaviour(sleepPerPromptMs: 1500))
         let events = EventLog()
         let hung = BackgroundRun(Runner(store: try w.store(), executor: slow, options: w.options(lease: 0.3, heartbeat: 1000),
                                         observe: events.record))
@@ -220,4 +220,26 @@ import Store
         #expect(results.count == 32)
         #expect(Set(results.map { "\($0.unitID)/\($0.output.promptIndex)" }).count == 32)
     }
+}
+
+/// TEST DOUBLE: an executor that breaks the contract by returning no outputs.
+struct SilentExecutor: UnitExecutor {
+    func execute(_ work: UnitWork, events: @Sendable (UnitEvent) -> Void, isCancelled: @Sendable () -> Bool) throws -> UnitOutcome {
+        UnitOutcome(prompts: [], measurements: UnitMeasurements(
+            documentTokenCount: 1, keptTokenCount: 1, truncation: nil, documentPrefillSeconds: 0, perPromptPrefillSeconds: 0,
+            peakMemoryBytes: 0, kvBytesInMemory: 0, kvBytesOnDisk: 0, strategyMix: StrategyMix(attention: .dense)))
+    }
+}
+
+@Test func anExecutorThatBreaksItsContractFailsTheUnitAndWritesNothing() throws {
+    let w = Workspace()
+    let docs = w.documents(1)
+    let jobID = try #require(try w.submit(w.job("contract")).first)
+    let store = try w.store()
+    let events = EventLog()
+    _ = try Runner(store: store, executor: SilentExecutor(), options: w.options(), observe: events.record).run()
+    #expect(events.failures.map(\.0).last == .executorContractViolated(
+        document: URL(fileURLWithPath: docs[0]).standardizedFileURL.path, detail: "returned 0 outputs for 2 prompts"))
+    #expect(try store.units(jobID: jobID).first?.state == .failed)
+    #expect(try store.results(jobID: jobID).isEmpty)
 }
