@@ -1,1 +1,56 @@
-// Store target — see DESIGN.md.
+// The batch store: jobs, their documents and work units, leases, outputs and metrics.
+//
+// A work unit is one (job, document). Its life: `pending` → leased by one runner (`leased`, with a
+// lease row that expires unless renewed) → `done` (outputs + metrics written in the same
+// transaction that checks the lease) or back to `pending` (failure with attempts left, or a clean
+// release) or `failed` (attempts exhausted). The runner and the CLI see only this protocol;
+// `SQLiteStore` implements it, and another backend can be added beside it.
+import Foundation
+
+public protocol Store: Sendable {
+    // MARK: Jobs
+
+    /// Records a job and one unit per document. Idempotent: a job id already present keeps its
+    /// units; only documents it did not have yet are added.
+    func submit(_ submission: JobSubmission) throws -> SubmitReceipt
+
+    /// The job with this id, or else the latest job with this name; `StoreError.jobNotFound`.
+    func job(_ reference: String) throws -> JobRecord
+
+    /// Every job, oldest first.
+    func jobs() throws -> [JobRecord]
+
+    // MARK: Leasing (runners)
+
+    /// Units that `leaseNextUnit` could hand out now: pending, or leased with an expired lease.
+    func leasableUnitCount() throws -> Int
+
+    /// Leases one unit in a single write transaction, so that two runners never get the same unit:
+    /// a pending unit, or one whose lease expired (its runner died). Increments its attempts.
+    func leaseNextUnit(owner: String, leaseSeconds: Double) throws -> LeasedUnit?
+
+    /// Extends a lease that is still ours; `StoreError.leaseLost` when it is not.
+    @discardableResult
+    func renew(_ lease: LeaseRecord, leaseSeconds: Double) throws -> LeaseRecord
+
+    /// In one transaction: checks the lease is still ours (else `StoreError.leaseLost`, writing
+    /// nothing), writes the outputs and metrics, marks the unit done and drops the lease.
+    func complete(_ lease: LeaseRecord, outputs: [OutputRecord], metrics: MetricsRecord) throws
+
+    /// Records a failed attempt: the unit goes back to pending, or to failed when `final`.
+    func fail(_ lease: LeaseRecord, error: String, final: Bool) throws
+
+    /// Gives the unit back untouched (cancelled run): pending again, the attempt not counted.
+    func release(_ lease: LeaseRecord) throws
+
+    // MARK: Reading (status, results; never blocked by a writing runner)
+
+    /// Aggregates per job (all jobs when `jobID` is nil), oldest job first.
+    func statistics(jobID: String?) throws -> [JobStatistics]
+
+    /// The units of a job with their state and last error, in unit order.
+    func units(jobID: String) throws -> [UnitSummary]
+
+    /// Every output of a job: one record per (unit, prompt), in unit then prompt order.
+    func results(jobID: String) throws -> [ResultRecord]
+}

@@ -1,1 +1,0 @@
-// Pipeline target — see DESIGN.md.

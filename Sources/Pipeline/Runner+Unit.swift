@@ -1,0 +1,145 @@
+// One unit, from lease to record. Failures of the unit's data or of the engine are recorded on
+// the unit (retried up to `maxAttempts`); store failures are thrown to the caller.
+import Foundation
+import Store
+
+extension Runner {
+    func process(_ leased: LeasedUnit, _ summary: inout RunSummary) throws {
+        let lease = leased.lease
+        let document = leased.document.path
+        observe(.unitStarted(UnitStart(unitID: lease.unitID, jobID: leased.job.id, jobName: leased.job.name,
+                                       documentPath: document, attempt: lease.attempt,
+                                       promptCount: leased.job.promptCount, previousOwner: leased.previousOwner)))
+        // Its previous runners all died holding it: give up rather than crash forever.
+        if lease.attempt > options.maxAttempts {
+            try recordFailure(.unitAbandoned(document: document, attempts: lease.attempt - 1), lease, &summary)
+            return
+        }
+        let started = Date()
+        let work: UnitWork
+        let text: DocumentText
+        do {
+            let spec = try JobSpec.stored(leased.job.specJSON, jobID: leased.job.id)
+            text = try DocumentReader.read(document, expectedHash: leased.document.contentHash)
+            work = unitWork(leased, spec: spec, text: text.text)
+        } catch let error as PipelineError {
+            try recordFailure(error, lease, &summary)
+            return
+        }
+
+        let heartbeat = Heartbeat(store: store, lease: lease, leaseSeconds: options.leaseSeconds,
+                                  interval: options.heartbeatSeconds)
+        defer { heartbeat.stop() }
+        let stop = self.stop, lost = heartbeat.lost, observe = self.observe, unitID = lease.unitID
+        let outcome: UnitOutcome
+        do {
+            outcome = try executor.execute(work, events: { observe(.unitProgress(unitID: unitID, $0)) },
+                                           isCancelled: { stop.isRaised || lost.isRaised })
+            try Self.check(outcome, for: work)
+        } catch is CancellationError {
+            heartbeat.stop()
+            if lost.isRaised {
+                summary.leasesLost += 1
+                observe(.leaseLost(unitID: unitID))
+            } else {
+                if try ignoringLostLease(&summary, unitID, { try store.release(lease) }) {
+                    summary.unitsReleased += 1
+                    observe(.unitReleased(unitID: unitID))
+                }
+            }
+            return
+        } catch let error as PipelineError {
+            heartbeat.stop()
+            try recordFailure(error, lease, &summary)
+            return
+        } catch {
+            heartbeat.stop()
+            try recordFailure(.executorFailed(document: document, detail: String(describing: error)), lease, &summary)
+            return
+        }
+
+        heartbeat.stop()
+        let metrics = Self.metrics(outcome, unitID: unitID, contentHash: text.contentHash,
+                                   wallSeconds: Date().timeIntervalSince(started), runner: options.owner)
+        let outputs = outcome.prompts.enumerated().map { index, prompt in
+            OutputRecord(unitID: unitID, promptIndex: index, prompt: work.spec.prompts[index], text: prompt.text,
+                         promptTokenCount: prompt.promptTokenCount, generatedTokenCount: prompt.generatedTokenCount,
+                         prefillSeconds: prompt.prefillSeconds, decodeSeconds: prompt.decodeSeconds,
+                         finishReason: prompt.finishReason.rawValue)
+        }
+        let written = try ignoringLostLease(&summary, unitID) {
+            try store.complete(lease, outputs: outputs, metrics: metrics)
+        }
+        guard written else { return }
+        summary.unitsDone += 1
+        summary.tokensIn += metrics.tokensIn
+        summary.tokensOut += metrics.tokensOut
+        observe(.unitCompleted(unitID: unitID, metrics: metrics))
+    }
+
+    private func unitWork(_ leased: LeasedUnit, spec: JobSpec, text: String) -> UnitWork {
+        UnitWork(jobID: leased.job.id, jobName: leased.job.name, unitID: leased.lease.unitID,
+                 attempt: leased.lease.attempt, documentPath: leased.document.path, documentText: text, spec: spec,
+                 memoryBudgetMB: options.memoryBudgetMB ?? spec.memoryBudgetMB,
+                 modelPath: leased.job.modelPath ?? options.modelPath, threads: options.threads)
+    }
+
+    /// Records a failed attempt: final after `maxAttempts`. The error is stored as JSON.
+    private func recordFailure(_ error: PipelineError, _ lease: LeaseRecord, _ summary: inout RunSummary) throws {
+        let final = lease.attempt >= options.maxAttempts
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let json = (try? encoder.encode(error)).map { String(decoding: $0, as: UTF8.self) } ?? "\(error)"
+        let written = try ignoringLostLease(&summary, lease.unitID) { try store.fail(lease, error: json, final: final) }
+        guard written else { return }
+        if final { summary.unitsFailed += 1 } else { summary.unitsRetried += 1 }
+        observe(.unitFailed(unitID: lease.unitID, error: error, final: final))
+    }
+
+    /// Runs a lease-checked write; a lost lease is reported and swallowed (false), nothing written.
+    private func ignoringLostLease(_ summary: inout RunSummary, _ unitID: Int64, _ write: () throws -> Void) throws -> Bool {
+        do {
+            try write()
+            return true
+        } catch StoreError.leaseLost {
+            summary.leasesLost += 1
+            observe(.leaseLost(unitID: unitID))
+            return false
+        }
+    }
+
+    static func check(_ outcome: UnitOutcome, for work: UnitWork) throws {
+        let violation: String?
+        if outcome.prompts.count != work.spec.prompts.count {
+            violation = "returned \(outcome.prompts.count) outputs for \(work.spec.prompts.count) prompts"
+        } else if outcome.prompts.contains(where: { $0.promptTokenCount < 0 || $0.generatedTokenCount < 0 }) {
+            violation = "returned a negative token count"
+        } else if outcome.measurements.keptTokenCount > outcome.measurements.documentTokenCount {
+            violation = "kept more document tokens than the document has"
+        } else {
+            violation = nil
+        }
+        if let violation { throw PipelineError.executorContractViolated(document: work.documentPath, detail: violation) }
+    }
+
+    static func metrics(_ outcome: UnitOutcome, unitID: Int64, contentHash: String, wallSeconds: Double,
+                        runner: String) -> MetricsRecord {
+        let m = outcome.measurements
+        let promptTokens = outcome.prompts.reduce(0) { $0 + $1.promptTokenCount }
+        let generated = outcome.prompts.reduce(0) { $0 + $1.generatedTokenCount }
+        let prefillSeconds = m.documentPrefillSeconds + outcome.prompts.reduce(0) { $0 + $1.prefillSeconds }
+        let decodeSeconds = outcome.prompts.reduce(0) { $0 + $1.decodeSeconds }
+        let tokensIn = m.keptTokenCount + promptTokens
+        return MetricsRecord(
+            unitID: unitID, contentHash: contentHash, documentTokenCount: m.documentTokenCount,
+            keptTokenCount: m.keptTokenCount, truncatedHeadTokens: m.truncation?.headTokens,
+            truncatedTailTokens: m.truncation?.tailTokens, tokensIn: tokensIn, tokensOut: generated,
+            prefillSeconds: prefillSeconds, prefillTokensPerSecond: rate(tokensIn, prefillSeconds),
+            decodeSeconds: decodeSeconds, decodeTokensPerSecond: rate(generated, decodeSeconds),
+            documentPrefillSeconds: m.documentPrefillSeconds, perPromptPrefillSeconds: m.perPromptPrefillSeconds,
+            peakMemoryBytes: m.peakMemoryBytes, strategyMix: m.strategyMix.label, kvBytesInMemory: m.kvBytesInMemory,
+            kvBytesOnDisk: m.kvBytesOnDisk, wallSeconds: wallSeconds, runner: runner)
+    }
+
+    static func rate(_ tokens: Int, _ seconds: Double) -> Double { seconds > 0 ? Double(tokens) / seconds : 0 }
+}

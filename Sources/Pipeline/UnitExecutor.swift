@@ -1,0 +1,74 @@
+// The narrow interface between the runner and the inference engine: run every prompt of one job
+// over one document. The runner owns leasing, reading and validating the document, heartbeats,
+// retries and recording; the executor owns tokenizing, the overflow policy (it knows the context
+// length), planning, prefill and decode.
+//
+// Contract, for an implementation on the real model:
+// 1. Tokenize `work.documentText`; apply `work.spec.overflow` with `OverflowPolicy.apply(to:limit:documentPath:)`
+//    (`fail` throws `PipelineError.documentTooLong`; `truncate-middle` keeps head and tail), where
+//    the limit leaves room for the longest prompt and `spec.maxNewTokens`.
+// 2. Prefill the kept document tokens ONCE; then for each prompt, in order: append the prompt's
+//    tokens after the document's KV, decode up to `spec.maxNewTokens`, then roll the KV back to the
+//    document's end. Report `perPromptPrefillSeconds`: what prefilling document + prompt afresh for
+//    every prompt would have cost (measured or estimated from the measured prefill rate), so the
+//    saving of KV reuse is recorded per unit.
+// 3. Call `isCancelled()` between prompts and between decode steps (and prefill chunks); when it
+//    returns true, stop and throw `CancellationError()`: the runner releases the unit untouched.
+// 4. Send `events` as work progresses (the progress display); they are advisory and cheap.
+// 5. Return one `PromptOutcome` per prompt, in prompt order, and the unit's measurements. Throw
+//    `PipelineError` for failures of the unit's data, anything else for engine failures: either
+//    way the unit is retried, and marked failed after its third failed attempt.
+import Foundation
+
+public protocol UnitExecutor: Sendable {
+    func execute(_ work: UnitWork, events: @Sendable (UnitEvent) -> Void,
+                 isCancelled: @Sendable () -> Bool) throws -> UnitOutcome
+}
+
+/// Everything one unit needs: the job's validated spec (prompts, generation settings, fidelity,
+/// strategy, overflow policy) and the values the runner resolved for this run.
+public struct UnitWork: Sendable, Equatable {
+    public var jobID: String
+    public var jobName: String
+    public var unitID: Int64
+    /// 1 for the first try of this unit.
+    public var attempt: Int
+    public var documentPath: String
+    /// The document, already read and checked to be non-empty UTF-8 text (BOM removed).
+    public var documentText: String
+    /// The job as submitted: `prompts`, `maxNewTokens`, `temperature`, `seed`, `fidelity`,
+    /// `strategy`, `overflow`. Its `memoryBudgetMB` and `model` are resolved below.
+    public var spec: JobSpec
+    /// The budget to use: `pipeline run --memory-budget-mb` when given, else the job's.
+    public var memoryBudgetMB: Int
+    /// The job's `model` resolved against its job file, else the runner's `--model`.
+    public var modelPath: String
+    /// `pipeline run --threads`, when given.
+    public var threads: Int?
+
+    public init(jobID: String, jobName: String, unitID: Int64, attempt: Int, documentPath: String, documentText: String,
+                spec: JobSpec, memoryBudgetMB: Int, modelPath: String, threads: Int?) {
+        self.jobID = jobID
+        self.jobName = jobName
+        self.unitID = unitID
+        self.attempt = attempt
+        self.documentPath = documentPath
+        self.documentText = documentText
+        self.spec = spec
+        self.memoryBudgetMB = memoryBudgetMB
+        self.modelPath = modelPath
+        self.threads = threads
+    }
+}
+
+/// Progress of one unit, for the display. Counts are cumulative within the unit.
+public enum UnitEvent: Sendable, Equatable {
+    /// The document is tokenized: its token count, and how many are kept after the overflow policy.
+    case tokenized(documentTokens: Int, keptTokens: Int)
+    /// Document prefill progress.
+    case prefill(doneTokens: Int, totalTokens: Int)
+    /// Decode progress of one prompt.
+    case decode(promptIndex: Int, generatedTokens: Int)
+    /// One prompt finished.
+    case promptFinished(promptIndex: Int)
+}

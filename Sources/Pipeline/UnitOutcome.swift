@@ -1,0 +1,71 @@
+import Foundation
+
+/// What an executor returns for a unit: one outcome per prompt, in prompt order, and measurements.
+public struct UnitOutcome: Sendable, Equatable {
+    public var prompts: [PromptOutcome]
+    public var measurements: UnitMeasurements
+
+    public init(prompts: [PromptOutcome], measurements: UnitMeasurements) {
+        self.prompts = prompts
+        self.measurements = measurements
+    }
+}
+
+public struct PromptOutcome: Sendable, Equatable {
+    public var text: String
+    public var promptTokenCount: Int
+    public var generatedTokenCount: Int
+    /// Appending the prompt after the document's KV.
+    public var prefillSeconds: Double
+    public var decodeSeconds: Double
+    public var finishReason: FinishReason
+
+    public init(text: String, promptTokenCount: Int, generatedTokenCount: Int, prefillSeconds: Double,
+                decodeSeconds: Double, finishReason: FinishReason) {
+        self.text = text
+        self.promptTokenCount = promptTokenCount
+        self.generatedTokenCount = generatedTokenCount
+        self.prefillSeconds = prefillSeconds
+        self.decodeSeconds = decodeSeconds
+        self.finishReason = finishReason
+    }
+}
+
+public enum FinishReason: String, Codable, Sendable {
+    /// The model produced its end-of-sequence token.
+    case stop
+    /// `max_new_tokens` was reached.
+    case length
+}
+
+/// Per-unit measurements (the store's metrics columns).
+public struct UnitMeasurements: Sendable, Equatable {
+    /// Document tokens before the overflow policy, and kept after it.
+    public var documentTokenCount: Int
+    public var keptTokenCount: Int
+    /// Set when `truncate-middle` cut the document.
+    public var truncation: Truncation?
+    /// The document's prefill, done once for all prompts.
+    public var documentPrefillSeconds: Double
+    /// Baseline for the KV-reuse saving: prefilling document + prompt afresh for every prompt.
+    public var perPromptPrefillSeconds: Double
+    public var peakMemoryBytes: Int
+    public var kvBytesInMemory: Int
+    public var kvBytesOnDisk: Int
+    /// The strategy mix the engine chose (or the job pinned).
+    public var strategyMix: StrategyMix
+
+    public init(documentTokenCount: Int, keptTokenCount: Int, truncation: Truncation?, documentPrefillSeconds: Double,
+                perPromptPrefillSeconds: Double, peakMemoryBytes: Int, kvBytesInMemory: Int, kvBytesOnDisk: Int,
+                strategyMix: StrategyMix) {
+        self.documentTokenCount = documentTokenCount
+        self.keptTokenCount = keptTokenCount
+        self.truncation = truncation
+        self.documentPrefillSeconds = documentPrefillSeconds
+        self.perPromptPrefillSeconds = perPromptPrefillSeconds
+        self.peakMemoryBytes = peakMemoryBytes
+        self.kvBytesInMemory = kvBytesInMemory
+        self.kvBytesOnDisk = kvBytesOnDisk
+        self.strategyMix = strategyMix
+    }
+}

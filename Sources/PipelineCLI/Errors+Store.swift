@@ -1,0 +1,37 @@
+import Store
+
+/// How store failures read and exit: a busy store is temporary (75, cron retries), a missing
+/// store or job is missing input (66), a file that is not a store is bad data (65).
+extension StoreError: CLIReportable {
+    var exitStatus: ExitStatus {
+        switch self {
+        case .storeMissing, .cannotOpen, .jobNotFound: .noInput
+        case .notADatabase, .schemaFromNewerVersion: .dataError
+        case .busy, .leaseLost: .tempFail
+        case .inconsistent, .database: .software
+        }
+    }
+
+    var message: String {
+        switch self {
+        case .storeMissing(let path):
+            "no store at \(path): submit a job first (or pass --db / set PIPELINE_DB)"
+        case .cannotOpen(let path, let reason):
+            "cannot open the store \(path): \(reason)"
+        case .notADatabase(let path):
+            "\(path) is not a pipeline store (not an SQLite database)"
+        case .schemaFromNewerVersion(let path):
+            "the store \(path) was written by a newer version of pipeline"
+        case .busy(let path, let operation):
+            "the store \(path) is busy (\(operation)); try again later"
+        case .jobNotFound(let reference):
+            "no job with id or name \"\(reference)\""
+        case .leaseLost(let unitID, let owner):
+            "runner \(owner) lost its lease on unit \(unitID)"
+        case .inconsistent(let path, let detail):
+            "the store \(path) is inconsistent: \(detail)"
+        case .database(let path, let operation, let code, let message):
+            "store \(path): \(operation) failed: SQLite error \(code): \(message)"
+        }
+    }
+}

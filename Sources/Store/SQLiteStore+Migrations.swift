@@ -1,0 +1,116 @@
+// The store's schema, as named, append-only migrations: never edit one that has shipped; add a
+// new one. Times are GRDB's UTC text timestamps ("yyyy-MM-dd HH:mm:ss.SSS"), which order correctly.
+import GRDB
+
+extension SQLiteStore {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+
+        migrator.registerMigration("1 jobs, documents, units") { db in
+            try db.execute(sql: """
+                CREATE TABLE job (
+                    id TEXT PRIMARY KEY NOT NULL,              -- from spec_hash: same content, same job
+                    sequence INTEGER NOT NULL UNIQUE,          -- submission order ("latest job named …")
+                    name TEXT NOT NULL,
+                    spec_json TEXT NOT NULL,                   -- canonical spec (sorted keys, defaults filled)
+                    spec_hash TEXT NOT NULL UNIQUE,            -- SHA-256 of spec_json
+                    source_path TEXT NOT NULL,
+                    model_path TEXT,
+                    prompt_count INTEGER NOT NULL CHECK (prompt_count > 0),
+                    submitted_at TEXT NOT NULL
+                );
+                CREATE INDEX job_by_name ON job(name, sequence);
+
+                CREATE TABLE document (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    path TEXT NOT NULL,
+                    content_hash TEXT,                         -- NULL: unreadable at submit time
+                    byte_count INTEGER,
+                    token_count INTEGER                        -- filled by the first unit that tokenizes it
+                );
+                CREATE UNIQUE INDEX document_identity ON document(path, ifnull(content_hash, ''));
+
+                CREATE TABLE unit (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    job_id TEXT NOT NULL REFERENCES job(id),
+                    document_id INTEGER NOT NULL REFERENCES document(id),
+                    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'leased', 'done', 'failed')),
+                    attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                    last_error TEXT,
+                    created_at TEXT NOT NULL,
+                    started_at TEXT,
+                    finished_at TEXT,
+                    UNIQUE (job_id, document_id)
+                );
+                CREATE INDEX unit_by_state ON unit(state, attempts, id);
+                """)
+        }
+
+        migrator.registerMigration("2 leases") { db in
+            try db.execute(sql: """
+                CREATE TABLE lease (
+                    unit_id INTEGER PRIMARY KEY NOT NULL REFERENCES unit(id),  -- at most one lease per unit
+                    token TEXT NOT NULL,                       -- new per lease; every write checks it
+                    owner TEXT NOT NULL,                       -- host, pid, random
+                    attempt INTEGER NOT NULL,
+                    acquired_at TEXT NOT NULL,
+                    renewed_at TEXT NOT NULL,
+                    expires_at TEXT NOT NULL
+                );
+                CREATE INDEX lease_by_expiry ON lease(expires_at);
+                """)
+        }
+
+        migrator.registerMigration("3 outputs and metrics") { db in
+            try db.execute(sql: """
+                CREATE TABLE output (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    unit_id INTEGER NOT NULL REFERENCES unit(id),
+                    prompt_index INTEGER NOT NULL CHECK (prompt_index >= 0),
+                    prompt TEXT NOT NULL,
+                    text TEXT NOT NULL,
+                    prompt_token_count INTEGER NOT NULL,
+                    generated_token_count INTEGER NOT NULL,
+                    prefill_seconds REAL NOT NULL,
+                    decode_seconds REAL NOT NULL,
+                    finish_reason TEXT NOT NULL
+                );
+                CREATE UNIQUE INDEX output_per_prompt ON output(unit_id, prompt_index);
+
+                CREATE TABLE metrics (
+                    unit_id INTEGER PRIMARY KEY NOT NULL REFERENCES unit(id),
+                    content_hash TEXT NOT NULL,
+                    document_token_count INTEGER NOT NULL,
+                    kept_token_count INTEGER NOT NULL,
+                    truncated_head_tokens INTEGER,
+                    truncated_tail_tokens INTEGER,
+                    tokens_in INTEGER NOT NULL,
+                    tokens_out INTEGER NOT NULL,
+                    prefill_seconds REAL NOT NULL,
+                    prefill_tokens_per_second REAL NOT NULL,
+                    decode_seconds REAL NOT NULL,
+                    decode_tokens_per_second REAL NOT NULL,
+                    document_prefill_seconds REAL NOT NULL,
+                    per_prompt_prefill_seconds REAL NOT NULL,  -- baseline: document re-prefilled per prompt
+                    peak_memory_bytes INTEGER NOT NULL,
+                    strategy_mix TEXT NOT NULL,
+                    kv_bytes_in_memory INTEGER NOT NULL,
+                    kv_bytes_on_disk INTEGER NOT NULL,
+                    wall_seconds REAL NOT NULL,
+                    runner TEXT NOT NULL
+                );
+                """)
+        }
+
+        return migrator
+    }
+
+    func migrate() throws {
+        try Self.mapErrors(path: path, operation: "migrate") {
+            let migrator = Self.migrator
+            let superseded = try reader.read { db in try migrator.hasBeenSuperseded(db) }
+            if superseded { throw StoreError.schemaFromNewerVersion(path: path) }
+            try migrator.migrate(writer)
+        }
+    }
+}
