@@ -15,7 +15,7 @@ public final class TemporaryDirectory: @unchecked Sendable {
     public func write(_ name: String, _ bytes: [UInt8]) -> String {
         let u = url.appendingPathComponent(name)
         try? FileManager.default.createDirectory(at: u.deletingLastPathComponent(), withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: u.path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: u.path, contents: Data(bytes))
         return u.path
     }
 
