@@ -25,6 +25,11 @@ public final class LlamaModel: Sendable {
         KVGeometry(layerCount: config.layerCount, kvHeadCount: config.kvHeadCount, headDim: config.headDim)
     }
 
+    /// A sequence whose cache format is given by name (`KVFormat.rawValue`); nil for unknown names.
+    public func makeSequence(formatNamed name: String) -> SequenceState? {
+        KVFormat(rawValue: name).map { makeSequence(format: $0) }
+    }
+
     /// A new, empty sequence with its own KV cache.
     public func makeSequence(format: KVFormat = .f16) -> SequenceState {
         switch format {
