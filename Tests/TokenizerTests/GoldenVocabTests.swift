@@ -32,6 +32,8 @@ import Tokenizer
     static let supported = ["llama-spm", "phi-3", "llama-bpe", "qwen2", "qwen35", "gpt-2", "mpt", "starcoder", "refact",
                             "command-r", "falcon", "deepseek-coder", "deepseek-llm"]
 
+    /// Ids of every golden input; decoding of every golden output as llama_detokenize gives it
+    /// (special tokens rendered); the round trip where llama.cpp has one; end-of-generation ids.
     @Test(arguments: supported)
     func matchesLlamaCpp(vocab name: String) throws {
         let tokenizer = try TestAssets.vocab(name)
@@ -47,5 +49,43 @@ import Tokenizer
             }
         }
         #expect(failures == 0, "\(name): \(failures) of \(cases.count) cases differ")
+
+        let fixture = try PeerFixtures.vocabs.get()
+        let decoded = try #require(fixture.goldenDecoded[name])
+        let outputs = try Self.outputs(name)
+        try #require(decoded.count == outputs.count)
+        var roundTrips = 0
+        for ((text, ids), expected) in zip(outputs, decoded) {
+            #expect(tokenizer.decodeBytes(ids) == expected.bytes, "\(name) decoding \(ids)")
+            if expected.bytes == Array(text.utf8) {
+                roundTrips += 1
+                #expect(tokenizer.decode(tokenizer.encode(text, addSpecial: false, parseSpecial: false)) == text)
+            }
+        }
+        #expect(roundTrips > 0)
+        #expect(PeerFixtures.endOfGenerationIDs(tokenizer) == fixture.eog[name])
+    }
+
+    /// Every (input, output) line pair, duplicates included (they align with the fixture).
+    static func outputs(_ name: String) throws -> [(String, [Int32])] {
+        let base = "data/vocab/ggml-vocab-\(name).gguf"
+        let input = try String(decoding: Data(contentsOf: URL(fileURLWithPath: TestAssets.require(base + ".inp"))), as: UTF8.self)
+        let output = try String(decoding: Data(contentsOf: URL(fileURLWithPath: TestAssets.require(base + ".out"))), as: UTF8.self)
+        var texts = input.components(separatedBy: "\n__ggml_vocab_test__\n")
+        if texts.last == "" { texts.removeLast() }
+        let lines = output.split(separator: "\n", omittingEmptySubsequences: false).prefix(texts.count)
+        return zip(texts, lines).map { ($0, $1.split(separator: " ").compactMap { Int32($0) }) }
+    }
+
+    /// Vocab files without golden files of their own, on our cases: gpt-neox and aquila (no
+    /// `tokenizer.ggml.pre`: llama.cpp's default pre-tokenizer), baichuan (SentencePiece).
+    @Test(arguments: ["gpt-neox", "aquila", "baichuan"])
+    func ownCases(vocab name: String) throws {
+        let tokenizer = try TestAssets.vocab(name)
+        let fixture = try PeerFixtures.vocabs.get()
+        let cases = try #require(fixture.cases[name])
+        #expect(cases.count >= 30)
+        PeerFixtures.check(tokenizer, cases, addSpecial: false, label: name)
+        #expect(PeerFixtures.endOfGenerationIDs(tokenizer) == fixture.eog[name])
     }
 }
