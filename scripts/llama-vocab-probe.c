@@ -6,6 +6,8 @@
 //                                    llama_detokenize(special rendered, remove_special = false)
 //                                    TAB llama_detokenize(special hidden, remove_special = true),
 //                                    both as hex bytes
+//   llama-vocab-probe MODEL tokenize reads lines of hex-encoded text on stdin; for each prints the
+//                                    ids of llama_tokenize(add_special = false, parse_special = true)
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +37,22 @@ int main(int argc, char ** argv) {
     struct llama_model * model = llama_model_load_from_file(argv[1], params);
     if (!model) { fprintf(stderr, "cannot load %s\n", argv[1]); return 66; }
     const struct llama_vocab * vocab = llama_model_get_vocab(model);
-    if (strcmp(argv[2], "eog") == 0) {
+    if (strcmp(argv[2], "tokenize") == 0) {
+        static char line[1 << 21], text[1 << 20];
+        llama_token * ids = malloc(sizeof(llama_token) * (1 << 20));
+        while (fgets(line, sizeof line, stdin)) {
+            int len = 0;
+            for (char * p = line; p[0] && p[0] != '\n' && p[1]; p += 2) {
+                unsigned int byte;
+                sscanf(p, "%2x", &byte);
+                text[len++] = (char) byte;
+            }
+            const int n = llama_tokenize(vocab, text, len, ids, 1 << 20, false, true);
+            for (int i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
+            printf("\n");
+        }
+        free(ids);
+    } else if (strcmp(argv[2], "eog") == 0) {
         const int n = llama_vocab_n_tokens(vocab);
         for (int id = 0; id < n; id++) if (llama_vocab_is_eog(vocab, id)) printf("%d ", id);
         printf("\n");
