@@ -44,6 +44,7 @@ extension Vocabulary {
         }
         self.texts = texts
         self.idsByText = idsByText
+        sentencePieceWordsAreIndependent = kind == .sentencePiece && !SentencePieceEncoder.mergesCrossWordStarts(texts)
         var attributes = types.map { $0.prefix(count).map(TokenAttributes.init(tokenType:)) }
             ?? [TokenAttributes](repeating: .normal, count: count)
 

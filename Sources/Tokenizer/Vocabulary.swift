@@ -24,6 +24,8 @@ struct Vocabulary: Sendable {
     /// `add_space_prefix`: SentencePiece prefixes a space to text after a special token (or at the
     /// start), and decoding drops one leading space of the first piece.
     let addsSpacePrefix: Bool
+    /// SentencePiece only: no token has `▁` right after another character, so words merge independently.
+    let sentencePieceWordsAreIndependent: Bool
     /// The pre-tokenizer's selections (BPE only).
     let configuration: PreTokenizer.Configuration?
     /// Control, user-defined and unknown tokens: the ones written in text that become single
@@ -35,6 +37,7 @@ struct Vocabulary: Sendable {
     var count: Int { texts.count }
 
     func id(of text: [UInt8]) -> Int32? { idsByText[ByteString(text)] }
+    func id(of text: ArraySlice<UInt8>) -> Int32? { idsByText[ByteString(text)] }
 
     func contains(_ id: Int32) -> Bool { id >= 0 && Int(id) < texts.count }
 
@@ -98,12 +101,16 @@ struct SpecialTokens: Sendable, Equatable {
     var endOfGeneration: Set<Int32> = []
 }
 
-/// Bytes as a dictionary key, hashed in one call over the buffer.
+/// Bytes as a dictionary key, hashed in one call over the buffer. A slice, so that looking up
+/// part of a text allocates nothing.
 struct ByteString: Hashable, Sendable {
-    let bytes: [UInt8]
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    let bytes: ArraySlice<UInt8>
+    init(_ bytes: [UInt8]) { self.bytes = bytes[...] }
+    init(_ bytes: ArraySlice<UInt8>) { self.bytes = bytes }
 
     func hash(into hasher: inout Hasher) {
         bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
+
+    static func == (a: ByteString, b: ByteString) -> Bool { a.bytes.elementsEqual(b.bytes) }
 }

@@ -92,6 +92,16 @@ import Tokenizer
         #expect(t.encode("aba", addSpecial: false).count == 5) // ▁ has no token: bytes E2 96 81, then ab, a
     }
 
+    /// A token with `▁` inside a word ("a▁b") makes merges cross word starts: the text is then
+    /// merged as a whole, as llama.cpp always does (otherwise word by word, with the same result).
+    @Test func sentencePieceMergesAcrossWordsWhenTheVocabularyHasSuchTokens() throws {
+        let pieces: [(String, Float)] = [("▁", -10), ("a", -10), ("b", -10), ("▁b", -2), ("a▁b", -1)]
+        let t = try SyntheticVocab.sentencePiece(pieces: pieces).open()
+        #expect(t.encode("a b", addSpecial: false) == [259, 263])
+        let wordwise = try SyntheticVocab.sentencePiece(pieces: Array(pieces.prefix(4))).open()
+        #expect(wordwise.encode("a b", addSpecial: false) == [259, 260, 262])
+    }
+
     /// Characters without a token are written as their UTF-8 bytes, one `<0xNN>` token each.
     @Test func sentencePieceByteFallback() throws {
         let t = try SyntheticVocab.sentencePiece(pieces: [("▁", -1)]).open()
