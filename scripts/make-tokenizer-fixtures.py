@@ -12,12 +12,12 @@ libllama.so). Writes:
   llama_detokenize of `ids` with special tokens rendered / hidden (scripts/llama-vocab-probe.c),
   given as text, or as hex in `*_hex` when not valid UTF-8. `eog` lists the ids llama_vocab_is_eog
   accepts.
-- llama-cpp-vocabs.json: for llama.cpp's vocab files, the same cases on the vocab files that have
-  no golden .inp/.out of their own (gpt-neox and aquila: default pre-tokenizer; baichuan:
-  SentencePiece), `--no-bos`; the eog ids of every vocab; and for the golden files, llama_detokenize
-  of each expected output (`golden_decoded`).
+- llama-cpp-vocabs.json: for llama.cpp's vocab files, the same cases (`--no-bos`) on the vocab files
+  that have no golden .inp/.out of their own (gpt-neox and aquila: default pre-tokenizer; baichuan:
+  SentencePiece) and on a few that do (OWN_CASES_TOO); the eog ids of every vocab; and for the
+  golden files, llama_detokenize of each expected output (`golden_decoded`).
 """
-import json, os, subprocess, sys, tempfile
+import json, os, re, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LLAMA = sys.argv[1] if len(sys.argv) > 1 else os.path.expanduser("~/.cache/llama-cpp-peer/llama.cpp")
@@ -27,6 +27,7 @@ SMOL = "data/models/SmolLM2-135M-Instruct.Q4_1.gguf"
 GOLDEN = ["llama-spm", "phi-3", "llama-bpe", "qwen2", "qwen35", "gpt-2", "mpt", "starcoder", "refact",
           "command-r", "falcon", "deepseek-coder", "deepseek-llm"]
 EXTRA_VOCABS = ["gpt-neox", "aquila", "baichuan"]
+OWN_CASES_TOO = ["llama-bpe", "qwen2", "qwen35", "llama-spm", "deepseek-coder"]
 
 CASES = [
     "",
@@ -67,6 +68,9 @@ CASES = [
     '{"key": [1, 2.5, null, true], "nested": {"a": "b"}}',
     "!!!??? ... ,,,;;; ---- ____ **** $$$ ~~~ ||| <<<>>> ^^^ ```",
     "Pneumonoultramicroscopicsilicovolcanoconiosis supercalifragilisticexpialidocious",
+    # assigned after Unicode 15.1 (llama.cpp's table): Cyrillic TJE, Garay letters and digits, new emoji
+    "new: \u1c89\u1c8aa \U00010d50\U00010d51 \U00010d40\U00010d41 \U0001fae9\U0001fac6 x\u0897y",
+    "\n \U00010d41\U00010d50 \U00010d43 \U00010d42,a b\u1c8a'b 1  \u1c89",
     "Привет мир! Γειά σου Κόσμε! Hello мир 123абв",
     "# Title\n\n- item **bold** _it_ `code`\n1. one\n> quote\n",
     "The licensor grants you a worldwide, royalty-free, non-exclusive licence (the \"Licence\") to use, "
@@ -138,9 +142,9 @@ def main():
         for name in GOLDEN + EXTRA_VOCABS:
             path = f"data/vocab/ggml-vocab-{name}.gguf"
             vocabs["eog"][name] = eog(probe, path)
-            if name in EXTRA_VOCABS:
+            if name in EXTRA_VOCABS + OWN_CASES_TOO:
                 vocabs["cases"][name] = cases_for(probe, path, ["--no-bos"])
-            else:
+            if name not in EXTRA_VOCABS:
                 decoded = []
                 for rendered, _ in detokenize(probe, path, golden_outputs(name)):
                     entry = {}
@@ -148,9 +152,11 @@ def main():
                     decoded.append(entry)
                 vocabs["golden_decoded"][name] = decoded
     for name, data in [("smollm2-cases.json", smol), ("llama-cpp-vocabs.json", vocabs)]:
+        text = json.dumps(data, ensure_ascii=False, indent=1)
+        # one line per list of ids
+        text = re.sub(r"\[\n\s*(-?\d+(?:,\n\s*-?\d+)*)\n\s*\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text)
         with open(os.path.join(FIXTURES, name), "w") as f:
-            json.dump(data, f, ensure_ascii=False, indent=1)
-            f.write("\n")
+            f.write(text + "\n")
         print("wrote", os.path.join(FIXTURES, name))
 
 

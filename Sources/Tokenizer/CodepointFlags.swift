@@ -2,7 +2,11 @@
 /// `\p{L}`, `\p{N}`, `\p{P}`, `\p{S}`, `\p{M}`, `\p{Z}`, `\p{C}` from the General_Category, and
 /// `\s` from the White_Space property — the same partition as llama.cpp's `unicode_cpt_flags`
 /// (generated from UnicodeData.txt, whitespace = the 25 White_Space code points). The data comes
-/// from the Swift standard library's Unicode tables; ASCII is answered from a precomputed table.
+/// from the Swift standard library's Unicode tables; the BMP is answered from a precomputed table.
+///
+/// llama.cpp's table is of Unicode 15.1 while the standard library knows later versions, so code
+/// points assigned after 15.1 count as unassigned here (`Unicode.Scalar.Properties.age`); with
+/// that, all 0x110000 code points classify as in llama.cpp (checked against its unicode-data.cpp).
 struct CodepointFlags: OptionSet, Sendable {
     let rawValue: UInt16
 
@@ -19,15 +23,21 @@ struct CodepointFlags: OptionSet, Sendable {
     /// The flags of `codePoint`; invalid code points (surrogates, > U+10FFFF) are `undefined`.
     @inline(__always)
     static func of(_ codePoint: UInt32) -> CodepointFlags {
-        if codePoint < 128 { return asciiTable[Int(codePoint)] }
+        if codePoint < 0x10000 { return basicMultilingualPlane[Int(codePoint)] }
         return computed(codePoint)
     }
 
-    private static let asciiTable: [CodepointFlags] = (0..<128).map { computed(UInt32($0)) }
+    /// U+0000…U+FFFF, computed once (a few milliseconds) on first use.
+    private static let basicMultilingualPlane: [CodepointFlags] = (0..<0x10000).map { computed(UInt32($0)) }
+
+    /// The Unicode version of llama.cpp's `unicode-data.cpp`.
+    static let unicodeVersion = (major: 15, minor: 1)
 
     private static func computed(_ codePoint: UInt32) -> CodepointFlags {
+        if (0xD800...0xDFFF).contains(codePoint) { return .control } // surrogates: Cs
         guard let scalar = Unicode.Scalar(codePoint) else { return .undefined }
         let properties = scalar.properties
+        guard let age = properties.age, (age.major, age.minor) <= unicodeVersion else { return .undefined }
         var flags: CodepointFlags
         switch properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: flags = .letter

@@ -33,7 +33,8 @@ import Tokenizer
                             "command-r", "falcon", "deepseek-coder", "deepseek-llm"]
 
     /// Ids of every golden input; decoding of every golden output as llama_detokenize gives it
-    /// (special tokens rendered); the round trip where llama.cpp has one; end-of-generation ids.
+    /// (special tokens rendered); the round trip where llama.cpp has one; end-of-generation ids;
+    /// for some, our own cases too (scripts/make-tokenizer-fixtures.py).
     @Test(arguments: supported)
     func matchesLlamaCpp(vocab name: String) throws {
         let tokenizer = try TestAssets.vocab(name)
@@ -64,6 +65,7 @@ import Tokenizer
         }
         #expect(roundTrips > 0)
         #expect(PeerFixtures.endOfGenerationIDs(tokenizer) == fixture.eog[name])
+        if let own = fixture.cases[name] { PeerFixtures.check(tokenizer, own, addSpecial: false, label: name) }
     }
 
     /// Every (input, output) line pair, duplicates included (they align with the fixture).
