@@ -51,7 +51,7 @@ public final class Tokenizer: Sendable {
         vocabulary.special.endOfGeneration.contains(id)
     }
 
-    /// Whether `id` is a control token (rendered by `decode` only when not skipping special tokens).
+    /// Whether `id` is a control or unknown token: the tokens `decode(_:skipSpecial: true)` leaves out.
     public func isControl(_ id: Int32) -> Bool {
         vocabulary.contains(id) && !vocabulary.attributes[Int(id)].isDisjoint(with: TokenAttributes.hiddenUnlessSpecial)
     }
