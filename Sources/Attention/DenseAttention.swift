@@ -23,7 +23,7 @@ public final class DenseAttention: AttentionStrategy {
         let stateFloats = group * (hd + 2) // m[group], l[group], acc[group × hd]
         let buffer = states.reserve(units * splits * stateFloats)
 
-        pool.dynamicFor(count: units * splits) { item, _ in
+        pool.forEach(count: units * splits) { item, _ in
             let unit = item / splits, split = item % splits
             let query = queries[unit / kvHeads], head = unit % kvHeads
             let pages = (query.visibleTokenCount + pt - 1) / pt

@@ -27,7 +27,7 @@ public final class PrefillAttention {
         let buffers = perThread.map { $0.reserve(floatsPerThread) }
         let blocks = (count + bt - 1) / bt
 
-        pool.dynamicFor(count: blocks * kvHeads) { item, thread in
+        pool.forEach(count: blocks * kvHeads) { item, thread in
             let block = item / kvHeads, head = item % kvHeads
             let t0 = block * bt, tokens = min(bt, count - t0), nrows = tokens * group
             let base = buffers[thread]

@@ -18,22 +18,26 @@ public struct MatrixProduct {
 }
 
 extension WeightMatrix {
-    /// Runs independent products over the same `count` input rows in one parallel region: each
-    /// thread takes its share of every matrix's rows (Q, K and V of a layer; or gate and up), so a
-    /// decode step pays one barrier instead of one per matrix. `scratch`: threadCount × the largest
-    /// `scratchFloatCount`.
+    /// Runs independent products over the same `count` input rows in one parallel region (Q, K
+    /// and V of a layer; or gate and up), so a decode step pays one barrier instead of one per
+    /// matrix. Work items are slices of output rows — whole GEMM panels for prefill, a few dozen
+    /// rows for decode — claimed dynamically. `scratch`: threadCount × the largest `scratchFloatCount`.
     public static func multiply(_ products: [MatrixProduct], count: Int, pool: ThreadPool, scratch: UnsafeMutablePointer<Float>) {
-        let granularity = count <= matvecMaxBatch ? 2 : Int(CK_PANEL_ROWS)
+        let rowsPerItem = count <= matvecMaxBatch ? 64 : Int(CK_PANEL_ROWS) * max(1, 4 / max(1, count / 128))
         let perThread = products.map(\.matrix.scratchFloatCount).max() ?? 0
-        let threads = pool.threadCount
-        pool.run { index in
-            for p in products {
-                let units = (p.matrix.rowCount + granularity - 1) / granularity
-                let lo = min(p.matrix.rowCount, units * index / threads * granularity)
-                let hi = min(p.matrix.rowCount, units * (index + 1) / threads * granularity)
-                p.matrix.multiply(rows: lo..<hi, x: p.x, xStride: p.xStride, count: count, y: p.y, yStride: p.yStride,
-                                  scratch: scratch + index * perThread)
-            }
+        var starts: [Int] = [] // first item of each product
+        var items = 0
+        for p in products {
+            starts.append(items)
+            items += (p.matrix.rowCount + rowsPerItem - 1) / rowsPerItem
+        }
+        pool.forEach(count: items) { item, thread in
+            var k = products.count - 1
+            while starts[k] > item { k -= 1 }
+            let p = products[k]
+            let lo = (item - starts[k]) * rowsPerItem, hi = min(p.matrix.rowCount, lo + rowsPerItem)
+            p.matrix.multiply(rows: lo..<hi, x: p.x, xStride: p.xStride, count: count, y: p.y, yStride: p.yStride,
+                              scratch: scratch + thread * perThread)
         }
     }
 }

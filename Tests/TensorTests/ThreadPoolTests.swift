@@ -10,11 +10,11 @@ import Testing
             let hits = Mutex([Int](repeating: 0, count: count))
             for granularity in [1, 2, 32] {
                 pool.parallelFor(count: count, granularity: granularity) { range in
-                    #expect(range.lowerBound % granularity == 0)
+                    #expect(range.lowerBound % granularity == 0 && (range.upperBound % granularity == 0 || range.upperBound == count))
                     hits.withLock { for i in range { $0[i] += 1 } }
                 }
             }
-            pool.dynamicFor(count: count) { i, _ in hits.withLock { $0[i] += 1 } }
+            pool.forEach(count: count) { i, _ in hits.withLock { $0[i] += 1 } }
             #expect(hits.withLock { $0.allSatisfy { $0 == 4 } })
         }
     }
@@ -23,11 +23,11 @@ import Testing
     @Test func manyShortRegionsAndSleepingWorkers() async throws {
         let pool = ThreadPool(threadCount: 3)
         let total = Atomic<Int>(0)
-        for round in 0..<5_000 { pool.run { _ in total.add(1, ordering: .relaxed) }; if round == 10 { try await Task.sleep(for: .milliseconds(50)) } }
+        for round in 0..<5_000 { pool.forEach(count: 3) { _, _ in total.add(1, ordering: .relaxed) }; if round == 10 { try await Task.sleep(for: .milliseconds(50)) } }
         #expect(total.load(ordering: .relaxed) == 15_000)
         // after a pause long enough for workers to fall asleep, they still wake for work
         try await Task.sleep(for: .milliseconds(200))
-        pool.run { _ in total.add(1, ordering: .relaxed) }
+        pool.forEach(count: 3) { _, _ in total.add(1, ordering: .relaxed) }
         #expect(total.load(ordering: .relaxed) == 15_003)
     }
 }
