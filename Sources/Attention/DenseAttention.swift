@@ -32,8 +32,11 @@ public final class DenseAttention: AttentionStrategy {
             for g in 0..<group { m[g] = -.infinity; l[g] = 0 }
             acc.initialize(repeating: 0, count: group * hd)
             let q = query.q + head * group * hd
-            for p in (pages * split / splits)..<(pages * (split + 1) / splits) {
+            let range = (pages * split / splits)..<(pages * (split + 1) / splits)
+            for p in range {
                 let n = min(pt, query.visibleTokenCount - p * pt)
+                // Pages are separate allocations: start loading the next while this one is scored.
+                if p + 1 < range.upperBound { prefetch(query.cache.page(layer: layer, kvHead: head, index: p + 1), headDim: hd) }
                 switch query.cache.page(layer: layer, kvHead: head, index: p) {
                 case let .f16(keys, values):
                     ck_attn_decode_f16(q, Int32(group), Int32(hd), keys, Int64(pt), values, Int64(hd), Int32(n), m, l, acc)
@@ -57,6 +60,15 @@ public final class DenseAttention: AttentionStrategy {
                 let inv = l > 0 ? 1 / l : 0
                 for d in 0..<hd { out[d] = acc[d] * inv }
             }
+        }
+    }
+
+    @inline(__always)
+    private func prefetch(_ page: KVPage, headDim hd: Int) {
+        switch page {
+        case let .f16(keys, values):
+            ck_prefetch(keys, Int64(hd * 64 * 2))
+            ck_prefetch(values, Int64(hd * 64 * 2))
         }
     }
 }

@@ -403,15 +403,22 @@ T void ck_f32_to_f16_avx512(const float *src, uint16_t *dst, int64_t n) {
 }
 
 // ---- attention ----
+//
+// Register blocking needs compile-time shapes: the bodies below are always_inline with the row
+// count R and the head size in vectors HV as constants, instantiated for the shapes that occur
+// (R ≤ 4 query rows per decode call, R ≤ 6 per prefill step; HV = 4 or 8, i.e. hd 64 or 128),
+// so accumulators stay in zmm registers. Scores always cover a whole 64-key page (4 vectors);
+// lanes beyond the valid keys are masked (page storage is always 64 keys wide).
 
-/// Online-softmax update of one row from its masked scores s[0..NV) (16 keys each; lanes
-/// outside `valid` are masked). Writes the probabilities p (0 where masked) and returns the
-/// factor by which the row's acc must be rescaled.
-INL float softmax_update(__m512 *s, const __mmask16 *valid, int NV, float *m, float *l, float *p) {
+#define NV 4 // vectors of 16 keys per page
+
+/// Online-softmax update of one row from its scores s[0..NV) (keys outside `valid` masked).
+/// Writes the probabilities p (0 where masked) and returns the factor for the row's acc.
+INL float softmax_update(const __m512 *s, const __mmask16 *valid, float *m, float *l, float *p) {
     __m512 mx = _mm512_set1_ps(-INFINITY);
     for (int c = 0; c < NV; c++) mx = _mm512_mask_max_ps(mx, valid[c], mx, s[c]);
     float tmax = _mm512_reduce_max_ps(mx);
-    if (tmax == -INFINITY) { // nothing visible to this row in this tile
+    if (tmax == -INFINITY) { // nothing visible to this row in this page
         for (int c = 0; c < NV; c++) _mm512_storeu_ps(p + 16 * c, _mm512_setzero_ps());
         return 1.0f;
     }
@@ -427,103 +434,128 @@ INL float softmax_update(__m512 *s, const __mmask16 *valid, int NV, float *m, fl
     return scale;
 }
 
-/// acc rows (R rows of HV vectors) += Σ_j p[r][j] · v[j], j < n.
-INL void accumulate_pv(float *acc, int R, int HV, const float *p, int64_t ldp, const float *vf, int64_t ldv, int n,
-                       const float *scale) {
-    __m512 a[24];
+INL void page_masks(int n, __mmask16 *valid) {
+    for (int c = 0; c < NV; c++) {
+        int k = n - 16 * c;
+        valid[c] = k >= 16 ? 0xffff : k <= 0 ? 0 : (__mmask16)((1u << k) - 1);
+    }
+}
+
+/// Decode: R query rows (contiguous, hd = 16·HV) against one f16 page, values read as f16.
+INL void decode_body(const float *q, const uint16_t *kt, int64_t kts, const uint16_t *v, int64_t vs, int n,
+                     float *m, float *l, float *acc, const int R, const int HV) {
+    const int hd = 16 * HV;
+    __m512 s[4][NV];
+    for (int r = 0; r < R; r++) for (int c = 0; c < NV; c++) s[r][c] = _mm512_setzero_ps();
+    for (int d = 0; d < hd; d++) {
+        __m512 kk[NV];
+        for (int c = 0; c < NV; c++) kk[c] = f16x16(kt + d * kts + 16 * c);
+        for (int r = 0; r < R; r++) {
+            __m512 qb = _mm512_set1_ps(q[r * hd + d]);
+            for (int c = 0; c < NV; c++) s[r][c] = _mm512_fmadd_ps(qb, kk[c], s[r][c]);
+        }
+    }
+    __mmask16 valid[NV];
+    page_masks(n, valid);
+    float p[4 * 64] CK_ALIGN64, scale[4];
+    for (int r = 0; r < R; r++) scale[r] = softmax_update(s[r], valid, &m[r], &l[r], p + 64 * r);
+    __m512 a[4][8];
     for (int r = 0; r < R; r++) {
         __m512 sc = _mm512_set1_ps(scale[r]);
-        for (int c = 0; c < HV; c++) a[r * HV + c] = _mm512_mul_ps(_mm512_loadu_ps(acc + r * HV * 16 + c * 16), sc);
+        for (int c = 0; c < HV; c++) a[r][c] = _mm512_mul_ps(_mm512_loadu_ps(acc + r * hd + 16 * c), sc);
     }
     for (int j = 0; j < n; j++) {
         __m512 vv[8];
-        for (int c = 0; c < HV; c++) vv[c] = _mm512_loadu_ps(vf + j * ldv + c * 16);
+        for (int c = 0; c < HV; c++) vv[c] = f16x16(v + j * vs + 16 * c);
         for (int r = 0; r < R; r++) {
-            __m512 pb = _mm512_set1_ps(p[r * ldp + j]);
-            for (int c = 0; c < HV; c++) a[r * HV + c] = _mm512_fmadd_ps(pb, vv[c], a[r * HV + c]);
+            __m512 pb = _mm512_set1_ps(p[64 * r + j]);
+            for (int c = 0; c < HV; c++) a[r][c] = _mm512_fmadd_ps(pb, vv[c], a[r][c]);
         }
     }
-    for (int r = 0; r < R; r++)
-        for (int c = 0; c < HV; c++) _mm512_storeu_ps(acc + r * HV * 16 + c * 16, a[r * HV + c]);
+    for (int r = 0; r < R; r++) for (int c = 0; c < HV; c++) _mm512_storeu_ps(acc + r * hd + 16 * c, a[r][c]);
 }
 
-/// Scores of R query rows against n ≤ 64 keys of a transposed page: s[r][c] holds keys 16c..16c+15.
-INL void scores_f32(const float *q, int64_t ldq, int R, int hd, const float *ktf, int64_t ldk, int NV, __m512 *s) {
-    for (int i = 0; i < R * NV; i++) s[i] = _mm512_setzero_ps();
-    for (int d = 0; d < hd; d++) {
-        __m512 kk[4];
-        for (int c = 0; c < NV; c++) kk[c] = _mm512_loadu_ps(ktf + d * ldk + 16 * c);
-        for (int r = 0; r < R; r++) {
-            __m512 qb = _mm512_set1_ps(q[r * ldq + d]);
-            for (int c = 0; c < NV; c++) s[r * NV + c] = _mm512_fmadd_ps(qb, kk[c], s[r * NV + c]);
-        }
-    }
-}
-
-INL void scores_f16(const float *q, int R, int hd, const uint16_t *kt, int64_t kt_stride, int NV, __m512 *s) {
-    for (int i = 0; i < R * NV; i++) s[i] = _mm512_setzero_ps();
-    for (int d = 0; d < hd; d++) {
-        __m512 kk[4];
-        for (int c = 0; c < NV; c++) kk[c] = f16x16(kt + d * kt_stride + 16 * c);
-        for (int r = 0; r < R; r++) {
-            __m512 qb = _mm512_set1_ps(q[r * hd + d]);
-            for (int c = 0; c < NV; c++) s[r * NV + c] = _mm512_fmadd_ps(qb, kk[c], s[r * NV + c]);
-        }
-    }
-}
+#define DECODE_FN(R, HV) static T void decode_r##R##_h##HV(const float *q, const uint16_t *kt, int64_t kts, const uint16_t *v, int64_t vs, int n, float *m, float *l, float *acc) { decode_body(q, kt, kts, v, vs, n, m, l, acc, R, HV); }
+DECODE_FN(1, 4) DECODE_FN(2, 4) DECODE_FN(3, 4) DECODE_FN(4, 4)
+DECODE_FN(1, 8) DECODE_FN(2, 8)
+typedef void (*decode_fn)(const float *, const uint16_t *, int64_t, const uint16_t *, int64_t, int, float *, float *, float *);
 
 T void ck_attn_decode_f16_avx512(const float *q, int nq, int hd, const uint16_t *kt, int64_t kt_stride,
                                  const uint16_t *v, int64_t v_stride, int n, float *m, float *l, float *acc) {
-    if (hd % 16 != 0 || hd > 128 || n > CK_ATTN_MAX_KEYS) {
+    static const decode_fn h4[5] = {0, decode_r1_h4, decode_r2_h4, decode_r3_h4, decode_r4_h4};
+    static const decode_fn h8[3] = {0, decode_r1_h8, decode_r2_h8};
+    if ((hd != 64 && hd != 128) || n > CK_ATTN_MAX_KEYS || n <= 0) {
         ck_attn_decode_f16_portable(q, nq, hd, kt, kt_stride, v, v_stride, n, m, l, acc);
         return;
     }
-    const int NV = (n + 15) / 16, HV = hd / 16;
-    __mmask16 valid[4];
-    for (int c = 0; c < NV; c++) valid[c] = n - 16 * c >= 16 ? 0xffff : (__mmask16)((1u << (n - 16 * c)) - 1);
-    float vf[CK_ATTN_MAX_KEYS * 128] CK_ALIGN64;
-    for (int j = 0; j < n; j++) ck_f16_to_f32_avx512(v + j * v_stride, vf + j * hd, hd);
-    float p[4 * CK_ATTN_MAX_KEYS] CK_ALIGN64, scale[4];
-    const int group = HV <= 4 ? 4 : 2; // rows per pass: R·NV score registers, R·HV accumulators ≤ 16
+    const int group = hd == 64 ? 4 : 2;
     for (int i0 = 0; i0 < nq; i0 += group) {
         int R = nq - i0 < group ? nq - i0 : group;
-        __m512 s[16];
-        scores_f16(q + i0 * hd, R, hd, kt, kt_stride, NV, s);
-        for (int r = 0; r < R; r++) scale[r] = softmax_update(s + r * NV, valid, NV, &m[i0 + r], &l[i0 + r], p + r * CK_ATTN_MAX_KEYS);
-        accumulate_pv(acc + (int64_t)i0 * hd, R, HV, p, CK_ATTN_MAX_KEYS, vf, hd, n, scale);
+        (hd == 64 ? h4 : h8)[R](q + i0 * hd, kt, kt_stride, v, v_stride, n, m + i0, l + i0, acc + (int64_t)i0 * hd);
     }
 }
+
+/// Prefill step: R query rows (row stride ldq) against a page converted to fp32 (ktf [hd][64],
+/// vf [n][hd]); keys after a row's position are masked.
+INL void tile_body(const float *q, int64_t ldq, const int32_t *qpos, const float *ktf, const float *vf, int n,
+                   int32_t kpos0, float *m, float *l, float *acc, float *p, const int R, const int HV) {
+    const int hd = 16 * HV;
+    __m512 s[6][NV];
+    for (int r = 0; r < R; r++) for (int c = 0; c < NV; c++) s[r][c] = _mm512_setzero_ps();
+    for (int d = 0; d < hd; d++) {
+        __m512 kk[NV];
+        for (int c = 0; c < NV; c++) kk[c] = _mm512_load_ps(ktf + d * 64 + 16 * c);
+        for (int r = 0; r < R; r++) {
+            __m512 qb = _mm512_set1_ps(q[r * ldq + d]);
+            for (int c = 0; c < NV; c++) s[r][c] = _mm512_fmadd_ps(qb, kk[c], s[r][c]);
+        }
+    }
+    float scale[6];
+    for (int r = 0; r < R; r++) {
+        int32_t lim = qpos[r] - kpos0 + 1; // keys visible from the page start
+        __mmask16 valid[NV];
+        page_masks(lim < n ? lim : n, valid);
+        scale[r] = softmax_update(s[r], valid, &m[r], &l[r], p + 64 * r);
+    }
+    __m512 a[6][8];
+    for (int r = 0; r < R; r++) {
+        __m512 sc = _mm512_set1_ps(scale[r]);
+        for (int c = 0; c < HV; c++) a[r][c] = _mm512_mul_ps(_mm512_loadu_ps(acc + r * hd + 16 * c), sc);
+    }
+    for (int j = 0; j < n; j++) {
+        __m512 vv[8];
+        for (int c = 0; c < HV; c++) vv[c] = _mm512_loadu_ps(vf + j * hd + 16 * c);
+        for (int r = 0; r < R; r++) {
+            __m512 pb = _mm512_set1_ps(p[64 * r + j]);
+            for (int c = 0; c < HV; c++) a[r][c] = _mm512_fmadd_ps(pb, vv[c], a[r][c]);
+        }
+    }
+    for (int r = 0; r < R; r++) for (int c = 0; c < HV; c++) _mm512_storeu_ps(acc + r * hd + 16 * c, a[r][c]);
+}
+
+#define TILE_FN(R, HV) static T void tile_r##R##_h##HV(const float *q, int64_t ldq, const int32_t *qpos, const float *ktf, const float *vf, int n, int32_t kpos0, float *m, float *l, float *acc, float *p) { tile_body(q, ldq, qpos, ktf, vf, n, kpos0, m, l, acc, p, R, HV); }
+TILE_FN(1, 4) TILE_FN(2, 4) TILE_FN(3, 4) TILE_FN(4, 4) TILE_FN(5, 4) TILE_FN(6, 4)
+TILE_FN(1, 8) TILE_FN(2, 8)
+typedef void (*tile_fn)(const float *, int64_t, const int32_t *, const float *, const float *, int, int32_t, float *, float *, float *, float *);
 
 T void ck_attn_tile_f16_avx512(const float *q, int64_t ldq, int nq, const int32_t *qpos, int hd, const uint16_t *kt,
                                int64_t kt_stride, const uint16_t *v, int64_t v_stride, int n, int32_t kpos0, float *m,
                                float *l, float *acc, float *scratch) {
-    if (hd % 16 != 0 || hd > 128 || n > CK_ATTN_MAX_KEYS) {
+    static const tile_fn h4[7] = {0, tile_r1_h4, tile_r2_h4, tile_r3_h4, tile_r4_h4, tile_r5_h4, tile_r6_h4};
+    static const tile_fn h8[3] = {0, tile_r1_h8, tile_r2_h8};
+    if ((hd != 64 && hd != 128) || n > CK_ATTN_MAX_KEYS || n <= 0) {
         ck_attn_tile_f16_portable(q, ldq, nq, qpos, hd, kt, kt_stride, v, v_stride, n, kpos0, m, l, acc, scratch);
         return;
     }
-    const int NV = (n + 15) / 16, HV = hd / 16;
     float *ktf = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63); // [hd][64]
     float *vf = ktf + hd * CK_ATTN_MAX_KEYS;                             // [n][hd]
-    float *p = vf + CK_ATTN_MAX_KEYS * hd;                               // [R][64]
-    for (int d = 0; d < hd; d++) ck_f16_to_f32_avx512(kt + d * kt_stride, ktf + d * CK_ATTN_MAX_KEYS, NV * 16);
+    float *p = vf + CK_ATTN_MAX_KEYS * hd;                               // [6][64]
+    for (int d = 0; d < hd; d++) ck_f16_to_f32_avx512(kt + d * kt_stride, ktf + d * CK_ATTN_MAX_KEYS, CK_ATTN_MAX_KEYS);
     for (int j = 0; j < n; j++) ck_f16_to_f32_avx512(v + j * v_stride, vf + j * hd, hd);
-    const int group = HV <= 4 ? 6 : 3; // R·NV ≤ 24 score registers; R·HV ≤ 24 accumulators
-    float scale[6];
-    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const int group = hd == 64 ? 6 : 2;
     for (int i0 = 0; i0 < nq; i0 += group) {
         int R = nq - i0 < group ? nq - i0 : group;
-        __m512 s[24];
-        scores_f32(q + i0 * ldq, ldq, R, hd, ktf, CK_ATTN_MAX_KEYS, NV, s);
-        for (int r = 0; r < R; r++) {
-            // key j is visible when j < n and kpos0 + j ≤ qpos
-            int32_t lim = qpos[i0 + r] - kpos0 + 1; // number of visible keys from the tile start
-            if (lim > n) lim = n;
-            __mmask16 valid[4];
-            for (int c = 0; c < NV; c++)
-                valid[c] = _mm512_cmplt_epi32_mask(_mm512_add_epi32(lane, _mm512_set1_epi32(16 * c)), _mm512_set1_epi32(lim));
-            scale[r] = softmax_update(s + r * NV, valid, NV, &m[i0 + r], &l[i0 + r], p + r * CK_ATTN_MAX_KEYS);
-        }
-        accumulate_pv(acc + (int64_t)i0 * hd, R, HV, p, CK_ATTN_MAX_KEYS, vf, hd, n, scale);
+        (hd == 64 ? h4 : h8)[R](q + i0 * ldq, ldq, qpos + i0, ktf, vf, n, kpos0, m + i0, l + i0, acc + (int64_t)i0 * hd, p);
     }
 }
 

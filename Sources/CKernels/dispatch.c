@@ -40,6 +40,10 @@ void ck_cpu_relax(void) {
 #endif
 }
 
+void ck_prefetch(const void *p, int64_t bytes) {
+    for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch((const char *)p + o, 0, 3);
+}
+
 int ck_block_size(int type) {
     switch (type) {
     case CK_F32: case CK_F16: case CK_BF16: return 1;
@@ -70,7 +74,7 @@ uint16_t ck_f32_to_f16_1(float f) { return ck_f2h(f); }
 
 int64_t ck_gemm_scratch_floats(int64_t k) { return (int64_t)CK_PANEL_ROWS * (k + 256) + 64; }
 
-int64_t ck_attn_tile_scratch_floats(int hd) { return (int64_t)2 * CK_ATTN_MAX_KEYS * hd + 16 * CK_ATTN_MAX_KEYS + 64; }
+int64_t ck_attn_tile_scratch_floats(int hd) { return (int64_t)2 * CK_ATTN_MAX_KEYS * hd + 16 * CK_ATTN_MAX_KEYS + 64; } // ktf, vf, p[≤16 rows][64], alignment
 
 #define CK_PICK(name) (ck_isa() == CK_ISA_AVX512 ? name##_avx512 : ck_isa() == CK_ISA_AVX2 ? name##_avx2 : name##_portable)
 

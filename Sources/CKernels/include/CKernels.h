@@ -33,6 +33,9 @@ int ck_set_isa(int level);
 /// A spin-wait hint (x86 `pause`), for the thread pool's short waits.
 void ck_cpu_relax(void);
 
+/// Asks the cache to start loading `bytes` bytes at `p` (one prefetch per 64-byte line).
+void ck_prefetch(const void *p, int64_t bytes);
+
 /// Elements per block and bytes per block of a type; 0 for unknown types.
 int ck_block_size(int type);
 int ck_block_bytes(int type);
@@ -80,7 +83,8 @@ void ck_add(float *y, const float *x, int64_t n);
 // ---- attention (fp32 queries, f16 keys/values, one KV head) ----
 //
 // Layout of one KV page of up to CK_ATTN_MAX_KEYS tokens: keys transposed, kt[d * kt_stride + j]
-// for dimension d of token j (rows readable up to j < roundup(n, 16)); values row-major,
+// for dimension d of token j (every row readable for all CK_ATTN_MAX_KEYS columns, whatever n:
+// unused columns are masked, never used); values row-major,
 // v[j * v_stride + d]. Queries are fp32 rows pre-scaled by 1/sqrt(hd); hd is a multiple of 16.
 //
 // Online-softmax state of one query row: running max m, running sum l and the unnormalised
