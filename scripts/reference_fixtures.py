@@ -329,25 +329,37 @@ def assemble(q):
 
 
 def summary():
-    rows = ['| quant | prompts | llama.cpp agrees on the f64 safe prefix | safe tokens (sum) | agreed tokens within them | '
-            'f64 ppl (ctx 8192) | llama.cpp ppl | llama.cpp / f64 | f64 ppl teacher (4096) | llama.cpp | f64 ppl short (512) | llama.cpp |',
-            '|---|---|---|---|---|---|---|---|---|---|---|---|']
+    print('| quant | prompts | llama.cpp reproduces the f64 safe prefix | of the rest: f64 picks a control token llama.cpp bans (--ignore-eos) | '
+          'other divergences inside the safe prefix: largest f64 logit gap | safe tokens (sum) | of them reproduced by llama.cpp |')
+    print('|---|---|---|---|---|---|---|')
     for q in QUANTS:
         g = json.load(open(OUT / f'greedy-{q}.json'))['cases']
+        ok = [c for c in g if c['llama_cpp_agrees_on_safe_prefix']]; bad = [c for c in g if not c['llama_cpp_agrees_on_safe_prefix']]
+        ctrl = [c for c in bad if c['llama_cpp_divergence']['f64_token'] in (0, 1, 2)]
+        other = [c['llama_cpp_divergence']['f64_logit_gap'] for c in bad if c['llama_cpp_divergence']['f64_token'] not in (0, 1, 2)]
+        safe = sum(c['f64_safe_len'] for c in g); agreed = sum(min(c['llama_cpp_agrees_len'], c['f64_safe_len']) for c in g)
+        print(f'| {QUANTS[q]} | {len(g)} | {len(ok)} | {len(ctrl)} | {len(other)}: {max(other, default=0):.4f} | {safe} | {agreed} |')
+    print()
+    print('| quant | f64 ppl, ctx 8192 (2 chunks) | llama.cpp | llama.cpp vs f64 | f64 ppl, GPL-3 first 4096 | llama.cpp | f64 ppl, first 1024 at ctx 512 | llama.cpp |')
+    print('|---|---|---|---|---|---|---|---|')
+    for q in QUANTS:
         p = json.load(open(OUT / f'perplexity-{q}.json')); t = json.load(open(OUT / f'teacher-forced-{q}.json'))
         s = json.load(open(OUT / f'perplexity-short-{q}.json'))
-        ok = sum(c['llama_cpp_agrees_on_safe_prefix'] for c in g); safe = sum(c['f64_safe_len'] for c in g)
-        agreed = sum(min(c['llama_cpp_agrees_len'], c['f64_safe_len']) for c in g)
-        rows.append(f'| {QUANTS[q]} | {len(g)} | {ok}/{len(g)} | {safe} | {agreed} | {p["f64_perplexity"]:.4f} | '
-                    f'{p["llama_cpp_perplexity"]:.4f} | {p["llama_cpp_over_f64_percent"]:+.2f}% | {t["perplexity"]:.4f} | '
-                    f'{t["llama_cpp_perplexity"]:.4f} | {s["f64_perplexity"]:.4f} | {s["llama_cpp_perplexity"]:.4f} |')
-    print('\n'.join(rows))
+        pc = lambda a, b: f'{100 * (a / b - 1):+.2f}%'
+        print(f'| {QUANTS[q]} | {p["f64_perplexity"]:.4f} | {p["llama_cpp_perplexity"]:.4f} | {pc(p["llama_cpp_perplexity"], p["f64_perplexity"])} | '
+              f'{t["perplexity"]:.4f} | {t["llama_cpp_perplexity"]:.4f} ({pc(t["llama_cpp_perplexity"], t["perplexity"])}) | '
+              f'{s["f64_perplexity"]:.4f} | {s["llama_cpp_perplexity"]:.4f} ({pc(s["llama_cpp_perplexity"], s["f64_perplexity"])}) |')
     print()
-    print('| quant | prompt | f64_safe_len | llama_cpp_agrees_len | margin at step 0 |')
-    print('|---|---|---|---|---|')
-    for q in QUANTS:
-        for c in json.load(open(OUT / f'greedy-{q}.json'))['cases']:
-            print(f'| {QUANTS[q]} | {c["name"]} | {c["f64_safe_len"]} | {c["llama_cpp_agrees_len"]} | {c["f64_margins"][0]} |')
+    print('| prompt | ' + ' | '.join(f'{QUANTS[q]}: safe / agree / step 0 margin / divergence (f64 gap, rank)' for q in QUANTS) + ' |')
+    print('|---|' + '---|' * len(QUANTS))
+    G = {q: json.load(open(OUT / f'greedy-{q}.json'))['cases'] for q in QUANTS}
+    for i, c0 in enumerate(G['q4_1']):
+        cells = []
+        for q in QUANTS:
+            c = G[q][i]; d = c.get('llama_cpp_divergence')
+            dv = f'step {d["step"]} ({d["f64_logit_gap"]}, {d["llama_cpp_token_rank"]}){" ctrl" if d["f64_token"] in (0, 1, 2) else ""}' if d else '—'
+            cells.append(f'{c["f64_safe_len"]} / {c["llama_cpp_agrees_len"]} / {c["f64_margins"][0]} / {dv}')
+        print(f'| {c0["name"]} | ' + ' | '.join(cells) + ' |')
 
 
 if __name__ == '__main__':
