@@ -28,7 +28,7 @@ import TestSupport
         let model = try LlamaModel(path: try Paths.requireFile(Paths.realModel))
         let context = ForwardContext(model: model, pool: ThreadPool(threadCount: 2), maxTokens: 256)
         for c in try Self.cases("greedy-shared.json") {
-            let seq = model.makeSequence()
+            let seq = try model.makeSequence()
             var logits = try context.forward([ForwardRequest(seq, tokens: c.prompt_ids)])[0].last
             var ids: [Int32] = []
             for _ in 0..<c.f64_ids.count {
