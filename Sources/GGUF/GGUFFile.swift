@@ -93,7 +93,9 @@ public final class GGUFFile: Sendable {
         let headerEnd = r.offset
         let (padded, overflow) = headerEnd.addingReportingOverflow(alignment - 1)
         guard !overflow else { throw .truncated(what: "data section", offset: headerEnd, byteCount: alignment) }
-        let dataOffset = padded / alignment * alignment
+        // A file without tensors (llama.cpp's vocab-only GGUFs) may end right after the header:
+        // gguf.cpp only seeks past the padding when there are tensors.
+        let dataOffset = infos.isEmpty ? min(padded / alignment * alignment, file.bytes.count) : padded / alignment * alignment
         guard dataOffset <= file.bytes.count else {
             throw .truncated(what: "padding before the data section", offset: headerEnd, byteCount: dataOffset - headerEnd)
         }

@@ -16,6 +16,7 @@ extension ForwardContext {
     public func forward(_ requests: [ForwardRequest]) throws(ModelError) -> [LogitsView] {
         let c = model.config, w = model.weights
         let d = c.embeddingLength, qd = c.qDim, kvd = c.kvDim, hd = c.headDim, ffn = c.feedForwardLength
+        if requests.contains(where: { $0.tokens.isEmpty }) { throw .emptyPrompt }
         let rows = requests.reduce(0) { $0 + $1.tokens.count }
         precondition(rows <= maxTokens, "forward pass of \(rows) tokens exceeds the context's \(maxTokens)")
         guard rows > 0 else { return [] }
@@ -25,7 +26,6 @@ extension ForwardContext {
         var rowToken = [Int32](repeating: 0, count: rows)
         var r = 0
         for req in requests {
-            guard !req.tokens.isEmpty else { throw .emptyPrompt }
             let start = req.sequence.tokenCount
             guard start + req.tokens.count <= c.contextLength else {
                 throw .contextOverflow(tokens: start + req.tokens.count, limit: c.contextLength)

@@ -17,7 +17,9 @@ public struct GenerationResult: Sendable {
 extension ForwardContext {
     /// Appends `tokens` to `sequence` in chunks; returns the logits of the last token.
     @discardableResult
-    public func prefill(_ sequence: SequenceState, tokens: [Int32], logits: Bool = true) throws(ModelError) -> LogitsView? {
+    /// `progress(done)` after each chunk returns false to stop early (the tokens done so far stay).
+    public func prefill(_ sequence: SequenceState, tokens: [Int32], logits: Bool = true,
+                        progress: (Int) -> Bool = { _ in true }) throws(ModelError) -> LogitsView? {
         guard !tokens.isEmpty else { throw .emptyPrompt }
         var start = 0
         var last: LogitsView?
@@ -26,6 +28,7 @@ extension ForwardContext {
             let want: LogitsRequest = logits && end == tokens.count ? .last : .none
             last = try forward([ForwardRequest(sequence, tokens: Array(tokens[start..<end]), logits: want)])[0]
             start = end
+            if !progress(start) { return nil }
         }
         return logits ? last : nil
     }

@@ -31,6 +31,12 @@ public final class LlamaModel: Sendable {
         KVGeometry(layerCount: config.layerCount, kvHeadCount: config.kvHeadCount, headDim: config.headDim)
     }
 
+    /// A sequence whose cache format is given by name (`KVFormat.rawValue`); nil for unknown names.
+    public func makeSequence(formatNamed name: String, budget: KVMemoryBudget? = nil) throws(ModelError) -> SequenceState? {
+        guard let format = KVFormat(rawValue: name) else { return nil }
+        return try makeSequence(format: format, budget: budget)
+    }
+
     /// A new, empty sequence with its own KV cache in `format`, under `budget` when given (pages
     /// beyond it spill to the budget's folder).
     public func makeSequence(format: KVFormat = .f16, budget: KVMemoryBudget? = nil) throws(ModelError) -> SequenceState {

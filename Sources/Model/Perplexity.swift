@@ -7,6 +7,11 @@ import KVCache
 /// evaluated from an empty cache, and only the second half of each chunk is scored — the negative
 /// log-likelihood of token j+1 given tokens ..j for j in [ctx/2, ctx-1). Perplexity = exp(mean NLL).
 public struct PerplexityResult: Sendable, Codable {
+    enum CodingKeys: String, CodingKey {
+        case perplexity, tokens, chunks, seconds
+        case scoredTokens = "scored_tokens"
+        case top1Accuracy = "top1_accuracy"
+    }
     public let perplexity: Double
     /// Tokens in the input.
     public let tokens: Int

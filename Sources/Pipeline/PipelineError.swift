@@ -46,4 +46,6 @@ public enum PipelineError: Error, Codable, Equatable, Sendable {
     case unitAbandoned(document: String, attempts: Int)
     /// No inference engine is linked into this build, or the model could not be loaded.
     case engineUnavailable(modelPath: String, reason: String)
+    /// The job pins a strategy mix this build cannot run (it never silently runs another one).
+    case strategyNotImplemented(document: String, strategy: String, available: String)
 }

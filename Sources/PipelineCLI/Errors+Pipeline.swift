@@ -9,7 +9,7 @@ extension PipelineError: CLIReportable {
         case .jobFileMissing, .jobFileUnreadable, .noJobFiles, .documentMissing, .documentUnreadable:
             .noInput
         case .jobFileNotJSON, .invalidJobField, .unknownJobField, .documentIsFolder, .documentEmpty, .documentNotUTF8,
-             .documentChanged, .documentTooLong, .storedSpecUnreadable:
+             .documentChanged, .documentTooLong, .storedSpecUnreadable, .strategyNotImplemented:
             .dataError
         case .executorFailed, .executorContractViolated, .unitAbandoned, .engineUnavailable:
             .software
@@ -54,6 +54,8 @@ extension PipelineError: CLIReportable {
             "document \(document): given up after \(attempts) attempts whose runners stopped without finishing (killed or hung)"
         case .engineUnavailable(let modelPath, let reason):
             "cannot run units with model \(modelPath): \(reason)"
+        case .strategyNotImplemented(let document, let strategy, let available):
+            "document \(document): strategy \(strategy) is not implemented in this build (available: \(available))"
         }
     }
 

@@ -1,11 +1,8 @@
 import Pipeline
 
-/// The one place `pipeline run` gets its inference engine. The engine targets (Model, KVCache,
-/// Attention, Tokenizer) are not wired in yet: until a `UnitExecutor` over them is returned here,
-/// this throws `engineUnavailable` (exit 70) before any unit is leased. `run` never records an
-/// output that a model did not compute. `modelPath` is the default model (`--model`); a job's own
-/// `model` arrives in `UnitWork.modelPath`.
+/// The one place `pipeline run` gets its inference engine: the model-backed executor. Models are
+/// loaded on first use (a job's own `model`, else `--model`), so a missing or bad model fails the
+/// units that need it with a clear error rather than the whole run.
 func makeDefaultExecutor(modelPath: String, threads: Int?) throws -> any UnitExecutor {
-    throw PipelineError.engineUnavailable(modelPath: modelPath,
-                                          reason: "no inference engine is wired into this build yet")
+    ModelUnitExecutor(threads: threads)
 }

@@ -97,7 +97,7 @@ import TestSupport
         try fm.createDirectory(atPath: storage.snapshots.directory, withIntermediateDirectories: true)
         let now = Date()
         func file(_ path: String, bytes: Int, age: TimeInterval) throws {
-            fm.createFile(atPath: path, contents: Data(count: bytes))
+            _ = fm.createFile(atPath: path, contents: Data(count: bytes))
             try fm.setAttributes([.modificationDate: now.addingTimeInterval(-age)], ofItemAtPath: path)
         }
         // Spill files: one of this (live) process, one of a process that does not exist.

@@ -67,19 +67,6 @@ import Store
         #expect(try pipeline(w, "status").status == 65)
     }
 
-    /// Without an engine, `run` refuses (70) before leasing anything; with nothing to do it exits 0.
-    @Test func runWithoutAnEngineExits70AndTouchesNothing() throws {
-        let w = Workspace()
-        let nothing = try pipeline(w, "run")
-        #expect(nothing.status == 0 && nothing.stdout.contains("nothing to run"))
-        w.documents(2)
-        let jobID = try #require(try w.submit(w.job("no-engine")).first)
-        let result = try pipeline(w, "run", "--once")
-        #expect(result.status == 70)
-        #expect(result.stderr.contains("no inference engine is wired into this build yet"))
-        #expect(try w.store().units(jobID: jobID).allSatisfy { $0.state == .pending && $0.attempts == 0 })
-    }
-
     /// Status and results of a job run here (echo test executor), as the CLI prints them.
     @Test func statusAndResultsPrintWhatTheRunnerRecorded() throws {
         let w = Workspace()

@@ -1,0 +1,55 @@
+import Foundation
+import Model
+import Pipeline
+import Store
+import Testing
+import TestSupport
+
+/// The whole product on a tiny synthetic model, through the `pipeline` binary: submit → run →
+/// status → results. The recorded outputs must be exactly what the model generates for each
+/// (document, prompt) when run directly — the runner stores the engine's real work.
+@Suite struct EndToEndModelTests {
+    @Test func submitRunStatusResultsOnASyntheticModel() throws {
+        let w = Workspace()
+        let modelPath = SyntheticModel.chat(seed: 5).write(in: w.folder, name: "models/tiny.gguf")
+        w.documents(3, words: 40)
+        w.folder.write("docs/bad.txt", [0xC3, 0x28]) // not UTF-8: its unit fails, the others go on
+        let prompts = ["Summarize the text.", "Which word comes first?"]
+        let jobPath = w.job("tiny", prompts: prompts, extra: ["model": "../models/tiny.gguf", "max_new_tokens": 6])
+
+        let submit = try Processes.pipeline(["submit", jobPath], database: w.databasePath, in: w.folder.path)
+        #expect(submit.status == 0, "\(submit.stderr)")
+        let run = try Processes.pipeline(["run", "--threads", "2"], database: w.databasePath, in: w.folder.path)
+        #expect(run.status == 0, "\(run.stderr)")
+
+        let status = try Processes.pipeline(["status", "tiny", "--json"], database: w.databasePath, in: w.folder.path)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+        let job = try #require((json["jobs"] as? [[String: Any]])?.first)
+        #expect(job["done"] as? Int == 3 && job["failed"] as? Int == 1 && job["pending"] as? Int == 0)
+
+        let results = try Processes.pipeline(["results", "tiny", "--jsonl"], database: w.databasePath, in: w.folder.path)
+        let records = results.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(records.count == 3 * prompts.count)
+
+        // The same work done directly by the executor gives the same texts.
+        let executor = ModelUnitExecutor(threads: 1)
+        let spec = try JobFile.load(jobPath).spec
+        for n in 1...3 {
+            let path = w.folder.file("docs/doc-\(n).txt")
+            let work = UnitWork(jobID: "direct", jobName: "tiny", unitID: Int64(n), attempt: 1, documentPath: path,
+                                documentText: try String(contentsOfFile: path, encoding: .utf8), spec: spec,
+                                memoryBudgetMB: 1024, modelPath: modelPath, threads: 1)
+            let outcome = try executor.execute(work, events: { _ in }, isCancelled: { false })
+            let recorded = records.filter { ($0["document"] as? String)?.hasSuffix("doc-\(n).txt") == true }
+            #expect(recorded.count == prompts.count)
+            for (i, prompt) in outcome.prompts.enumerated() {
+                let r = recorded.first { ($0["prompt_index"] as? Int) == i }
+                #expect(r?["output"] as? String == prompt.text, "doc-\(n) prompt \(i)")
+                #expect(prompt.generatedTokenCount <= 6)
+            }
+            #expect(outcome.measurements.perPromptPrefillSeconds > outcome.measurements.documentPrefillSeconds)
+        }
+    }
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The test command: sets up a fresh machine (scripts/setup.sh), fetches the test assets (the model
+# and llama.cpp's vocab-only GGUFs with their golden tokenizations, all git-ignored), then runs
+# every test. Unit tests build tiny synthetic GGUF models in code; integration tests use the model.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/fetch-test-assets.sh
+swift build --build-tests
+swift test --skip-build "$@"
