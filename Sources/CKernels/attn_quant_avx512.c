@@ -30,8 +30,155 @@ INL void u4x64(const uint8_t *p, __m512 *w) {
     w[3] = _mm512_cvtepi32_ps(_mm512_srli_epi32(x1, 4));
 }
 
+/// Requests every cache line of a page before the kernel reads it: the page streams from DRAM
+/// with many misses in flight instead of one 64-byte line at a time.
+INL void prefetch_page(const void *page, size_t bytes) {
+    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)page + o, _MM_HINT_T0);
+}
+
 INL void valid_masks(int n, int NV, __mmask16 *valid) {
     for (int c = 0; c < NV; c++) valid[c] = n - 16 * c >= 16 ? 0xffff : (__mmask16)((1u << (n - 16 * c)) - 1);
+}
+
+/// R query rows (pre-scaled, hd = 16·HV apart) of one GQA group against one int8 page of
+/// n ≤ 16·NV tokens. Always inlined with constant NV, HV, R so that scores and accumulators stay
+/// in registers (with run-time bounds the compiler keeps them on the stack).
+INL void i8_rows(const float *q, const uint8_t *base, int n, float *m, float *l, float *acc, const int NV, const int HV,
+                 const int R) {
+    const int hd = 16 * HV;
+    const int8_t *kc = (const int8_t *)base, *vc = (const int8_t *)(base + ck_i8_vc(hd));
+    const uint16_t *ks = (const uint16_t *)(base + ck_i8_ks(hd)), *vs = (const uint16_t *)(base + ck_i8_vs(hd));
+    __mmask16 valid[4];
+    valid_masks(n, NV, valid);
+    float p[4 * CK_ATTN_MAX_KEYS] CK_ALIGN64, rescale[4];
+    __m512 s[16];
+    for (int i = 0; i < R * NV; i++) s[i] = _mm512_setzero_ps();
+    for (int d = 0; d < hd; d++) {
+        __m512 kk[4];
+        for (int c = 0; c < NV; c++) kk[c] = i8x16(kc + d * 64 + 16 * c);
+        for (int r = 0; r < R; r++) {
+            __m512 qb = _mm512_set1_ps(q[r * hd + d]);
+            for (int c = 0; c < NV; c++) s[r * NV + c] = _mm512_fmadd_ps(qb, kk[c], s[r * NV + c]);
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        for (int c = 0; c < NV; c++) s[r * NV + c] = _mm512_mul_ps(s[r * NV + c], f16x16(ks + 16 * c));
+        rescale[r] = softmax_update(s + r * NV, valid, NV, &m[r], &l[r], p + r * CK_ATTN_MAX_KEYS);
+        for (int c = 0; c < NV; c++) { // fold the value scales into the probabilities
+            float *pc = p + r * CK_ATTN_MAX_KEYS + 16 * c;
+            _mm512_store_ps(pc, _mm512_mul_ps(_mm512_load_ps(pc), f16x16(vs + 16 * c)));
+        }
+    }
+    __m512 a[16];
+    for (int r = 0; r < R; r++) {
+        __m512 sc = _mm512_set1_ps(rescale[r]);
+        for (int c = 0; c < HV; c++) a[r * HV + c] = _mm512_mul_ps(_mm512_loadu_ps(acc + r * hd + 16 * c), sc);
+    }
+    for (int j = 0; j < n; j++) {
+        __m512 vv[8];
+        for (int c = 0; c < HV; c++) vv[c] = i8x16(vc + j * hd + 16 * c);
+        for (int r = 0; r < R; r++) {
+            __m512 pb = _mm512_set1_ps(p[r * CK_ATTN_MAX_KEYS + j]);
+            for (int c = 0; c < HV; c++) a[r * HV + c] = _mm512_fmadd_ps(pb, vv[c], a[r * HV + c]);
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < HV; c++) _mm512_storeu_ps(acc + r * hd + 16 * c, a[r * HV + c]);
+}
+
+/// As i8_rows for an int4 (KIVI) page: key scales fold into the query, key minimums into one
+/// bias per row; value scales into the probabilities per group, value minimums into one bias
+/// per row and group.
+INL void i4_rows(const float *q, const uint8_t *base, int n, float *m, float *l, float *acc, const int NV, const int HV,
+                 const int R) {
+    const int hd = 16 * HV, NG = HV / 2;
+    const uint8_t *kc = base, *vc = base + ck_i4_vc(hd);
+    const uint16_t *kmin = (const uint16_t *)(base + ck_i4_kmin(hd)), *kscale = (const uint16_t *)(base + ck_i4_kscale(hd));
+    const uint16_t *vmin = (const uint16_t *)(base + ck_i4_vmin(hd)), *vscale = (const uint16_t *)(base + ck_i4_vscale(hd));
+    __mmask16 valid[4];
+    valid_masks(n, NV, valid);
+    float p[4 * CK_ATTN_MAX_KEYS] CK_ALIGN64, rescale[4], bias[4];
+    float qs[4 * 128] CK_ALIGN64;                  // [R][hd] query · key scale
+    float pw[4 * 4 * CK_ATTN_MAX_KEYS] CK_ALIGN64; // [R][group][64] probability · value scale
+    float vbias[4 * 4];                            // [R][group] Σ_j probability · value min
+    for (int r = 0; r < R; r++) {
+        __m512 b = _mm512_setzero_ps();
+        for (int c = 0; c < HV; c++) {
+            __m512 qv = _mm512_loadu_ps(q + r * hd + 16 * c);
+            _mm512_store_ps(qs + r * 128 + 16 * c, _mm512_mul_ps(qv, f16x16(kscale + 16 * c)));
+            b = _mm512_fmadd_ps(qv, f16x16(kmin + 16 * c), b);
+        }
+        bias[r] = hsum(b);
+    }
+    __m512 s[16];
+    for (int i = 0; i < R * NV; i++) s[i] = _mm512_setzero_ps();
+    for (int d = 0; d < hd; d++) {
+        __m512 kk[4];
+        u4x64(kc + d * 32, kk);
+        for (int r = 0; r < R; r++) {
+            __m512 qb = _mm512_set1_ps(qs[r * 128 + d]);
+            for (int c = 0; c < NV; c++) s[r * NV + c] = _mm512_fmadd_ps(qb, kk[c], s[r * NV + c]);
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        __m512 b = _mm512_set1_ps(bias[r]);
+        for (int c = 0; c < NV; c++) s[r * NV + c] = _mm512_add_ps(s[r * NV + c], b);
+        rescale[r] = softmax_update(s + r * NV, valid, NV, &m[r], &l[r], p + r * CK_ATTN_MAX_KEYS);
+        for (int g = 0; g < NG; g++) {
+            __m512 vb = _mm512_setzero_ps();
+            for (int c = 0; c < NV; c++) {
+                __m512 pv = _mm512_load_ps(p + r * CK_ATTN_MAX_KEYS + 16 * c);
+                _mm512_store_ps(pw + (r * 4 + g) * CK_ATTN_MAX_KEYS + 16 * c, _mm512_mul_ps(pv, f16x16(vscale + g * 64 + 16 * c)));
+                vb = _mm512_fmadd_ps(pv, f16x16(vmin + g * 64 + 16 * c), vb);
+            }
+            vbias[r * 4 + g] = hsum(vb);
+        }
+    }
+    __m512 a[16];
+    for (int r = 0; r < R; r++) {
+        __m512 sc = _mm512_set1_ps(rescale[r]);
+        for (int c = 0; c < HV; c++) a[r * HV + c] = _mm512_mul_ps(_mm512_loadu_ps(acc + r * hd + 16 * c), sc);
+    }
+    for (int j = 0; j < n; j++) {
+        __m512 vv[8]; // vv[c]: channels 16c..16c+15, group c / 2
+        for (int k = 0; k < HV / 4; k++) u4x64(vc + j * (hd / 2) + 32 * k, vv + 4 * k);
+        for (int r = 0; r < R; r++)
+            for (int c = 0; c < HV; c++) {
+                __m512 wb = _mm512_set1_ps(pw[(r * 4 + c / 2) * CK_ATTN_MAX_KEYS + j]);
+                a[r * HV + c] = _mm512_fmadd_ps(wb, vv[c], a[r * HV + c]);
+            }
+    }
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < HV; c++)
+            _mm512_storeu_ps(acc + r * hd + 16 * c, _mm512_add_ps(a[r * HV + c], _mm512_set1_ps(vbias[r * 4 + c / 2])));
+}
+
+typedef enum { KIND_I8, KIND_I4 } quant_kind;
+
+/// Runs the rows of one page in passes of up to 4 (hd 64) or 2 (hd 128) rows, with the loop
+/// bounds of full pages of the common head sizes as constants.
+INL void decode_rows(quant_kind kind, const float *q, int nq, int hd, const uint8_t *page, int n, float *m, float *l, float *acc) {
+    const int NV = (n + 15) / 16, HV = hd / 16, group = HV <= 4 ? 4 : 2;
+    for (int i0 = 0; i0 < nq; i0 += group) {
+        const int R = nq - i0 < group ? nq - i0 : group;
+        const float *qi = q + (int64_t)i0 * hd;
+        float *mi = m + i0, *li = l + i0, *ai = acc + (int64_t)i0 * hd;
+#define ROWS(nv, hv, r) (kind == KIND_I8 ? i8_rows(qi, page, n, mi, li, ai, nv, hv, r) : i4_rows(qi, page, n, mi, li, ai, nv, hv, r))
+        if (NV == 4 && HV == 4) {
+            switch (R) {
+            case 1: ROWS(4, 4, 1); break;
+            case 2: ROWS(4, 4, 2); break;
+            case 3: ROWS(4, 4, 3); break;
+            default: ROWS(4, 4, 4);
+            }
+        } else if (NV == 4 && HV == 8) {
+            if (R == 1) ROWS(4, 8, 1);
+            else ROWS(4, 8, 2);
+        } else {
+            ROWS(NV, HV, R); // partial pages and other head sizes: correct, not register-allocated
+        }
+#undef ROWS
+    }
 }
 
 T void ck_attn_decode_i8_avx512(const float *q, int nq, int hd, const void *page, int n, float *m, float *l, float *acc) {
@@ -39,54 +186,8 @@ T void ck_attn_decode_i8_avx512(const float *q, int nq, int hd, const void *page
         ck_attn_decode_i8_portable(q, nq, hd, page, n, m, l, acc);
         return;
     }
-    const uint8_t *base = (const uint8_t *)page;
-    const int8_t *kc = (const int8_t *)base, *vc = (const int8_t *)(base + ck_i8_vc(hd));
-    const uint16_t *ks = (const uint16_t *)(base + ck_i8_ks(hd)), *vs = (const uint16_t *)(base + ck_i8_vs(hd));
-    const int NV = (n + 15) / 16, HV = hd / 16;
-    __mmask16 valid[4];
-    valid_masks(n, NV, valid);
-    __m512 kscale[4], vscale[4];
-    for (int c = 0; c < NV; c++) { kscale[c] = f16x16(ks + 16 * c); vscale[c] = f16x16(vs + 16 * c); }
-    float p[4 * CK_ATTN_MAX_KEYS] CK_ALIGN64, rescale[4];
-    const int group = HV <= 4 ? 4 : 2; // rows per pass: R·NV score registers, R·HV accumulators ≤ 16
-    for (int i0 = 0; i0 < nq; i0 += group) {
-        const int R = nq - i0 < group ? nq - i0 : group;
-        const float *qg = q + (int64_t)i0 * hd;
-        __m512 s[16];
-        for (int i = 0; i < R * NV; i++) s[i] = _mm512_setzero_ps();
-        for (int d = 0; d < hd; d++) {
-            __m512 kk[4];
-            for (int c = 0; c < NV; c++) kk[c] = i8x16(kc + d * 64 + 16 * c);
-            for (int r = 0; r < R; r++) {
-                __m512 qb = _mm512_set1_ps(qg[r * hd + d]);
-                for (int c = 0; c < NV; c++) s[r * NV + c] = _mm512_fmadd_ps(qb, kk[c], s[r * NV + c]);
-            }
-        }
-        for (int r = 0; r < R; r++) {
-            for (int c = 0; c < NV; c++) s[r * NV + c] = _mm512_mul_ps(s[r * NV + c], kscale[c]);
-            rescale[r] = softmax_update(s + r * NV, valid, NV, &m[i0 + r], &l[i0 + r], p + r * CK_ATTN_MAX_KEYS);
-            for (int c = 0; c < NV; c++) {
-                float *pc = p + r * CK_ATTN_MAX_KEYS + 16 * c;
-                _mm512_store_ps(pc, _mm512_mul_ps(_mm512_load_ps(pc), vscale[c]));
-            }
-        }
-        __m512 a[16];
-        float *ag = acc + (int64_t)i0 * hd;
-        for (int r = 0; r < R; r++) {
-            __m512 sc = _mm512_set1_ps(rescale[r]);
-            for (int c = 0; c < HV; c++) a[r * HV + c] = _mm512_mul_ps(_mm512_loadu_ps(ag + r * hd + 16 * c), sc);
-        }
-        for (int j = 0; j < n; j++) {
-            __m512 vv[8];
-            for (int c = 0; c < HV; c++) vv[c] = i8x16(vc + j * hd + 16 * c);
-            for (int r = 0; r < R; r++) {
-                __m512 pb = _mm512_set1_ps(p[r * CK_ATTN_MAX_KEYS + j]);
-                for (int c = 0; c < HV; c++) a[r * HV + c] = _mm512_fmadd_ps(pb, vv[c], a[r * HV + c]);
-            }
-        }
-        for (int r = 0; r < R; r++)
-            for (int c = 0; c < HV; c++) _mm512_storeu_ps(ag + r * hd + 16 * c, a[r * HV + c]);
-    }
+    prefetch_page(page, (size_t)128 * hd + 256);
+    decode_rows(KIND_I8, q, nq, hd, (const uint8_t *)page, n, m, l, acc);
 }
 
 T void ck_attn_decode_i4_avx512(const float *q, int nq, int hd, const void *page, int n, float *m, float *l, float *acc) {
@@ -94,72 +195,8 @@ T void ck_attn_decode_i4_avx512(const float *q, int nq, int hd, const void *page
         ck_attn_decode_i4_portable(q, nq, hd, page, n, m, l, acc);
         return;
     }
-    const uint8_t *base = (const uint8_t *)page, *kc = base, *vc = base + ck_i4_vc(hd);
-    const uint16_t *kmin = (const uint16_t *)(base + ck_i4_kmin(hd)), *kscale = (const uint16_t *)(base + ck_i4_kscale(hd));
-    const uint16_t *vmin = (const uint16_t *)(base + ck_i4_vmin(hd)), *vscale = (const uint16_t *)(base + ck_i4_vscale(hd));
-    const int NV = (n + 15) / 16, HV = hd / 16, NG = hd / 32;
-    __mmask16 valid[4];
-    valid_masks(n, NV, valid);
-    float p[4 * CK_ATTN_MAX_KEYS] CK_ALIGN64, rescale[4], bias[4];
-    float qs[4 * 128] CK_ALIGN64;                     // [R][hd] query · key scale
-    float pw[4 * 4 * CK_ATTN_MAX_KEYS] CK_ALIGN64;    // [R][group][64] probability · value scale
-    float vbias[4 * 4];                               // [R][group] Σ_j p · value min
-    const int group = HV <= 4 ? 4 : 2;
-    for (int i0 = 0; i0 < nq; i0 += group) {
-        const int R = nq - i0 < group ? nq - i0 : group;
-        const float *qg = q + (int64_t)i0 * hd;
-        for (int r = 0; r < R; r++) {
-            __m512 b = _mm512_setzero_ps();
-            for (int c = 0; c < HV; c++) {
-                __m512 qv = _mm512_loadu_ps(qg + r * hd + 16 * c);
-                _mm512_store_ps(qs + r * 128 + 16 * c, _mm512_mul_ps(qv, f16x16(kscale + 16 * c)));
-                b = _mm512_fmadd_ps(qv, f16x16(kmin + 16 * c), b);
-            }
-            bias[r] = hsum(b);
-        }
-        __m512 s[16];
-        for (int i = 0; i < R * NV; i++) s[i] = _mm512_setzero_ps();
-        for (int d = 0; d < hd; d++) {
-            __m512 kk[4];
-            u4x64(kc + d * 32, kk);
-            for (int r = 0; r < R; r++) {
-                __m512 qb = _mm512_set1_ps(qs[r * 128 + d]);
-                for (int c = 0; c < NV; c++) s[r * NV + c] = _mm512_fmadd_ps(qb, kk[c], s[r * NV + c]);
-            }
-        }
-        for (int r = 0; r < R; r++) {
-            __m512 b = _mm512_set1_ps(bias[r]);
-            for (int c = 0; c < NV; c++) s[r * NV + c] = _mm512_add_ps(s[r * NV + c], b);
-            rescale[r] = softmax_update(s + r * NV, valid, NV, &m[i0 + r], &l[i0 + r], p + r * CK_ATTN_MAX_KEYS);
-            for (int g = 0; g < NG; g++) {
-                __m512 vb = _mm512_setzero_ps();
-                for (int c = 0; c < NV; c++) {
-                    __m512 pv = _mm512_load_ps(p + r * CK_ATTN_MAX_KEYS + 16 * c);
-                    _mm512_store_ps(pw + (r * 4 + g) * CK_ATTN_MAX_KEYS + 16 * c, _mm512_mul_ps(pv, f16x16(vscale + g * 64 + 16 * c)));
-                    vb = _mm512_fmadd_ps(pv, f16x16(vmin + g * 64 + 16 * c), vb);
-                }
-                vbias[r * 4 + g] = hsum(vb);
-            }
-        }
-        __m512 a[16];
-        float *ag = acc + (int64_t)i0 * hd;
-        for (int r = 0; r < R; r++) {
-            __m512 sc = _mm512_set1_ps(rescale[r]);
-            for (int c = 0; c < HV; c++) a[r * HV + c] = _mm512_mul_ps(_mm512_loadu_ps(ag + r * hd + 16 * c), sc);
-        }
-        for (int j = 0; j < n; j++) {
-            __m512 vv[8]; // vv[c]: channels 16c..16c+15, group c / 2
-            for (int k = 0; k < HV / 4; k++) u4x64(vc + j * (hd / 2) + 32 * k, vv + 4 * k);
-            for (int r = 0; r < R; r++)
-                for (int c = 0; c < HV; c++) {
-                    __m512 wb = _mm512_set1_ps(pw[(r * 4 + c / 2) * CK_ATTN_MAX_KEYS + j]);
-                    a[r * HV + c] = _mm512_fmadd_ps(wb, vv[c], a[r * HV + c]);
-                }
-        }
-        for (int r = 0; r < R; r++)
-            for (int c = 0; c < HV; c++)
-                _mm512_storeu_ps(ag + r * hd + 16 * c, _mm512_add_ps(a[r * HV + c], _mm512_set1_ps(vbias[r * 4 + c / 2])));
-    }
+    prefetch_page(page, (size_t)76 * hd);
+    decode_rows(KIND_I4, q, nq, hd, (const uint8_t *)page, n, m, l, acc);
 }
 
 INL void store_f16(uint16_t *dst, __m512 x) {
