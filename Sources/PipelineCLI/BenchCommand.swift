@@ -22,6 +22,14 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Decode attention strategy.") var strategy = "dense"
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Option(help: "Timed repetitions per test.") var repetitions = 3
+    @Option(help: "KV memory budget in MiB: sealed KV pages beyond it spill to --kv-dir (default: no budget).")
+    var memoryBudgetMb: Int?
+    @Option(help: "Folder of the KV spill files.") var kvDir = Defaults.kvSpillDirectory
+    @Option(parsing: .upToNextOption, help: "Text files prefilled into their own caches, then decoded together (replaces the pp/tg tests).")
+    var documents: [String] = []
+    @Option(help: "Greedy tokens decoded per document with --documents.") var documentGenTokens = 32
+    @Flag(help: "With --documents: survey the LZ4 compression of the documents' KV pages in every format instead.")
+    var kvCompression = false
     @Flag(help: "Print one JSON object per row.") var json = false
 
     func run() async throws {
@@ -33,7 +41,13 @@ struct BenchCommand: AsyncParsableCommand {
             let model = try LlamaModel(path: modelOptions.modelPath)
             let pool = ThreadPool(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount)
             let context = ForwardContext(model: model, pool: pool, maxTokens: 512, decodeAttention: attention)
-            let bench = EngineBenchmark(context: context, format: format, repetitions: repetitions)
+            let budget = memoryBudgetMb.map { KVStorage(root: kvDir).makeBudget(megabytes: $0) }
+            if !documents.isEmpty {
+                try runDocuments(context: context, format: format, budget: budget)
+                return
+            }
+            var bench = EngineBenchmark(context: context, format: format, repetitions: repetitions)
+            bench.budget = budget
             var rows: [EngineBenchmark.Row] = []
             for n in prompts where n > 0 { rows.append(try bench.promptProcessing(tokens: n)); emit(rows.last!) }
             for d in depthList {
