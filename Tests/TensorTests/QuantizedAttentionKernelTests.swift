@@ -72,7 +72,7 @@ extension AttentionKernelTests { @Suite struct QuantizedPages {
         var rng = SeededRandom(seed: 22)
         for kind in [Self.I8, Self.I4] {
             for hd in [64, 128] {
-                for (nq, lengths) in [(3, [64, 64, 17]), (1, [5]), (4, [64, 33]), (7, [1, 64]), (16, [64])] {
+                for (nq, lengths) in [(3, [64, 64, 17]), (1, [5]), (4, [64, 33]), (7, [1, 64]), (6, [64]), (16, [64])] {
                     let pages = lengths.map { QuantizedPage(kind: kind, tokens: $0, hd: hd, rng: &rng) }
                     let q = rng.normals(nq * hd, scale: 0.3)
                     var m = [Float](repeating: -.infinity, count: nq), l = [Float](repeating: 0, count: nq)
