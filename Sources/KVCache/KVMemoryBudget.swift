@@ -2,12 +2,17 @@ import Foundation
 
 /// How much RAM the pages of one or more caches may take, and where pages beyond it go.
 ///
-/// Caches created with the same budget share its limit: each keeps its own pages and, at its safe
-/// points (`reserve`, `commit`, `prefetch`), evicts sealed pages of its own to its spill file while
-/// the shared total is over the limit. Unsealed pages (the tokens of a forward pass in progress, an
-/// int4 cache's f16 window) and the pages a layer is reading are never evicted, so the resident
-/// total can exceed a limit smaller than that working set: `peakResidentByteCount` reports what
-/// actually happened. Thread-safe.
+/// Caches created with the same budget share its limit. At a cache's safe points (`reserve`,
+/// `commit`, `prefetch`) sealed pages are evicted to their cache's spill file while the shared total
+/// is over the limit: first from the caches used least recently (documents waiting for their turn),
+/// then in the layer order of `PagedKVCache+Residency.swift`, never from the layer being read.
+/// Unsealed pages (the tokens of a forward pass in progress, an int4 cache's f16 window) and the
+/// pages a layer is reading are never evicted, so the resident total can exceed a limit smaller
+/// than that working set: `peakResidentByteCount` reports what actually happened.
+///
+/// Because one cache's safe point may evict another cache's pages, the caches of one budget must be
+/// driven by one thread at a time — one `ForwardContext`, as a batched decode over many documents
+/// is. Give concurrent drivers a budget each. The counters are thread-safe.
 public final class KVMemoryBudget: @unchecked Sendable {
     public let byteLimit: Int
     /// Folder of the spill files (`<pid>-<n>.kvspill`, each removed with its cache).
@@ -16,6 +21,13 @@ public final class KVMemoryBudget: @unchecked Sendable {
     private var resident = 0
     private var peak = 0
     private var spillFileCount = 0
+    private var clock: UInt64 = 0
+    private var members: [ObjectIdentifier: Member] = [:]
+
+    private struct Member {
+        weak var cache: PagedKVCache?
+        var lastUse: UInt64
+    }
 
     public init(byteLimit: Int, spillDirectory: String) {
         precondition(byteLimit >= 0)
@@ -39,6 +51,28 @@ public final class KVMemoryBudget: @unchecked Sendable {
             resident += delta
             peak = max(peak, resident)
         }
+    }
+
+    func register(_ cache: PagedKVCache) {
+        lock.withLock {
+            clock += 1
+            members[ObjectIdentifier(cache)] = Member(cache: cache, lastUse: clock)
+        }
+    }
+
+    func unregister(_ id: ObjectIdentifier) { _ = lock.withLock { members.removeValue(forKey: id) } }
+
+    /// Marks `cache` as used now.
+    func touch(_ cache: PagedKVCache) {
+        lock.withLock {
+            clock += 1
+            members[ObjectIdentifier(cache)]?.lastUse = clock
+        }
+    }
+
+    /// The caches of this budget, least recently used first.
+    func evictionCandidates() -> [PagedKVCache] {
+        lock.withLock { members.values.sorted { $0.lastUse < $1.lastUse }.compactMap(\.cache) }
     }
 
     /// A fresh spill file path; creates the folder when missing.

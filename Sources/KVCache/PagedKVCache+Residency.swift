@@ -7,11 +7,24 @@
 /// rule — evict what is needed farthest in the future — picks the layer visited just before the
 /// current one. So with the next layer to run being `l`, victims come from layers l−1, l−2, …, l+1
 /// (cyclically), never from a protected layer being read; within a layer, the oldest pages first.
-/// In steady-state decode this reads back only the part of the KV that does not fit.
+/// In steady-state decode this reads back only the part of the KV that does not fit. Across the
+/// caches of one budget, the least recently used cache gives up its pages first (`KVMemoryBudget`).
 extension PagedKVCache {
-    /// Evicts sealed pages until the budget's total is within its limit (or nothing is evictable).
+    /// Evicts sealed pages of the budget's caches, least recently used cache first, until the
+    /// budget's total is within its limit (or nothing is evictable). `nextLayer` and `protected`
+    /// are this cache's position in its forward pass; a batch runs all its caches at the same layer.
     func enforceBudget(nextLayer: Int, protecting protected: Int? = nil) throws(KVCacheError) {
-        guard let budget, budget.isOverLimit else { return }
+        guard let budget else { return }
+        budget.touch(self)
+        guard budget.isOverLimit else { return }
+        for cache in budget.evictionCandidates() {
+            try cache.evictOwnPages(nextLayer: nextLayer, protecting: protected, budget: budget)
+            if !budget.isOverLimit { return }
+        }
+    }
+
+    /// Evicts this cache's sealed pages in the Belady layer order until `budget` is within its limit.
+    private func evictOwnPages(nextLayer: Int, protecting protected: Int?, budget: KVMemoryBudget) throws(KVCacheError) {
         let layers = geometry.layerCount
         for k in 1...layers {
             let l = ((nextLayer - k) % layers + layers) % layers

@@ -48,11 +48,13 @@ public final class PagedKVCache: KVCache {
         self.budget = budget
         table = PageTable(streamCount: geometry.layerCount * geometry.kvHeadCount)
         evictableByteCount = Array(repeating: 0, count: geometry.layerCount)
+        budget?.register(self)
     }
 
     deinit {
         try? table.forEach { _, _, slot in slot.pointee.memory?.deallocate() }
         budget?.add(-stats.residentByteCount)
+        budget?.unregister(ObjectIdentifier(self))
         readBuffer.deallocate()
     }
 
