@@ -104,6 +104,24 @@ public enum KVPage {
     case int4(UnsafeRawPointer)
 }
 
+extension KVPage {
+    public var kind: KVPageKind {
+        switch self {
+        case .f16: .f16
+        case .int8: .int8
+        case .int4: .int4
+        }
+    }
+
+    /// The page's first byte (its layout per kind in ck_kv.h; an f16 page starts with its keys).
+    public var baseAddress: UnsafeRawPointer {
+        switch self {
+        case let .f16(keys, _): UnsafeRawPointer(keys)
+        case let .int8(base), let .int4(base): base
+        }
+    }
+}
+
 /// What a cache holds and moved: the metrics a unit records.
 public struct KVCacheStatistics: Sendable, Equatable, Codable {
     /// Bytes of pages in RAM now, and the most at any time.

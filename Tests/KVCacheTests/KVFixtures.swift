@@ -72,11 +72,7 @@ extension PagedKVCache {
             try prefetch(layer: l, pages: 0..<pages)
             for h in 0..<g.kvHeadCount {
                 for p in 0..<pages {
-                    let (kind, base): (KVPageKind, UnsafeRawPointer) = switch page(layer: l, kvHead: h, index: p) {
-                    case let .f16(keys, _): (.f16, UnsafeRawPointer(keys))
-                    case let .int8(b): (.int8, b)
-                    case let .int4(b): (.int4, b)
-                    }
+                    let page = page(layer: l, kvHead: h, index: p), kind = page.kind, base = page.baseAddress
                     if h == 0 { kinds[l].append(kind) }
                     let count = min(64, n - p * 64)
                     ck_kv_dequantize_f32(Int32(kind.rawValue), base, Int32(hd), Int32(count), &k, &v)
@@ -99,11 +95,7 @@ extension PagedKVCache {
             try prefetch(layer: l, pages: 0..<pageCount(for: n))
             for h in 0..<geometry.kvHeadCount {
                 for p in 0..<pageCount(for: n) {
-                    let (kind, base): (KVPageKind, UnsafeRawPointer) = switch page(layer: l, kvHead: h, index: p) {
-                    case let .f16(keys, _): (.f16, UnsafeRawPointer(keys))
-                    case let .int8(b): (.int8, b)
-                    case let .int4(b): (.int4, b)
-                    }
+                    let page = page(layer: l, kvHead: h, index: p), kind = page.kind, base = page.baseAddress
                     out.append([kind.rawValue] + Array(UnsafeRawBufferPointer(start: base, count: kind.byteCount(headDim: geometry.headDim))))
                 }
             }
