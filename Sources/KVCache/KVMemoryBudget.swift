@@ -44,7 +44,8 @@ public final class KVMemoryBudget: @unchecked Sendable {
     public var residentByteCount: Int { lock.withLock { resident } }
     public var peakResidentByteCount: Int { lock.withLock { peak } }
 
-    var isOverLimit: Bool { lock.withLock { resident > byteLimit } }
+    /// Whether allocating `bytes` more would exceed the limit.
+    func isOverLimit(adding bytes: Int = 0) -> Bool { lock.withLock { resident + bytes > byteLimit } }
 
     func add(_ delta: Int) {
         lock.withLock {

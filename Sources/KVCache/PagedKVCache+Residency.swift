@@ -11,20 +11,22 @@
 /// caches of one budget, the least recently used cache gives up its pages first (`KVMemoryBudget`).
 extension PagedKVCache {
     /// Evicts sealed pages of the budget's caches, least recently used cache first, until the
-    /// budget's total is within its limit (or nothing is evictable). `nextLayer` and `protected`
-    /// are this cache's position in its forward pass; a batch runs all its caches at the same layer.
-    func enforceBudget(nextLayer: Int, protecting protected: Int? = nil) throws(KVCacheError) {
+    /// budget's total plus `bytes` about to be allocated is within its limit (or nothing is
+    /// evictable): room is made before pages are allocated, so the limit holds at every moment down
+    /// to the floor of pages that cannot be evicted. `nextLayer` and `protected` are this cache's
+    /// position in its forward pass; a batch runs all its caches at the same layer.
+    func makeRoom(for bytes: Int = 0, nextLayer: Int, protecting protected: Int? = nil) throws(KVCacheError) {
         guard let budget else { return }
         budget.touch(self)
-        guard budget.isOverLimit else { return }
+        guard budget.isOverLimit(adding: bytes) else { return }
         for cache in budget.evictionCandidates() {
-            try cache.evictOwnPages(nextLayer: nextLayer, protecting: protected, budget: budget)
-            if !budget.isOverLimit { return }
+            try cache.evictOwnPages(adding: bytes, nextLayer: nextLayer, protecting: protected, budget: budget)
+            if !budget.isOverLimit(adding: bytes) { return }
         }
     }
 
-    /// Evicts this cache's sealed pages in the Belady layer order until `budget` is within its limit.
-    private func evictOwnPages(nextLayer: Int, protecting protected: Int?, budget: KVMemoryBudget) throws(KVCacheError) {
+    /// Evicts this cache's sealed pages in the Belady layer order until `budget` has room for `bytes`.
+    private func evictOwnPages(adding bytes: Int, nextLayer: Int, protecting protected: Int?, budget: KVMemoryBudget) throws(KVCacheError) {
         let layers = geometry.layerCount
         for k in 1...layers {
             let l = ((nextLayer - k) % layers + layers) % layers
@@ -34,7 +36,7 @@ extension PagedKVCache {
                     let slot = table.slot(stream(l, h), p)
                     guard slot.pointee.sealed, slot.pointee.memory != nil else { continue }
                     try evict(slot, layer: l)
-                    if !budget.isOverLimit { return }
+                    if !budget.isOverLimit(adding: bytes) { return }
                 }
             }
         }
@@ -60,13 +62,14 @@ extension PagedKVCache {
         slot.pointee.memory = nil
     }
 
-    /// Reads page `p` of stream `s` back from its record; a page that fails to decode or to match
-    /// its checksum throws and stays on disk only.
-    func load(_ s: Int, _ p: Int) throws(KVCacheError) {
+    /// Reads page `p` of stream `s` back from its record (making room for it first, as `makeRoom`);
+    /// a page that fails to decode or to match its checksum throws and stays on disk only.
+    func load(_ s: Int, _ p: Int, nextLayer: Int = 0, protecting protected: Int? = nil) throws(KVCacheError) {
         let slot = table.slot(s, p)
         guard slot.pointee.memory == nil else { return }
         guard let record = slot.pointee.record else { preconditionFailure("a page is neither in RAM nor on disk") }
         let file = files[record.file], kind = slot.pointee.kind, n = byteCount(kind)
+        try makeRoom(for: n, nextLayer: nextLayer, protecting: protected)
         let stored = try readRecord(record, from: file)
         let memory = allocatePage(kind)
         if let reason = codec.decode(stored, encoding: record.encoding, into: memory, byteCount: n, checksum: record.checksum) {

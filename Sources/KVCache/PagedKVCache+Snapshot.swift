@@ -156,7 +156,7 @@ extension PagedKVCache {
                 do { try load(s, p) } catch { throw corrupt("\(error)") }
                 if p >= sealed { table.slot(s, p).pointee.record = nil }
             }
-            try enforceBudget(nextLayer: 0)
+            try makeRoom(nextLayer: 0)
         }
     }
 }

@@ -72,6 +72,7 @@ public final class PagedKVCache: KVCache {
     public func reserve(tokenCount: Int) throws(KVCacheError) {
         let needed = pageCount(for: tokenCount)
         if needed > table.pageCount {
+            try makeRoom(for: (needed - table.pageCount) * table.streamCount * byteCount(format.writeKind), nextLayer: 0)
             table.reserveCapacity(needed)
             for s in 0..<table.streamCount {
                 for p in table.pageCount..<needed {
@@ -81,7 +82,6 @@ public final class PagedKVCache: KVCache {
             table.pageCount = needed
         }
         reservedTokenCount = max(reservedTokenCount, tokenCount)
-        try enforceBudget(nextLayer: 0)
     }
 
     public func store(layer: Int, position: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>) {
@@ -118,7 +118,7 @@ public final class PagedKVCache: KVCache {
             }
             sealedPageCount += 1
         }
-        try enforceBudget(nextLayer: 0)
+        try makeRoom(nextLayer: 0)
     }
 
     public func truncate(to newCount: Int) throws(KVCacheError) {
@@ -139,7 +139,7 @@ public final class PagedKVCache: KVCache {
                     evictableByteCount[layer(ofStream: s)] -= byteCount(slot.pointee.kind)
                 }
                 dropRecord(slot)
-                if slot.pointee.kind == .int4 { expandToF16(slot) }
+                if slot.pointee.kind == .int4 { try expandToF16(slot) }
             }
         }
         sealedPageCount = min(sealedPageCount, newCount / pt)
@@ -150,9 +150,9 @@ public final class PagedKVCache: KVCache {
     public func prefetch(layer: Int, pages: Range<Int>) throws(KVCacheError) {
         let range = pages.clamped(to: 0..<table.pageCount)
         for h in 0..<geometry.kvHeadCount {
-            for p in range where table.slot(stream(layer, h), p).pointee.memory == nil { try load(stream(layer, h), p) }
+            for p in range { try load(stream(layer, h), p, nextLayer: layer, protecting: layer) }
         }
-        try enforceBudget(nextLayer: layer, protecting: layer)
+        try makeRoom(nextLayer: layer, protecting: layer)
     }
 
     public func page(layer: Int, kvHead: Int, index: Int) -> KVPage {
@@ -218,6 +218,7 @@ public final class PagedKVCache: KVCache {
         let slot = table.slot(s, p)
         guard slot.pointee.kind == .f16 else { return }
         if slot.pointee.memory == nil { try load(s, p) }
+        try makeRoom(for: byteCount(.int4), nextLayer: 0)
         let int4 = allocatePage(.int4)
         ck_kv_quantize_i4(slot.pointee.memory!.assumingMemoryBound(to: UInt16.self), int4, Int32(geometry.headDim))
         freePage(slot.pointee.memory!, .f16)
@@ -227,7 +228,8 @@ public final class PagedKVCache: KVCache {
     }
 
     /// Replaces a resident int4 page by its f16 expansion.
-    private func expandToF16(_ slot: UnsafeMutablePointer<PageSlot>) {
+    private func expandToF16(_ slot: UnsafeMutablePointer<PageSlot>) throws(KVCacheError) {
+        try makeRoom(for: byteCount(.f16), nextLayer: 0)
         let f16 = allocatePage(.f16)
         ck_kv_dequantize_f16(Int32(KVPageKind.int4.rawValue), slot.pointee.memory!, Int32(geometry.headDim),
                              f16.assumingMemoryBound(to: UInt16.self))
