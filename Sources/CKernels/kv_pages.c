@@ -167,6 +167,10 @@ void ck_attn_decode_i4_portable(const float *q, int nq, int hd, const void *page
     decode_portable(CK_KV_I4, q, nq, hd, page, n, m, l, acc);
 }
 
+void ck_kv_readahead(const void *page, int lines) {
+    for (int i = 0; i < lines; i++) __builtin_prefetch((const char *)page + 64 * i, 0, 3);
+}
+
 // ---- dispatch ----
 
 void ck_attn_decode_i8(const float *q, int nq, int hd, const void *page, int n, float *m, float *l, float *acc) {

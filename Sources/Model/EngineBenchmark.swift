@@ -34,13 +34,13 @@ public struct EngineBenchmark {
         self.repetitions = repetitions
     }
 
-    private func randomTokens(_ n: Int, seed: UInt64) -> [Int32] {
+    func randomTokens(_ n: Int, seed: UInt64) -> [Int32] {
         var g = Xoshiro256(seed: seed)
         let vocab = UInt64(context.model.config.vocabularySize)
         return (0..<n).map { _ in Int32(g.next() % vocab) }
     }
 
-    private func median(_ xs: [Double]) -> Double {
+    func median(_ xs: [Double]) -> Double {
         let s = xs.sorted()
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }

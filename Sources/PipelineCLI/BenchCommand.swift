@@ -18,7 +18,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Generated tokens for the test at depth 0.") var genTokens = 128
     @Option(help: "Generated tokens for the tests at depths above 0.") var depthGenTokens = 64
     @Option(help: "Context depths for the tg tests (comma-separated).") var depths = "0"
-    @Option(help: "KV cache format.") var kv = "f16"
+    @Option(help: "KV cache format; a comma-separated list runs the tg tests of all of them in one run, repetitions interleaved.")
+    var kv = "f16"
     @Option(help: "Decode attention strategy.") var strategy = "dense"
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Option(help: "Timed repetitions per test.") var repetitions = 3
@@ -34,7 +35,13 @@ struct BenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            guard let format = KVFormat(rawValue: kv) else { throw CLIFailure(.usage, "unknown --kv \(kv) (known: \(KVFormat.allCases.map(\.rawValue).joined(separator: ", ")))") }
+            let formats = try kv.split(separator: ",").map { name in
+                guard let f = KVFormat(rawValue: String(name)) else {
+                    throw CLIFailure(.usage, "unknown --kv \(name) (known: \(KVFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                return f
+            }
+            guard let format = formats.first else { throw CLIFailure(.usage, "--kv names no format") }
             let attention = try makeDecodeAttention(strategy)
             let prompts = try parseList(promptTokens, name: "--prompt-tokens")
             let depthList = try parseList(depths, name: "--depths")
@@ -56,8 +63,12 @@ struct BenchCommand: AsyncParsableCommand {
                 guard d + n <= model.config.contextLength else {
                     throw CLIFailure(.usage, "depth \(d) + \(n) tokens exceeds the model's context of \(model.config.contextLength)")
                 }
-                rows.append(try bench.textGeneration(tokens: n, depth: d))
-                emit(rows.last!)
+                if formats.count > 1 {
+                    for row in try bench.textGeneration(tokens: n, depth: d, formats: formats) { rows.append(row); emit(row) }
+                } else {
+                    rows.append(try bench.textGeneration(tokens: n, depth: d))
+                    emit(rows.last!)
+                }
             }
         }
     }
