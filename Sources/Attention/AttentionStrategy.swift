@@ -11,6 +11,14 @@ public protocol AttentionStrategy: AnyObject {
     var name: String { get }
     /// Attends the queries of one layer, one query token per sequence.
     func decode(_ queries: [DecodeQuery], layer: Int, pool: ThreadPool)
+    /// False (the default): the forward pass prefetches every page of the layer before `decode`
+    /// (`KVCache.prefetch`). A strategy that reads only pages it selects returns true and
+    /// prefetches those itself, so a spilled cache loads only them.
+    var prefetchesOwnPages: Bool { get }
+}
+
+extension AttentionStrategy {
+    public var prefetchesOwnPages: Bool { false }
 }
 
 /// One sequence's query token at one layer.

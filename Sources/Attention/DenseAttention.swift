@@ -40,6 +40,10 @@ public final class DenseAttention: AttentionStrategy {
                 switch query.cache.page(layer: layer, kvHead: head, index: p) {
                 case let .f16(keys, values):
                     ck_attn_decode_f16(q, Int32(group), Int32(hd), keys, Int64(pt), values, Int64(hd), Int32(n), m, l, acc)
+                case let .int8(page):
+                    ck_attn_decode_i8(q, Int32(group), Int32(hd), page, Int32(n), m, l, acc)
+                case let .int4(page):
+                    ck_attn_decode_i4(q, Int32(group), Int32(hd), page, Int32(n), m, l, acc)
                 }
             }
         }
@@ -69,6 +73,8 @@ public final class DenseAttention: AttentionStrategy {
         case let .f16(keys, values):
             ck_prefetch(keys, Int64(hd * 64 * 2))
             ck_prefetch(values, Int64(hd * 64 * 2))
+        case .int8, .int4:
+            break // the cache's read-ahead requests their first lines; the kernels prefetch the rest as they go
         }
     }
 }

@@ -52,6 +52,10 @@ public final class PrefillAttention {
                 case let .f16(keys, values):
                     ck_attn_tile_f16(q, Int64(hd), Int32(nrows), qpos, Int32(hd), keys, Int64(pt), values, Int64(hd),
                                      Int32(n), Int32(p * pt), m, l, acc, scratch)
+                case let .int8(page):
+                    ck_attn_tile_kv(Int32(CK_KV_I8), q, Int64(hd), Int32(nrows), qpos, Int32(hd), page, Int32(n), Int32(p * pt), m, l, acc, scratch)
+                case let .int4(page):
+                    ck_attn_tile_kv(Int32(CK_KV_I4), q, Int64(hd), Int32(nrows), qpos, Int32(hd), page, Int32(n), Int32(p * pt), m, l, acc, scratch)
                 }
             }
             for t in 0..<tokens {

@@ -7,30 +7,9 @@
 
 #define T CK_AVX512_TARGET
 #define INL static inline __attribute__((always_inline)) T
+#include "avx512_inline.h"
 
 // ---- helpers ----
-
-INL float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
-
-INL __m512 f16x16(const uint16_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
-
-/// e^x, relative error ≈ 2 ulp: Cody–Waite reduction x = r·ln2 + f, |f| ≤ ln2/2, degree-7
-/// Taylor polynomial for e^f, scaled by 2^r. Inputs below -87.3 give ~0; callers mask exact zeros.
-INL __m512 exp512(__m512 x) {
-    x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.3762626647949f)), _mm512_set1_ps(-87.3365478515625f));
-    __m512 r = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 f = _mm512_fnmadd_ps(r, _mm512_set1_ps(0.693359375f), x);
-    f = _mm512_fnmadd_ps(r, _mm512_set1_ps(-2.12194440e-4f), f);
-    __m512 p = _mm512_set1_ps(1.0f / 5040);
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f / 720));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f / 120));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f / 24));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f / 6));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, r);
-}
 
 /// d and m of a block stored as two consecutive f16 values.
 INL void load_dm(const void *p, __m512 *d, __m512 *m) {

@@ -74,7 +74,9 @@ uint16_t ck_f32_to_f16_1(float f) { return ck_f2h(f); }
 
 int64_t ck_gemm_scratch_floats(int64_t k) { return (int64_t)CK_PANEL_ROWS * (k + 256) + 64; }
 
-int64_t ck_attn_tile_scratch_floats(int hd) { return (int64_t)2 * CK_ATTN_MAX_KEYS * hd + 16 * CK_ATTN_MAX_KEYS + 64; } // ktf, vf, p[≤16 rows][64], alignment
+// The f16 tile's fp32 copy of a page (ktf, vf), its probabilities (p[≤16 rows][64]) and alignment,
+// then room for a quantized page expanded to f16 (ck_attn_tile_kv, kv_pages.c).
+int64_t ck_attn_tile_scratch_floats(int hd) { return (int64_t)3 * CK_ATTN_MAX_KEYS * hd + 16 * CK_ATTN_MAX_KEYS + 64; }
 
 #define CK_PICK(name) (ck_isa() == CK_ISA_AVX512 ? name##_avx512 : ck_isa() == CK_ISA_AVX2 ? name##_avx2 : name##_portable)
 

@@ -23,6 +23,8 @@ public struct EngineBenchmark {
 
     public let context: ForwardContext
     public let format: KVFormat
+    /// Memory budget of the benchmark's caches (nil: all KV in RAM).
+    public var budget: KVMemoryBudget?
     public var repetitions = 3
     private var rng = SystemRandomNumberGenerator()
 
@@ -32,13 +34,13 @@ public struct EngineBenchmark {
         self.repetitions = repetitions
     }
 
-    private func randomTokens(_ n: Int, seed: UInt64) -> [Int32] {
+    func randomTokens(_ n: Int, seed: UInt64) -> [Int32] {
         var g = Xoshiro256(seed: seed)
         let vocab = UInt64(context.model.config.vocabularySize)
         return (0..<n).map { _ in Int32(g.next() % vocab) }
     }
 
-    private func median(_ xs: [Double]) -> Double {
+    func median(_ xs: [Double]) -> Double {
         let s = xs.sorted()
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
@@ -52,7 +54,7 @@ public struct EngineBenchmark {
         let prompt = randomTokens(n, seed: 1)
         var samples: [Double] = []
         for rep in 0...repetitions {
-            let seq = context.model.makeSequence(format: format)
+            let seq = try context.model.makeSequence(format: format, budget: budget)
             let t0 = DispatchTime.now().uptimeNanoseconds
             try context.prefill(seq, tokens: prompt)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
@@ -63,11 +65,11 @@ public struct EngineBenchmark {
 
     public func textGeneration(tokens n: Int, depth: Int) throws(ModelError) -> Row {
         let tokens = randomTokens(n, seed: 2)
-        let seq = context.model.makeSequence(format: format)
+        let seq = try context.model.makeSequence(format: format, budget: budget)
         if depth > 0 { try context.prefill(seq, tokens: randomTokens(depth, seed: 3), logits: false) }
         var samples: [Double] = []
         for rep in 0...repetitions {
-            seq.truncate(to: depth)
+            try seq.truncate(to: depth)
             let count = rep == 0 ? min(n, 4) : n
             let t0 = DispatchTime.now().uptimeNanoseconds
             for t in tokens.prefix(count) { _ = try context.forward([ForwardRequest(seq, tokens: [t])]) }

@@ -37,7 +37,7 @@ extension ForwardContext {
                 r += 1
             }
         }
-        for req in requests { req.sequence.cache.reserve(tokenCount: req.sequence.tokenCount + req.tokens.count) }
+        for req in requests { try kv { () throws(KVCacheError) in try req.sequence.cache.reserve(tokenCount: req.sequence.tokenCount + req.tokens.count) } }
 
         let x = x, h = h, q = q, k = k, v = v, att = att, gate = gate, up = up
         let ropeCos = ropeCos, ropeSin = ropeSin, pairs = c.ropeDimensionCount / 2
@@ -84,6 +84,12 @@ extension ForwardContext {
                     }
                 }
                 rowBase += n
+            }
+            // Pages the attention reads must be resident (a cache under a memory budget reads spilled
+            // pages back here, checksum-verified); a strategy that selects pages prefetches its own.
+            for req in requests where req.tokens.count > 1 || !decodeAttention.prefetchesOwnPages {
+                let cache = req.sequence.cache, visible = req.sequence.tokenCount + req.tokens.count
+                try kv { () throws(KVCacheError) in try cache.prefetch(layer: l, pages: 0..<cache.pageCount(for: visible)) }
             }
             // Decode requests attend through the strategy in one batch; prefill requests one by one.
             var decodes: [DecodeQuery] = []
@@ -144,7 +150,7 @@ extension ForwardContext {
                 done += n
             }
         }
-        for req in requests { req.sequence.append(req.tokens) }
+        for req in requests { try req.sequence.append(req.tokens) }
 
         var views: [LogitsView] = []
         var next = 0
@@ -170,6 +176,11 @@ extension ForwardContext {
                 base[b] = x0 * si + x1 * co
             }
         }
+    }
+
+    /// Runs a KV cache operation, reporting its failure as a model error.
+    private func kv(_ body: () throws(KVCacheError) -> Void) throws(ModelError) {
+        do { try body() } catch { throw .kvCache(error) }
     }
 
     @inline(__always)

@@ -1,3 +1,4 @@
+import CKernels
 import GGUF
 import KVCache
 import Tensor
@@ -8,17 +9,22 @@ public final class LlamaModel: Sendable {
     public let file: GGUFFile
     public let config: LlamaConfig
     public let weights: LlamaWeights
+    /// XXH64 of the GGUF header, metadata and tensor infos (everything before the tensor data),
+    /// seeded with the file size: a cheap identity of the model for KV snapshot keys.
+    public let contentDigest: UInt64
 
-    public init(path: String) throws(ModelError) {
+    public convenience init(path: String) throws(ModelError) {
+        let file: GGUFFile
         do { file = try GGUFFile(path: path) } catch { throw .file(error) }
-        config = try LlamaConfig(file)
-        weights = try LlamaWeights(file: file, config: config)
+        try self.init(file: file)
     }
 
     public init(file: GGUFFile) throws(ModelError) {
         self.file = file
         config = try LlamaConfig(file)
         weights = try LlamaWeights(file: file, config: config)
+        let bytes = file.mapping.bytes
+        contentDigest = ck_xxh64(bytes.baseAddress, min(file.dataOffset, bytes.count), UInt64(bytes.count))
     }
 
     public var kvGeometry: KVGeometry {
@@ -26,15 +32,24 @@ public final class LlamaModel: Sendable {
     }
 
     /// A sequence whose cache format is given by name (`KVFormat.rawValue`); nil for unknown names.
-    public func makeSequence(formatNamed name: String) -> SequenceState? {
-        KVFormat(rawValue: name).map { makeSequence(format: $0) }
+    public func makeSequence(formatNamed name: String, budget: KVMemoryBudget? = nil) throws(ModelError) -> SequenceState? {
+        guard let format = KVFormat(rawValue: name) else { return nil }
+        return try makeSequence(format: format, budget: budget)
     }
 
-    /// A new, empty sequence with its own KV cache.
-    public func makeSequence(format: KVFormat = .f16) -> SequenceState {
-        switch format {
-        case .f16: SequenceState(cache: F16PagedKVCache(geometry: kvGeometry))
+    /// A new, empty sequence with its own KV cache in `format`, under `budget` when given (pages
+    /// beyond it spill to the budget's folder).
+    public func makeSequence(format: KVFormat = .f16, budget: KVMemoryBudget? = nil) throws(ModelError) -> SequenceState {
+        do {
+            return SequenceState(cache: try PagedKVCache(format: format, geometry: kvGeometry, budget: budget))
+        } catch {
+            throw .kvCache(error)
         }
+    }
+
+    /// The snapshot key of a document's KV: this model, `format`, the document's token ids.
+    public func snapshotKey(format: KVFormat, tokens: [Int32]) -> KVSnapshotKey {
+        KVSnapshotKey(modelDigest: contentDigest, format: format, geometry: kvGeometry, tokens: tokens)
     }
 }
 
@@ -44,19 +59,29 @@ public final class SequenceState {
     /// The tokens whose keys and values are in the cache, in order.
     public private(set) var tokens: [Int32] = []
 
-    public init(cache: KVCache) { self.cache = cache }
+    public init(cache: KVCache) {
+        precondition(cache.tokenCount == 0)
+        self.cache = cache
+    }
+
+    /// A sequence over a cache that already holds `tokens` (a loaded document snapshot).
+    public init(cache: KVCache, tokens: [Int32]) {
+        precondition(cache.tokenCount == tokens.count)
+        self.cache = cache
+        self.tokens = tokens
+    }
 
     public var tokenCount: Int { tokens.count }
 
     /// Keeps only the first `count` tokens (the KV of the rest is forgotten).
-    public func truncate(to count: Int) {
+    public func truncate(to count: Int) throws(ModelError) {
         precondition(count >= 0 && count <= tokens.count)
+        do { try cache.truncate(to: count) } catch { throw .kvCache(error) }
         tokens.removeLast(tokens.count - count)
-        cache.truncate(to: count)
     }
 
-    func append(_ new: some Collection<Int32>) {
+    func append(_ new: some Collection<Int32>) throws(ModelError) {
+        do { try cache.commit(tokenCount: tokens.count + new.count) } catch { throw .kvCache(error) }
         tokens.append(contentsOf: new)
-        cache.commit(tokenCount: tokens.count)
     }
 }

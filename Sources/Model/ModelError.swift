@@ -1,4 +1,5 @@
 import GGUF
+import KVCache
 
 public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedArchitecture(String)
@@ -10,6 +11,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case contextOverflow(tokens: Int, limit: Int)
     case invalidToken(Int32, vocabularySize: Int)
     case emptyPrompt
+    /// The KV cache failed (disk I/O, a corrupt spilled page, a format that cannot hold the model).
+    case kvCache(KVCacheError)
 
     public var description: String {
         switch self {
@@ -22,6 +25,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .contextOverflow(tokens, limit): "\(tokens) tokens exceed the model's context of \(limit)"
         case let .invalidToken(t, n): "token id \(t) is outside the vocabulary of \(n)"
         case .emptyPrompt: "the prompt has no tokens"
+        case let .kvCache(e): e.description
         }
     }
 }

@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import KVCache
 
 /// Teacher-forced scoring and perplexity with llama-perplexity's convention: the tokens are cut
 /// into consecutive chunks of `contextLength` (a trailing partial chunk is dropped); each chunk is
@@ -36,14 +37,14 @@ extension ForwardContext {
     /// every position j with `scoredFrom(chunkLength) <= j - chunkStart < chunkLength - 1`, the
     /// prediction of token j+1. The last chunk may be partial when `dropPartialChunk` is false.
     public func teacherForced(tokens: [Int32], contextLength ctx: Int, dropPartialChunk: Bool, bos: Int32? = nil,
-                              scoredFrom: (Int) -> Int, onPosition: (PositionScore) -> Void) throws(ModelError) {
+                              format: KVFormat = .f16, scoredFrom: (Int) -> Int, onPosition: (PositionScore) -> Void) throws(ModelError) {
         var chunkStart = 0
         while chunkStart < tokens.count - 1 {
             let length = min(ctx, tokens.count - chunkStart)
             if length < ctx && dropPartialChunk { break }
             var ids = Array(tokens[chunkStart..<(chunkStart + length)])
             if let bos { ids[0] = bos } // llama-perplexity replaces the first token when the model adds BOS
-            let seq = model.makeSequence()
+            let seq = try model.makeSequence(format: format)
             let first = scoredFrom(length)
             var done = 0
             while done < length {
@@ -69,11 +70,13 @@ extension ForwardContext {
         }
     }
 
-    public func perplexity(tokens: [Int32], contextLength ctx: Int, bos: Int32? = nil) throws(ModelError) -> PerplexityResult {
+    /// Perplexity with the KV cache in `format` (the cache quantizes as it fills, so later tokens of
+    /// each chunk attend to quantized keys and values, as in generation).
+    public func perplexity(tokens: [Int32], contextLength ctx: Int, bos: Int32? = nil, format: KVFormat = .f16) throws(ModelError) -> PerplexityResult {
         precondition(ctx >= 4)
         let start = DispatchTime.now().uptimeNanoseconds
         var nll = 0.0, scored = 0, correct = 0
-        try teacherForced(tokens: tokens, contextLength: ctx, dropPartialChunk: true, bos: bos, scoredFrom: { $0 / 2 }) { p in
+        try teacherForced(tokens: tokens, contextLength: ctx, dropPartialChunk: true, bos: bos, format: format, scoredFrom: { $0 / 2 }) { p in
             nll += p.nll
             scored += 1
             if p.top1 == tokens[p.position + 1] { correct += 1 }

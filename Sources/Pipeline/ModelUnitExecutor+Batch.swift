@@ -65,7 +65,7 @@ extension ModelUnitExecutor {
             for (i, run) in zip(indices, runs) {
                 guard let run else { continue }
                 if let failure = run.failure { results[i] = .failure(failure); continue }
-                run.sequence.truncate(to: run.prefixLength)
+                do { try run.sequence.truncate(to: run.prefixLength) } catch { results[i] = .failure(error); continue }
                 results[i] = .success(UnitOutcome(prompts: run.outcomes, measurements: UnitMeasurements(
                     documentTokenCount: run.documentTokenCount, keptTokenCount: run.keptTokenCount,
                     truncation: run.truncation, documentPrefillSeconds: run.documentSeconds,
@@ -89,7 +89,7 @@ extension ModelUnitExecutor {
         let limit = engine.model.config.contextLength - head.count - (tails.map(\.count).max() ?? 0) - work.spec.maxNewTokens
         let (kept, truncation) = try work.spec.overflow.apply(to: document, limit: max(0, limit), documentPath: work.documentPath)
         events(id, .tokenized(documentTokens: document.count, keptTokens: kept.count))
-        guard let sequence = engine.model.makeSequence(formatNamed: mix.kv.rawValue) else {
+        guard let sequence = try engine.model.makeSequence(formatNamed: mix.kv.rawValue) else {
             throw PipelineError.strategyNotImplemented(document: work.documentPath, strategy: mix.label, available: "dense+f16")
         }
         let prefix = head + kept
@@ -113,7 +113,7 @@ extension ModelUnitExecutor {
             var active = runs.filter { $0.failure == nil && k < $0.tails.count }
             for run in active {
                 if isCancelled(run.work.unitID) { run.failure = CancellationError(); continue }
-                run.sequence.truncate(to: run.prefixLength)
+                do { try run.sequence.truncate(to: run.prefixLength) } catch { run.failure = error; continue }
                 var parameters = SamplerParameters(temperature: Float(run.work.spec.temperature))
                 parameters.seed = UInt64(truncatingIfNeeded: run.work.spec.seed &+ k)
                 run.sampler = Sampler(parameters)

@@ -18,22 +18,43 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Generated tokens for the test at depth 0.") var genTokens = 128
     @Option(help: "Generated tokens for the tests at depths above 0.") var depthGenTokens = 64
     @Option(help: "Context depths for the tg tests (comma-separated).") var depths = "0"
-    @Option(help: "KV cache format.") var kv = "f16"
+    @Option(help: "KV cache format; a comma-separated list runs the tg tests of all of them in one run, repetitions interleaved.")
+    var kv = "f16"
     @Option(help: "Decode attention strategy.") var strategy = "dense"
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Option(help: "Timed repetitions per test.") var repetitions = 3
+    @Option(help: "KV memory budget in MiB: sealed KV pages beyond it spill to --kv-dir (default: no budget).")
+    var memoryBudgetMb: Int?
+    @Option(help: "Folder of the KV spill files.") var kvDir = Defaults.kvSpillDirectory
+    @Option(parsing: .upToNextOption, help: "Text files prefilled into their own caches, then decoded together (replaces the pp/tg tests).")
+    var documents: [String] = []
+    @Option(help: "Greedy tokens decoded per document with --documents.") var documentGenTokens = 32
+    @Flag(help: "With --documents: survey the LZ4 compression of the documents' KV pages in every format instead.")
+    var kvCompression = false
     @Flag(help: "Print one JSON object per row.") var json = false
 
     func run() async throws {
         try await reportingErrors {
-            guard let format = KVFormat(rawValue: kv) else { throw CLIFailure(.usage, "unknown --kv \(kv) (known: \(KVFormat.allCases.map(\.rawValue).joined(separator: ", ")))") }
+            let formats = try kv.split(separator: ",").map { name in
+                guard let f = KVFormat(rawValue: String(name)) else {
+                    throw CLIFailure(.usage, "unknown --kv \(name) (known: \(KVFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                return f
+            }
+            guard let format = formats.first else { throw CLIFailure(.usage, "--kv names no format") }
             let attention = try makeDecodeAttention(strategy)
             let prompts = try parseList(promptTokens, name: "--prompt-tokens")
             let depthList = try parseList(depths, name: "--depths")
             let model = try LlamaModel(path: modelOptions.modelPath)
             let pool = ThreadPool(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount)
             let context = ForwardContext(model: model, pool: pool, maxTokens: 512, decodeAttention: attention)
-            let bench = EngineBenchmark(context: context, format: format, repetitions: repetitions)
+            let budget = memoryBudgetMb.map { KVStorage(root: kvDir).makeBudget(megabytes: $0) }
+            if !documents.isEmpty {
+                try runDocuments(context: context, format: format, budget: budget)
+                return
+            }
+            var bench = EngineBenchmark(context: context, format: format, repetitions: repetitions)
+            bench.budget = budget
             var rows: [EngineBenchmark.Row] = []
             for n in prompts where n > 0 { rows.append(try bench.promptProcessing(tokens: n)); emit(rows.last!) }
             for d in depthList {
@@ -42,8 +63,12 @@ struct BenchCommand: AsyncParsableCommand {
                 guard d + n <= model.config.contextLength else {
                     throw CLIFailure(.usage, "depth \(d) + \(n) tokens exceeds the model's context of \(model.config.contextLength)")
                 }
-                rows.append(try bench.textGeneration(tokens: n, depth: d))
-                emit(rows.last!)
+                if formats.count > 1 {
+                    for row in try bench.textGeneration(tokens: n, depth: d, formats: formats) { rows.append(row); emit(row) }
+                } else {
+                    rows.append(try bench.textGeneration(tokens: n, depth: d))
+                    emit(rows.last!)
+                }
             }
         }
     }

@@ -6,6 +6,8 @@ extension ModelError: CLIReportable {
         switch self {
         case let .file(e): e.exitStatus
         case .contextOverflow, .invalidToken, .emptyPrompt: .dataError
+        case .kvCache(.unsupportedGeometry): .dataError
+        case .kvCache: .software
         default: .dataError
         }
     }

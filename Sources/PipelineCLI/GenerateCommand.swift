@@ -61,7 +61,7 @@ struct GenerateCommand: AsyncParsableCommand {
             guard !ids.isEmpty else { throw CLIFailure(.dataError, "the prompt has no tokens") }
             let context = ForwardContext(model: model, pool: ThreadPool(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount),
                                          maxTokens: 512, decodeAttention: attention)
-            let sequence = model.makeSequence(format: format)
+            let sequence = try model.makeSequence(format: format)
             let parameters = SamplerParameters(temperature: temperature, topK: topK, topP: topP, minP: minP,
                                                repetitionPenalty: repeatPenalty, seed: seed)
             var streamed: [UInt8] = []

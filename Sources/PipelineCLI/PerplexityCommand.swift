@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KVCache
 import Model
 import Tensor
 import Tokenizer
@@ -17,10 +18,12 @@ struct PerplexityCommand: AsyncParsableCommand {
     @Option(help: "The text file.") var file: String
     @Option(help: "Tokens per chunk.") var ctx = 8192
     @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(help: "KV cache format (f16, int8, int4).") var kv = "f16"
     @Flag(help: "Print {perplexity, tokens, ...} as JSON.") var json = false
 
     func run() async throws {
         try await reportingErrors {
+            guard let format = KVFormat(rawValue: kv) else { throw CLIFailure(.usage, "unknown --kv \(kv) (known: \(KVFormat.allCases.map(\.rawValue).joined(separator: ", ")))") }
             let text = try readTextFile(file)
             let model = try LlamaModel(path: modelOptions.modelPath)
             let tokenizer = try Tokenizer(gguf: model.file)
@@ -35,7 +38,8 @@ struct PerplexityCommand: AsyncParsableCommand {
             }
             let context = ForwardContext(model: model, pool: ThreadPool(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount),
                                          maxTokens: 512)
-            let result = try context.perplexity(tokens: tokens, contextLength: ctx, bos: tokenizer.addsBOS ? tokenizer.bosID : nil)
+            let result = try context.perplexity(tokens: tokens, contextLength: ctx, bos: tokenizer.addsBOS ? tokenizer.bosID : nil,
+                                                format: format)
             if json {
                 try printJSON(result)
             } else {

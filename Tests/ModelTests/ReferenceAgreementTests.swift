@@ -50,7 +50,7 @@ import TestSupport
         #expect(cases.count >= 14, "the fixture holds the shared prompts and at least 10 of our own")
         var ours = 0, peer = 0, safe = 0
         for c in cases {
-            let seq = context.model.makeSequence()
+            let seq = try context.model.makeSequence()
             var logits = try #require(try context.prefill(seq, tokens: c.prompt_ids)).last
             var ids: [Int32] = []
             for _ in 0..<c.f64_ids.count {

@@ -53,7 +53,7 @@ import TestSupport
         let expected = reference.forward(tokens)
         // Chunks of 64 force multi-page attention and several GEMM calls per matrix.
         let context = ForwardContext(model: model, pool: ThreadPool(threadCount: 2), maxTokens: 64)
-        let seq = model.makeSequence()
+        let seq = try model.makeSequence()
         var row = 0
         for start in stride(from: 0, to: tokens.count, by: 64) {
             let chunk = Array(tokens[start..<min(tokens.count, start + 64)])
@@ -82,7 +82,7 @@ import TestSupport
             _ = r.forward(p)
             return r
         }
-        let sequences = prompts.map { _ in model.makeSequence() }
+        let sequences = try prompts.map { _ in try model.makeSequence() }
         for (s, p) in zip(sequences, prompts) { try context.prefill(s, tokens: p, logits: false) }
         for step in 0..<6 {
             let next = randomTokens(3)
@@ -103,13 +103,13 @@ import TestSupport
         let spec = Self.spec("llama", .q8_0)
         let model = try LlamaModel(path: spec.write(in: dir))
         let context = ForwardContext(model: model, pool: ThreadPool(threadCount: 2), maxTokens: 64)
-        let seq = model.makeSequence()
+        let seq = try model.makeSequence()
         let document: [Int32] = (0..<100).map { Int32($0 % 90) }
         try context.prefill(seq, tokens: document, logits: false)
         let first = Array(try context.forward([ForwardRequest(seq, tokens: [5, 6, 7])])[0].last)
-        seq.truncate(to: 100)
+        try seq.truncate(to: 100)
         _ = try context.forward([ForwardRequest(seq, tokens: [40, 41])])
-        seq.truncate(to: 100)
+        try seq.truncate(to: 100)
         let again = Array(try context.forward([ForwardRequest(seq, tokens: [5, 6, 7])])[0].last)
         #expect(first == again)
         #expect(seq.tokenCount == 103)
@@ -121,7 +121,7 @@ import TestSupport
         spec.contextLength = 128
         let model = try LlamaModel(path: spec.write(in: dir))
         let context = ForwardContext(model: model, pool: ThreadPool(threadCount: 1), maxTokens: 64)
-        let seq = model.makeSequence()
+        let seq = try model.makeSequence()
         #expect(throws: ModelError.invalidToken(96, vocabularySize: 96)) { try context.forward([ForwardRequest(seq, tokens: [1, 96])]) }
         #expect(throws: ModelError.emptyPrompt) { try context.forward([ForwardRequest(seq, tokens: [])]) }
         #expect(seq.tokenCount == 0, "a rejected request leaves the sequence untouched")
