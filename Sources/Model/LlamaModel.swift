@@ -1,3 +1,4 @@
+import Attention
 import GGUF
 import KVCache
 import Tensor
@@ -43,6 +44,9 @@ public final class SequenceState {
     public let cache: KVCache
     /// The tokens whose keys and values are in the cache, in order.
     public private(set) var tokens: [Int32] = []
+    /// What the decode-attention strategy keeps about this sequence (sketches, hash tables);
+    /// truncated with the cache.
+    public let attentionIndex = AttentionIndexSlot()
 
     public init(cache: KVCache) { self.cache = cache }
 
@@ -53,6 +57,7 @@ public final class SequenceState {
         precondition(count >= 0 && count <= tokens.count)
         tokens.removeLast(tokens.count - count)
         cache.truncate(to: count)
+        attentionIndex.truncate(to: count)
     }
 
     func append(_ new: some Collection<Int32>) {

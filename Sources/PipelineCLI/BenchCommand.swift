@@ -19,7 +19,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Generated tokens for the tests at depths above 0.") var depthGenTokens = 64
     @Option(help: "Context depths for the tg tests (comma-separated).") var depths = "0"
     @Option(help: "KV cache format.") var kv = "f16"
-    @Option(help: "Decode attention strategy.") var strategy = "dense"
+    @OptionGroup var strategyOptions: StrategyOptions
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Option(help: "Timed repetitions per test.") var repetitions = 3
     @Flag(help: "Print one JSON object per row.") var json = false
@@ -27,7 +27,7 @@ struct BenchCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             guard let format = KVFormat(rawValue: kv) else { throw CLIFailure(.usage, "unknown --kv \(kv) (known: \(KVFormat.allCases.map(\.rawValue).joined(separator: ", ")))") }
-            let attention = try makeDecodeAttention(strategy)
+            let attention = try strategyOptions.make()
             let prompts = try parseList(promptTokens, name: "--prompt-tokens")
             let depthList = try parseList(depths, name: "--depths")
             let model = try LlamaModel(path: modelOptions.modelPath)

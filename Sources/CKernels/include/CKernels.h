@@ -111,4 +111,7 @@ void ck_attn_merge(float *m, float *l, float *acc, float m2, float l2, const flo
 #ifdef __cplusplus
 }
 #endif
+
+// Sparse decode-attention kernels.
+#include "ck_sparse.h"
 #endif
