@@ -6,7 +6,7 @@ public struct SparseAttentionStatistics: Sendable, Codable, Equatable {
     public var denseHeadSteps = 0
     /// Keys in the sparse ranges (what dense attention would have read there).
     public var sparseTokens = 0
-    /// Keys scored exactly (top-k candidates; LSH samples).
+    /// Keys scored exactly (topk: candidates; lsh: samples; da-topk: the keys shards returned).
     public var candidateTokens = 0
     /// Keys attended in the sparse ranges.
     public var selectedTokens = 0

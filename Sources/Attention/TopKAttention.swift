@@ -156,7 +156,7 @@ final class MergeScratch {
         for (list, count) in lists {
             for i in 0..<count { pos[n] = list.positions[i]; comb[n] = list.combined[i]; ord[n] = Int32(n); n += 1 }
         }
-        let kept = Int(ck_select_topk(comb, Int32(n), Int32(k), ord))
+        let kept = Int(ck_select_topk_unsorted(comb, Int32(n), Int32(k), ord, scoreBuffer.reserve(max(n, group * min(n, k)))))
         selectedCapacity = max(kept, 1)
         selected = selectedBuffer.reserve(selectedCapacity)
         selectedScores = scoreBuffer.reserve(group * selectedCapacity)

@@ -56,7 +56,7 @@ struct SelectionQuery {
     }
 }
 
-/// One block's selected keys, best first: positions, combined score max_r (s_r − reference_r),
+/// One block's selected keys (in no particular order): positions, combined score max_r (s_r − reference_r),
 /// and the exact logits s_r per row (`exact[r * capacity + i]`).
 struct BlockCandidates {
     let positions: UnsafeMutablePointer<Int32>
@@ -91,7 +91,7 @@ final class SelectionScratch {
         candidates = .allocate(capacity: n)
         order = .allocate(capacity: n)
         combined = .allocate(capacity: n)
-        exact = .allocate(capacity: group * n)
+        exact = .allocate(capacity: (group + 1) * n) // + selection scratch
     }
 
     deinit {
@@ -124,7 +124,8 @@ enum TopKSelection {
             for r in 0..<g { best = max(best, scratch.exact[r * count + i] - query.reference[r]) }
             scratch.combined[i] = best
         }
-        let kept = Int(ck_select_topk(scratch.combined, Int32(count), Int32(min(keep, out.capacity)), scratch.order))
+        let kept = Int(ck_select_topk_unsorted(scratch.combined, Int32(count), Int32(min(keep, out.capacity)), scratch.order,
+                                               scratch.exact + g * count))
         for j in 0..<kept {
             let i = Int(scratch.order[j])
             out.positions[j] = scratch.candidates[i]

@@ -112,6 +112,38 @@ int ck_select_topk(const float *scores, int n, int k, int32_t *idx) {
     return k;
 }
 
+int ck_select_topk_unsorted(const float *scores, int n, int k, int32_t *idx, float *v) {
+    if (k <= 0) return 0;
+    if (k >= n) { for (int i = 0; i < n; i++) idx[i] = i; return n; }
+    for (int i = 0; i < n; i++) v[i] = ck_key(scores[i]);
+    // Quickselect (descending) for the value of rank k-1.
+    int lo = 0, hi = n - 1, want = k - 1;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        float a = v[lo], b = v[mid], c = v[hi]; // median of three as pivot
+        float pivot = a > b ? (b > c ? b : (a > c ? c : a)) : (a > c ? a : (b > c ? c : b));
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] > pivot) i++;
+            while (v[j] < pivot) j--;
+            if (i <= j) { float t = v[i]; v[i] = v[j]; v[j] = t; i++; j--; }
+        }
+        if (want <= j) hi = j;
+        else if (want >= i) lo = i;
+        else break; // v[want] == pivot
+    }
+    const float threshold = v[want];
+    int count = 0, ties = 0;
+    for (int i = 0; i < n; i++) if (ck_key(scores[i]) > threshold) count++;
+    ties = k - count; // keys equal to the threshold that make it, lowest indices first
+    int c = 0;
+    for (int i = 0; i < n && c < k; i++) {
+        float s = ck_key(scores[i]);
+        if (s > threshold || (s == threshold && ties-- > 0)) idx[c++] = i;
+    }
+    return c;
+}
+
 // ---- Elias–Fano hash tables ----
 //
 // Table of n tokens with `bits`-bit codes: values v = (code << T) | token, T = ⌈log2 n⌉, sorted.

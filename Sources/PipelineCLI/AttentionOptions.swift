@@ -9,6 +9,8 @@ func makeDecodeAttention(_ options: StrategyOptions) throws -> AttentionStrategy
     switch options.strategy {
     case "dense": return DenseAttention()
     case "topk": return TopKAttention(budget: budget, exemptions: exemptions)
-    default: throw CLIFailure(.usage, "attention strategy \"\(options.strategy)\" is not implemented (available: dense, topk)")
+    case "da-topk": return ShardedTopKAttention(budget: budget, exemptions: exemptions, shardCount: options.shards)
+    case "lsh": return LSHAttention(bits: options.lshK, tables: options.lshL, exemptions: exemptions)
+    default: throw CLIFailure(.usage, "attention strategy \"\(options.strategy)\" is not implemented (available: dense, topk, da-topk, lsh)")
     }
 }

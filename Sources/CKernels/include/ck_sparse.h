@@ -61,6 +61,9 @@ void ck_gather_dot_f16(const float *q, int nq, int hd, const uint16_t *rows, int
 /// Indices of the `k` largest of scores[0..n) (all when k ≥ n), largest first, ties by lower index;
 /// returns how many. NaN scores never win.
 int ck_select_topk(const float *scores, int n, int k, int32_t *idx);
+/// The same set as ck_select_topk in no particular order, in O(n) (quickselect on a copy of the
+/// scores in `scratch`, n floats).
+int ck_select_topk_unsorted(const float *scores, int n, int k, int32_t *idx, float *scratch);
 
 /// Online-softmax update (see CKernels.h) of `nq` rows with `n` gathered tokens whose scores are
 /// given: scores[r·score_stride + i] (−INFINITY: token i is not in row r's set); token i's value
