@@ -49,9 +49,11 @@ final class LSHStream: IndexedStream {
         }
     }
 
+    func needsExtension(to pages: Int) -> Bool { pageCount < pages || staticTokenCount == 0 && pageCount > 0 }
+
     func extend(to pages: Int, cache: KVCache, layer: Int, kvHead: Int, scratch: UnsafeMutablePointer<Float>) {
         let start = pageCount
-        guard pages > start || staticTokenCount == 0 && pageCount > 0 else { return }
+        guard needsExtension(to: pages) else { return }
         let rows = scratch, tmp = scratch + 64 * headDim
         for p in start..<max(start, pages) {
             PageKeys.read(cache.page(layer: layer, kvHead: kvHead, index: p), headDim: headDim, into: rows, scratch: tmp)

@@ -5,11 +5,16 @@ import Tensor
 protocol IndexedStream: AnyObject {
     /// Pages indexed (the sparse range's pages, `0..<pageCount`).
     var pageCount: Int { get }
-    /// Indexes pages `pageCount..<pages` of (layer, kvHead) from the cache. `scratch`: 2·64·headDim floats.
+    /// Whether `extend(to: pages, …)` has work to do.
+    func needsExtension(to pages: Int) -> Bool
+    /// Indexes pages `pageCount..<pages` of (layer, kvHead) from the cache (and whatever a rollback
+    /// left to rebuild). `scratch`: 2·64·headDim floats.
     func extend(to pages: Int, cache: KVCache, layer: Int, kvHead: Int, scratch: UnsafeMutablePointer<Float>)
 }
 
-extension SketchedKeys: IndexedStream {}
+extension SketchedKeys: IndexedStream {
+    func needsExtension(to pages: Int) -> Bool { pageCount < pages }
+}
 
 /// The queries of one layer that a sparse strategy attends sparsely, with their plans and the
 /// index stream of every (query, KV head) unit (unit = query · kvHeadCount + head).
@@ -47,9 +52,9 @@ final class SparseQueries<Stream: IndexedStream> {
     /// step (all of them on a sequence's first sparse step), in parallel over units.
     func extendIndexes(pool: ThreadPool, readers: PerThread<ScratchBuffer<Float>>, resolve: (DecodeQuery, Int) -> Stream) {
         streams = (0..<unitCount).map { resolve(queries[$0 / kvHeadCount], $0 % kvHeadCount) }
-        let lagging = (0..<unitCount).filter { streams[$0].pageCount < plans[$0 / kvHeadCount].sparsePageCount }
+        let lagging = (0..<unitCount).filter { streams[$0].needsExtension(to: plans[$0 / kvHeadCount].sparsePageCount) }
         guard !lagging.isEmpty else { return }
-        indexPagesRead = lagging.reduce(0) { $0 + plans[$1 / kvHeadCount].sparsePageCount - streams[$1].pageCount }
+        indexPagesRead = lagging.reduce(0) { $0 + max(0, plans[$1 / kvHeadCount].sparsePageCount - streams[$1].pageCount) }
         let buffers = readers.reserve(pool.threadCount).map { $0.reserve(2 * 64 * headDim) }
         pool.forEach(count: lagging.count) { i, thread in
             let u = lagging[i]

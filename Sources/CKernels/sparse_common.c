@@ -202,78 +202,147 @@ void ck_lsh_table_build(const uint16_t *codes, int64_t stride, int n, int bits, 
     }
 }
 
-/// Walks bucket `code`: calls EMIT(token) for each of its tokens in ascending order.
-#define CK_EF_WALK(table, n, bits, code, EMIT)                                                           \
+/// Position (0-based) of the k-th (1-based) set bit of x: portable, and with BMI2's pdep.
+static inline int ck_select_portable(uint64_t x, uint64_t k) {
+    for (uint64_t i = 1; i < k; i++) x &= x - 1;
+    return __builtin_ctzll(x);
+}
+#if defined(__x86_64__)
+#include <immintrin.h>
+__attribute__((target("bmi2,popcnt"))) static inline int ck_select_bmi2(uint64_t x, uint64_t k) {
+    return (int)_tzcnt_u64(_pdep_u64((uint64_t)1 << (k - 1), x));
+}
+#define CK_BMI2_TARGET __attribute__((target("bmi2,popcnt")))
+#else
+#define ck_select_bmi2 ck_select_portable
+#define CK_BMI2_TARGET
+#endif
+
+/// Moves *pos just past the `need`-th zero of the bitmap at or after *pos (need ≥ 1), adding the
+/// ones passed to *ones.
+#define CK_EF_SKIP(bitmap, pos, ones, need, SELECT)                                                   \
+    do {                                                                                              \
+        uint64_t need__ = (need);                                                                     \
+        for (;;) {                                                                                    \
+            const int off__ = (int)((pos) & 63), avail__ = 64 - off__;                                \
+            uint64_t zeros__ = ~((bitmap)[(pos) >> 6] >> off__);                                      \
+            if (avail__ < 64) zeros__ &= ((uint64_t)1 << avail__) - 1;                                \
+            const uint64_t nz__ = (uint64_t)__builtin_popcountll(zeros__);                            \
+            if (nz__ < need__) { need__ -= nz__; (ones) += (uint64_t)avail__ - nz__; (pos) += (uint64_t)avail__; continue; } \
+            const int q__ = SELECT(zeros__, need__);                                                  \
+            (ones) += (uint64_t)(q__ + 1) - need__;                                                   \
+            (pos) += (uint64_t)q__ + 1;                                                               \
+            break;                                                                                    \
+        }                                                                                             \
+    } while (0)
+
+/// Walks bucket `code`: calls EMIT(token) for each of its tokens in ascending order. The bucket
+/// starts after zero number code·2^hb (located from the sample of its group of 16 buckets) and
+/// its tokens are the ones before the next 2^hb zeros; a one at position p, the i-th of the
+/// bucket, has (p − start) − i zeros of the bucket before it: the token's high bits.
+#define CK_EF_WALK(table, n, bits, code, EMIT, SELECT)                                                    \
     do {                                                                                                 \
-        ck_ef_shape s_ = ck_ef((n), (bits));                                                             \
+        const ck_ef_shape s_ = ck_ef((n), (bits));                                                       \
         const uint32_t *samples_ = (const uint32_t *)(table);                                           \
         const uint64_t *bitmap_ = (const uint64_t *)((const uint8_t *)(table) + s_.samples_bytes);      \
         const uint8_t *low_ = (const uint8_t *)(bitmap_ + s_.bitmap_words);                             \
         const int b0_ = (code) & ~15;                                                                    \
         uint64_t e_ = samples_[b0_ / 16];                                                                \
         uint64_t pos_ = e_ + ((uint64_t)b0_ << s_.hb);                                                   \
-        uint64_t need_ = (uint64_t)((code) - b0_) << s_.hb; /* zeros to skip */                         \
-        while (need_ > 0) {                                                                              \
-            uint64_t w_ = bitmap_[pos_ >> 6] >> (pos_ & 63);                                             \
-            int avail_ = 64 - (int)(pos_ & 63);                                                          \
-            uint64_t zeros_ = ~w_ & (avail_ == 64 ? ~(uint64_t)0 : (((uint64_t)1 << avail_) - 1));       \
-            uint64_t nz_ = (uint64_t)__builtin_popcountll(zeros_);                                       \
-            if (nz_ < need_) { need_ -= nz_; e_ += (uint64_t)(avail_ - (int)nz_); pos_ += (uint64_t)avail_; continue; } \
-            for (uint64_t k_ = 1; k_ < need_; k_++) zeros_ &= zeros_ - 1;                                \
-            int q_ = __builtin_ctzll(zeros_);                                                            \
-            e_ += (uint64_t)(q_ + 1) - need_;                                                            \
-            pos_ += (uint64_t)q_ + 1;                                                                    \
-            need_ = 0;                                                                                   \
-        }                                                                                                \
+        if ((code) > b0_) CK_EF_SKIP(bitmap_, pos_, e_, (uint64_t)((code) - b0_) << s_.hb, SELECT);       \
+        uint64_t end_ = pos_, count_ = 0;                                                                \
+        CK_EF_SKIP(bitmap_, end_, count_, (uint64_t)1 << s_.hb, SELECT);                                 \
         const uint64_t lowmask_ = s_.low ? ((uint64_t)1 << s_.low) - 1 : 0;                             \
-        const uint64_t zmax_ = (uint64_t)1 << s_.hb;                                                     \
-        uint64_t z_ = 0;                                                                                 \
-        while (z_ < zmax_) {                                                                             \
-            if (bitmap_[pos_ >> 6] >> (pos_ & 63) & 1) {                                                 \
-                uint64_t bit_ = e_ * (uint64_t)s_.low, lw_;                                              \
+        uint64_t i_ = 0;                                                                                 \
+        for (uint64_t p_ = pos_; i_ < count_;) {                                                         \
+            const int off_ = (int)(p_ & 63);                                                             \
+            uint64_t w_ = bitmap_[p_ >> 6] >> off_;                                                      \
+            const uint64_t span_ = (uint64_t)(64 - off_) < end_ - p_ ? (uint64_t)(64 - off_) : end_ - p_; \
+            if (span_ < 64) w_ &= ((uint64_t)1 << span_) - 1;                                            \
+            while (w_) {                                                                                 \
+                const uint64_t at_ = p_ + (uint64_t)__builtin_ctzll(w_) - pos_;                          \
+                const uint64_t e2_ = e_ + i_, bit_ = e2_ * (uint64_t)s_.low;                             \
+                uint64_t lw_;                                                                            \
                 memcpy(&lw_, low_ + (bit_ >> 3), 8);                                                     \
-                int32_t token_ = (int32_t)((z_ << s_.low) | ((lw_ >> (bit_ & 7)) & lowmask_));          \
+                const int32_t token_ = (int32_t)(((at_ - i_) << s_.low) | ((lw_ >> (bit_ & 7)) & lowmask_)); \
                 EMIT(token_);                                                                            \
-                e_++;                                                                                    \
-            } else z_++;                                                                                 \
-            pos_++;                                                                                      \
+                i_++;                                                                                    \
+                w_ &= w_ - 1;                                                                            \
+            }                                                                                            \
+            p_ += span_;                                                                                 \
         }                                                                                                \
     } while (0)
 
 int ck_lsh_table_bucket(const void *table, int n, int bits, int code, int32_t *out) {
     int count = 0;
 #define CK_EMIT_OUT(t) (out[count++] = (t))
-    CK_EF_WALK(table, n, bits, code, CK_EMIT_OUT);
+    CK_EF_WALK(table, n, bits, code, CK_EMIT_OUT, ck_select_portable);
 #undef CK_EMIT_OUT
     return count;
 }
 
-int ck_lsh_collect(const uint8_t *tables, size_t table_stride, int n, int bits, int ntables, const uint16_t *qcodes,
-                   const uint16_t *ext, int ext_tokens, uint32_t *stamp, uint32_t epoch, int32_t *out) {
-    const uint32_t once = 2 * epoch, twice = 2 * epoch + 1;
-    int count = 0;
+/// Stamps: `once` after a token's first collision, `twice` once emitted.
 #define CK_HIT(t)                                                      \
     do {                                                               \
         uint32_t s__ = stamp[(t)];                                     \
         if (s__ == once) { stamp[(t)] = twice; out[count++] = (t); }   \
         else if (s__ != twice) stamp[(t)] = once;                      \
     } while (0)
-    if (n > 0)
-        for (int t = 0; t < ntables; t++) {
-            const uint8_t *table = tables + (size_t)t * table_stride;
-            CK_EF_WALK(table, n, bits, qcodes[t], CK_HIT);
-        }
-    const int pages = (ext_tokens + 63) / 64;
-    for (int p = 0; p < pages; p++) {
-        const int valid = ext_tokens - 64 * p < 64 ? ext_tokens - 64 * p : 64;
-        for (int t = 0; t < ntables; t++) {
-            const uint16_t *c = ext + ((int64_t)p * ntables + t) * 64, qc = qcodes[t];
-            for (int j = 0; j < valid; j++)
-                if (c[j] == qc) CK_HIT(n + 64 * p + j);
-        }
-    }
-#undef CK_HIT
+
+/// Collection over all tables is bound by memory latency (three dependent reads per table:
+/// sample, bitmap, low bits, in tables far larger than the caches), so it runs in two passes
+/// that issue every table's reads before using any: prefetch the samples, then read them and
+/// prefetch the bitmap and low-bit lines the buckets start in, then walk.
+#define CK_LSH_COLLECT_BODY(SELECT)                                                                      \
+    const uint32_t once = 2 * epoch, twice = 2 * epoch + 1;                                              \
+    int count = 0;                                                                                       \
+    if (n > 0) {                                                                                         \
+        const ck_ef_shape sh = ck_ef(n, bits);                                                           \
+        for (int t = 0; t < ntables; t++)                                                                \
+            __builtin_prefetch(tables + (size_t)t * table_stride + (qcodes[t] >> 4) * 4, 0, 3);          \
+        for (int t = 0; t < ntables; t++) {                                                              \
+            const uint8_t *table = tables + (size_t)t * table_stride;                                    \
+            const int b0 = qcodes[t] & ~15;                                                              \
+            const uint64_t e = ((const uint32_t *)table)[b0 / 16], pos = e + ((uint64_t)b0 << sh.hb);    \
+            const uint8_t *bitmap = table + sh.samples_bytes, *low = bitmap + sh.bitmap_words * 8;        \
+            __builtin_prefetch(bitmap + (pos >> 6) * 8, 0, 3);                                           \
+            __builtin_prefetch(bitmap + (pos >> 6) * 8 + 64, 0, 3);                                      \
+            __builtin_prefetch(low + e * (uint64_t)sh.low / 8, 0, 3);                                    \
+            __builtin_prefetch(low + e * (uint64_t)sh.low / 8 + 64, 0, 3);                               \
+        }                                                                                                \
+        for (int t = 0; t < ntables; t++) {                                                              \
+            const uint8_t *table = tables + (size_t)t * table_stride;                                    \
+            CK_EF_WALK(table, n, bits, qcodes[t], CK_HIT, SELECT);                                        \
+        }                                                                                                \
+    }                                                                                                    \
+    const int pages = (ext_tokens + 63) / 64;                                                            \
+    for (int p = 0; p < pages; p++) {                                                                    \
+        const int valid = ext_tokens - 64 * p < 64 ? ext_tokens - 64 * p : 64;                          \
+        for (int t = 0; t < ntables; t++) {                                                              \
+            const uint16_t *c = ext + ((int64_t)p * ntables + t) * 64, qc = qcodes[t];                   \
+            for (int j = 0; j < valid; j++)                                                              \
+                if (c[j] == qc) CK_HIT(n + 64 * p + j);                                                  \
+        }                                                                                                \
+    }                                                                                                    \
     return count;
+
+static int ck_lsh_collect_portable(const uint8_t *tables, size_t table_stride, int n, int bits, int ntables, const uint16_t *qcodes,
+                                   const uint16_t *ext, int ext_tokens, uint32_t *stamp, uint32_t epoch, int32_t *out) {
+    CK_LSH_COLLECT_BODY(ck_select_portable)
+}
+
+CK_BMI2_TARGET static int ck_lsh_collect_bmi2(const uint8_t *tables, size_t table_stride, int n, int bits, int ntables,
+                                              const uint16_t *qcodes, const uint16_t *ext, int ext_tokens, uint32_t *stamp,
+                                              uint32_t epoch, int32_t *out) {
+    CK_LSH_COLLECT_BODY(ck_select_bmi2)
+}
+#undef CK_HIT
+
+int ck_lsh_collect(const uint8_t *tables, size_t table_stride, int n, int bits, int ntables, const uint16_t *qcodes,
+                   const uint16_t *ext, int ext_tokens, uint32_t *stamp, uint32_t epoch, int32_t *out) {
+    // Every non-portable level requires BMI2 (dispatch.c).
+    return (ck_isa() >= CK_ISA_AVX2 ? ck_lsh_collect_bmi2 : ck_lsh_collect_portable)(tables, table_stride, n, bits, ntables, qcodes,
+                                                                                       ext, ext_tokens, stamp, epoch, out);
 }
 
 double ck_lsh_log_weight(double c, int bits, int tables) {

@@ -4,7 +4,7 @@ import Testing
 import TestSupport
 
 /// MagicPIG's hash tables (Elias–Fano coded), collision counting and inclusion weights.
-@Suite struct LSHKernelTests {
+@Suite(.serialized) struct LSHKernelTests {
     static func table(codes: [UInt16], tables: Int, column: Int, bits: Int) -> [UInt8] {
         let n = codes.count / tables
         var table = [UInt8](repeating: 0xAB, count: ck_lsh_table_bytes(Int32(n), Int32(bits)))
@@ -35,17 +35,19 @@ import TestSupport
         if n >= 5000 && bits == 10 { #expect(Double(ck_lsh_table_bytes(Int32(n), Int32(bits)) * 8) < Double(n) * 13.2) }
     }
 
-    @Test func collisionCountingEmitsTokensSeenInTwoTables() {
+    @Test(arguments: Array(Int32(0)...ck_isa_supported()))
+    func collisionCountingEmitsTokensSeenInTwoTables(level: Int32) {
+        let saved = ck_isa(); ck_set_isa(level); defer { ck_set_isa(saved) }
         var rng = SeededRandom(seed: 31)
-        let n = 777, tables = 20, bits = 4, extTokens = 100
-        let codes = (0..<(n * tables)).map { _ in UInt16.random(in: 0..<16, using: &rng) }
+        let n = 777, tables = 20, bits = 6, extTokens = 100
+        let codes = (0..<(n * tables)).map { _ in UInt16.random(in: 0..<64, using: &rng) }
         let built = (0..<tables).map { Self.table(codes: codes, tables: tables, column: $0, bits: bits) }
         let stride = built[0].count
         let flat = built.flatMap { $0 }
         // extension pages [page][table][64]
         let extPages = (extTokens + 63) / 64
-        let ext = (0..<(extPages * tables * 64)).map { _ in UInt16.random(in: 0..<16, using: &rng) }
-        let q = (0..<tables).map { _ in UInt16.random(in: 0..<16, using: &rng) }
+        let ext = (0..<(extPages * tables * 64)).map { _ in UInt16.random(in: 0..<64, using: &rng) }
+        let q = (0..<tables).map { _ in UInt16.random(in: 0..<64, using: &rng) }
         var stamp = [UInt32](repeating: 0, count: n + 64 * extPages)
         var out = [Int32](repeating: -1, count: n + 64 * extPages)
         for epoch in UInt32(1)...3 { // stamps from earlier calls must not leak into later ones
