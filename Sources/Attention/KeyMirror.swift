@@ -28,18 +28,23 @@ final class KeyMirror {
     var tokenCount: Int { pageCount * Self.pageTokenCount }
     var byteCount: Int { capacity * headDim * 2 }
 
+    /// Makes room for `pages` pages: exactly on the first call (an index built after prefill), by
+    /// a quarter more on later growth (pages leaving the recent window one at a time).
+    func reserve(pages: Int) {
+        let needed = pages * Self.pageTokenCount
+        guard needed > capacity else { return }
+        let grown = capacity == 0 ? needed : max(needed, capacity + capacity / 4)
+        let fresh = UnsafeMutablePointer<UInt16>.allocate(capacity: grown * headDim)
+        fresh.update(from: rows, count: tokenCount * headDim)
+        rows.deallocate()
+        rows = fresh
+        capacity = grown
+    }
+
     /// Appends one page of keys (token-major fp32 `[64][headDim]`).
     func append(page keys: UnsafePointer<Float>) {
-        let pt = Self.pageTokenCount
-        if tokenCount + pt > capacity {
-            let grown = max(2 * capacity, tokenCount + pt, 16 * pt)
-            let fresh = UnsafeMutablePointer<UInt16>.allocate(capacity: grown * headDim)
-            fresh.update(from: rows, count: tokenCount * headDim)
-            rows.deallocate()
-            rows = fresh
-            capacity = grown
-        }
-        ck_f32_to_f16(keys, rows + tokenCount * headDim, Int64(pt * headDim))
+        reserve(pages: pageCount + 1)
+        ck_f32_to_f16(keys, rows + tokenCount * headDim, Int64(Self.pageTokenCount * headDim))
         pageCount += 1
     }
 

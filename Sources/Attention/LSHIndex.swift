@@ -55,6 +55,7 @@ final class LSHStream: IndexedStream {
         let start = pageCount
         guard needsExtension(to: pages) else { return }
         let rows = scratch, tmp = scratch + 64 * headDim
+        mirror.reserve(pages: pages)
         for p in start..<max(start, pages) {
             PageKeys.read(cache.page(layer: layer, kvHead: kvHead, index: p), headDim: headDim, into: rows, scratch: tmp)
             mirror.append(page: rows)

@@ -3,9 +3,9 @@
 /// and step there are two round trips, each O(k′) bytes, independent of the context length:
 ///
 ///   1. `SelectRequest` (query rows, dense-part maxima, budgets) → `SelectReply`: the shard's
-///      local top-k′ keys, best first (positions and combined scores);
-///   2. `AttendRequest` (how many of its keys made the global top-k) → `AttendReply`: the partial
-///      softmax state (m, l, acc per query row) over exactly those keys.
+///      local top-k′ of every query row (`TopKRule`): positions and exact logits per row;
+///   2. `AttendRequest` (each row's global k-th largest logit) → `AttendReply`: the partial
+///      softmax state (m, l, acc per query row) over its keys that pass those thresholds.
 ///
 /// Encoding: little-endian, Int32 and Float32 fields in declaration order, arrays prefixed by
 /// their Int32 count.
@@ -29,15 +29,15 @@ enum ShardMessage {
 
     struct SelectReply: Equatable {
         var ticket: Int32
-        /// Best first by `combined`.
         var positions: [Int32]
-        var combined: [Float]
+        /// Exact logits `[group][positions.count]`.
+        var scores: [Float]
     }
 
     struct AttendRequest: Equatable {
         var ticket: Int32
-        /// The first `take` keys of this shard's `SelectReply` are in the global top-k.
-        var take: Int32
+        /// Per query row, the k-th largest logit over all shards' replies.
+        var thresholds: [Float]
     }
 
     struct AttendReply: Equatable {
@@ -114,31 +114,31 @@ extension ShardMessage.SelectRequest {
 
 extension ShardMessage.SelectReply {
     func encoded() -> [UInt8] {
-        var w = MessageWriter(capacity: 12 + 8 * positions.count)
+        var w = MessageWriter(capacity: 12 + 4 * (positions.count + scores.count))
         w.int(ticket)
         w.ints(positions)
-        w.floats(combined)
+        w.floats(scores)
         return w.bytes
     }
 
     init(decoding bytes: [UInt8]) throws(ShardMessage.DecodingError) {
         var r = MessageReader(bytes)
-        self.init(ticket: try r.int(), positions: try r.ints(), combined: try r.floats())
+        self.init(ticket: try r.int(), positions: try r.ints(), scores: try r.floats())
         try r.end()
     }
 }
 
 extension ShardMessage.AttendRequest {
     func encoded() -> [UInt8] {
-        var w = MessageWriter(capacity: 8)
+        var w = MessageWriter(capacity: 8 + 4 * thresholds.count)
         w.int(ticket)
-        w.int(take)
+        w.floats(thresholds)
         return w.bytes
     }
 
     init(decoding bytes: [UInt8]) throws(ShardMessage.DecodingError) {
         var r = MessageReader(bytes)
-        self.init(ticket: try r.int(), take: try r.int())
+        self.init(ticket: try r.int(), thresholds: try r.floats())
         try r.end()
     }
 }

@@ -5,8 +5,9 @@ import Tensor
 /// da-topk: DA-TOP-k (HiRE, arXiv 2402.09360 §"distributed approximate top-k") over KV shards.
 /// The sparse range of every (sequence, sparse layer, KV head) is spread over `shardCount`
 /// shards by selection block (`KVShard`); each runs HiRE's two stages on its blocks and returns
-/// only its local top-k′ (positions and scores), the coordinator picks the global top-k from the
-/// union and asks each shard for the partial softmax state of its winners, and merges those with
+/// only every query row's local top-k′ (positions and scores), the coordinator picks each row's
+/// global top-k from the union (`TopKRule`), asks each shard for the partial softmax state of its
+/// winners, and merges those with
 /// its own dense part (sinks, window) through log-sum-exp. With k′ ≥ k the union holds the global
 /// top-k, so the result equals topk's for any shard count (up to float summation order), and the
 /// messages per step are O(S·k′), not O(context) (`statistics.bytesExchanged` counts them).
@@ -108,28 +109,28 @@ public final class ShardedTopKAttention: SparseAttentionStrategy {
                 try shards[shard].select(requests[item], storage: storage(unit), scratch: selectorList[thread])
             }
         }
-        // The global top-k of the union: how many of each shard's keys made it.
+        // Every row's global top-k over the union of the shards' replies: the thresholds.
         let k = budget.k
         for unit in 0..<units {
-            var combined: [Float] = [], owner: [Int] = [], positions: [Int32] = []
+            var scores = [[Float]](repeating: [], count: group), positions: [Int32] = []
             for shard in 0..<shardCount {
                 let item = unit * shardCount + shard
                 statistics.bytesExchanged += requests[item].count + replies[item].count
                 let reply = Self.check { () throws(ShardMessage.DecodingError) in try ShardMessage.SelectReply(decoding: replies[item]) }
-                combined += reply.combined
+                let n = reply.positions.count
                 positions += reply.positions
-                owner += Array(repeating: shard, count: reply.combined.count)
+                for r in 0..<group { scores[r] += reply.scores[(r * n)..<((r + 1) * n)] }
             }
-            var order = [Int32](repeating: 0, count: combined.count), scratch = [Float](repeating: 0, count: combined.count)
-            let n = Int(ck_select_topk_unsorted(combined, Int32(combined.count), Int32(k), &order, &scratch))
-            var take = [Int32](repeating: 0, count: shardCount)
-            for j in 0..<n { take[owner[Int(order[j])]] += 1 }
+            let flat = scores.flatMap { $0 }, n = positions.count
+            var thresholds = [Float](repeating: 0, count: group), selection = [Float](repeating: 0, count: max(n, 1))
+            TopKRule.thresholds(flat, stride: n, count: n, group: group, k: k, scratch: &selection, into: &thresholds)
+            let winners = (0..<n).filter { TopKRule.passes(flat, stride: n, index: $0, group: group, thresholds: thresholds) }
             for shard in 0..<shardCount {
-                requests[unit * shardCount + shard] = ShardMessage.AttendRequest(ticket: Int32(unit), take: take[shard]).encoded()
+                requests[unit * shardCount + shard] = ShardMessage.AttendRequest(ticket: Int32(unit), thresholds: thresholds).encoded()
             }
-            stats[unit].candidateTokens = combined.count
-            stats[unit].selectedTokens = n
-            stats[unit].valuePagesRead = Set((0..<n).map { positions[Int(order[$0])] >> 6 }).count
+            stats[unit].candidateTokens = n
+            stats[unit].selectedTokens = winners.count
+            stats[unit].valuePagesRead = Set(winners.map { positions[$0] >> 6 }).count
         }
         // Round 2: partial states over the winners.
         pool.forEach(count: items) { item, thread in

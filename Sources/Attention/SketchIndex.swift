@@ -51,12 +51,13 @@ final class SketchedKeys {
         let start = pageCount
         guard pages > start else { return }
         let rows = scratch, tmp = scratch + 64 * headDim
+        mirror.reserve(pages: pages)
         for p in start..<pages {
             PageKeys.read(cache.page(layer: layer, kvHead: kvHead, index: p), headDim: headDim, into: rows, scratch: tmp)
             mirror.append(page: rows)
         }
         if pages > capacityPages {
-            let grown = max(2 * capacityPages, pages, 16)
+            let grown = capacityPages == 0 ? pages : max(pages, capacityPages + capacityPages / 4)
             let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: grown * blockByteCount)
             fresh.update(from: blocks, count: start * blockByteCount)
             blocks.deallocate()

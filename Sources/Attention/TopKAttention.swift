@@ -69,7 +69,7 @@ public final class TopKAttention: SparseAttentionStrategy {
         let stateFloats = PartialSoftmax.floatCount(group: group, headDim: hd)
         let lutCount = group * hd / 4 * 16
         let maxBlocks = s.plans.map { SelectionQuery.blockCountFor(sparseEnd: $0.sparseEnd) }.max() ?? 1
-        let keep = budget.k, entryFloats = BlockCandidates.floatCount(capacity: keep, group: group)
+        let keep = budget.k, capacity = group * keep, entryFloats = BlockCandidates.floatCount(capacity: capacity, group: group)
         let stateBase = states.reserve(units * stateFloats)
         let lutBase = tables.reserve(units * lutCount), biasBase = biases.reserve(units * group)
         let outBase = blockOutput.reserve(units * maxBlocks * entryFloats)
@@ -102,7 +102,7 @@ public final class TopKAttention: SparseAttentionStrategy {
             let unit = item / maxBlocks, block = item % maxBlocks
             let query = selection(unit)
             guard block < query.blockCount else { counts[item] = 0; return }
-            let out = BlockCandidates(base: outBase + item * entryFloats, capacity: keep)
+            let out = BlockCandidates(base: outBase + item * entryFloats, capacity: capacity)
             counts[item] = TopKSelection.select(block: block, stream: s.stream(unit), query: query, keep: keep,
                                                 bucketKeep: budget.bucketKeep, out: out, scratch: selectorList[thread])
         }
@@ -112,7 +112,7 @@ public final class TopKAttention: SparseAttentionStrategy {
             let state = PartialSoftmax(base: stateBase + unit * stateFloats, group: group, headDim: hd)
             let merge = mergerList[thread]
             let lists = (0..<maxBlocks).map { b in
-                (BlockCandidates(base: outBase + (unit * maxBlocks + b) * entryFloats, capacity: keep), counts[unit * maxBlocks + b])
+                (BlockCandidates(base: outBase + (unit * maxBlocks + b) * entryFloats, capacity: capacity), counts[unit * maxBlocks + b])
             }
             let n = merge.best(keep, of: lists)
             stats[unit].candidateTokens = lists.reduce(0) { $0 + $1.1 }
@@ -134,43 +134,41 @@ extension SelectionQuery {
 /// Scratch of one thread for merging block lists and gathering the winners' values.
 final class MergeScratch {
     let group: Int
-    private let positions = ScratchBuffer<Int32>(), combined = ScratchBuffer<Float>(), order = ScratchBuffer<Int32>()
-    private let scoreBuffer = ScratchBuffer<Float>(), selectedBuffer = ScratchBuffer<Int32>()
+    private let merged = ScratchBuffer<Float>(), kept = ScratchBuffer<Float>(), selection = ScratchBuffer<Float>()
+    private var thresholds: [Float]
     private(set) var selected: UnsafeMutablePointer<Int32>
     private(set) var selectedScores: UnsafeMutablePointer<Float>
-    private(set) var selectedCapacity = 0
+    private(set) var selectedCapacity = 1
     let gather = GatherScratch(capacity: 256)
 
     init(group: Int) {
         self.group = group
-        selected = selectedBuffer.reserve(1)
-        selectedScores = scoreBuffer.reserve(1)
+        thresholds = [Float](repeating: 0, count: group)
+        let view = BlockCandidates(base: kept.reserve(BlockCandidates.floatCount(capacity: 1, group: group)), capacity: 1)
+        selected = view.positions
+        selectedScores = view.exact
     }
 
-    /// The `k` best entries of `lists` by combined score, into `selected` (positions) and
-    /// `selectedScores` (`[group][selectedCapacity]` exact logits); returns how many.
+    /// Every row's `k` best of the entries of `lists` (`TopKRule`), into `selected` (positions)
+    /// and `selectedScores` (`[group][selectedCapacity]` exact logits); returns how many.
     func best(_ k: Int, of lists: [(BlockCandidates, Int)]) -> Int {
-        let total = lists.reduce(0) { $0 + $1.1 }
-        let pos = positions.reserve(total), comb = combined.reserve(total), ord = order.reserve(total)
+        let total = max(1, lists.reduce(0) { $0 + $1.1 })
+        let all = BlockCandidates(base: merged.reserve(BlockCandidates.floatCount(capacity: total, group: group)), capacity: total)
         var n = 0
         for (list, count) in lists {
-            for i in 0..<count { pos[n] = list.positions[i]; comb[n] = list.combined[i]; ord[n] = Int32(n); n += 1 }
+            (all.positions + n).update(from: list.positions, count: count)
+            for r in 0..<group { (all.exact + r * total + n).update(from: list.exact + r * list.capacity, count: count) }
+            n += count
         }
-        let kept = Int(ck_select_topk_unsorted(comb, Int32(n), Int32(k), ord, scoreBuffer.reserve(max(n, group * min(n, k)))))
-        selectedCapacity = max(kept, 1)
-        selected = selectedBuffer.reserve(selectedCapacity)
-        selectedScores = scoreBuffer.reserve(group * selectedCapacity)
-        // Locate each winner's exact scores in its list.
-        var listStart: [Int] = [], s = 0
-        for (_, count) in lists { listStart.append(s); s += count }
-        for j in 0..<kept {
-            let i = Int(ord[j])
-            var l = 0
-            while l + 1 < listStart.count && listStart[l + 1] <= i { l += 1 }
-            let (list, _) = lists[l], within = i - listStart[l]
-            selected[j] = pos[i]
-            for r in 0..<group { selectedScores[r * selectedCapacity + j] = list.exact[r * list.capacity + within] }
+        let out = BlockCandidates(base: kept.reserve(BlockCandidates.floatCount(capacity: total, group: group)), capacity: total)
+        let count = thresholds.withUnsafeMutableBufferPointer { t in
+            TopKRule.thresholds(all.exact, stride: total, count: n, group: group, k: k, scratch: selection.reserve(total), into: t.baseAddress!)
+            return TopKRule.keep(positions: all.positions, scores: all.exact, stride: total, count: n, group: group,
+                                 thresholds: t.baseAddress!, into: out)
         }
-        return kept
+        selected = out.positions
+        selectedScores = out.exact
+        selectedCapacity = total
+        return count
     }
 }

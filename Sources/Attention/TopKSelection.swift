@@ -3,9 +3,10 @@ import KVCache
 
 /// Budgets of the top-k strategies (topk, da-topk), per KV head and decode step.
 public struct TopKBudget: Sendable, Equatable, Codable {
-    /// Keys attended in the sparse range (besides sinks and window).
+    /// Keys each query head attends in the sparse range (besides sinks and window); a KV head
+    /// reads the union of its query heads' keys.
     public var k: Int
-    /// Candidates k′ > k kept by the bucketed top-k over the sketch scores and scored exactly.
+    /// Candidates k′ > k per KV head kept by the bucketed top-k over the sketch scores and scored exactly.
     public var candidateCount: Int
     /// Candidates each bucket keeps (1 or 2).
     public var bucketKeep: Int
@@ -56,22 +57,51 @@ struct SelectionQuery {
     }
 }
 
-/// One block's selected keys (in no particular order): positions, combined score max_r (s_r − reference_r),
-/// and the exact logits s_r per row (`exact[r * capacity + i]`).
+/// Keys kept by a selection step (in no particular order): positions and their exact logits per
+/// query row (`exact[r * capacity + i]`).
 struct BlockCandidates {
     let positions: UnsafeMutablePointer<Int32>
-    let combined: UnsafeMutablePointer<Float>
     let exact: UnsafeMutablePointer<Float>
     let capacity: Int
 
-    static func floatCount(capacity: Int, group: Int) -> Int { capacity * (2 + group) }
+    static func floatCount(capacity: Int, group: Int) -> Int { capacity * (1 + group) }
 
     /// Views `capacity` entries at `base` (positions stored as Int32 in the first floats).
     init(base: UnsafeMutablePointer<Float>, capacity: Int) {
         positions = UnsafeMutableRawPointer(base).assumingMemoryBound(to: Int32.self)
-        combined = base + capacity
-        exact = base + 2 * capacity
+        exact = base + capacity
         self.capacity = capacity
+    }
+}
+
+/// The selection rule of topk and da-topk (GQA: every query head gets its own top-k): a key is
+/// kept when, for some query row of the group, its exact logit is at least that row's k-th largest
+/// among the keys considered — the union of the rows' top-k, ties included. Applied the same way
+/// per block, over the union of the blocks, by each shard and by the coordinator, so the keys
+/// attended do not depend on how the range was split (k′ ≥ k).
+enum TopKRule {
+    /// Per-row thresholds over `count` entries of `scores` (`[group][stride]`). `scratch`: count floats.
+    static func thresholds(_ scores: UnsafePointer<Float>, stride: Int, count: Int, group: Int, k: Int,
+                           scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        for r in 0..<group { out[r] = ck_kth_largest(scores + r * stride, Int32(count), Int32(k), scratch) }
+    }
+
+    @inline(__always)
+    static func passes(_ scores: UnsafePointer<Float>, stride: Int, index i: Int, group: Int, thresholds: UnsafePointer<Float>) -> Bool {
+        for r in 0..<group where scores[r * stride + i] >= thresholds[r] { return true }
+        return false
+    }
+
+    /// Copies the entries of (`positions`, `scores`) that pass into `out` (starting at `start`); returns the new count.
+    static func keep(positions: UnsafePointer<Int32>, scores: UnsafePointer<Float>, stride: Int, count: Int, group: Int,
+                     thresholds: UnsafePointer<Float>, into out: BlockCandidates, start: Int = 0) -> Int {
+        var n = start
+        for i in 0..<count where n < out.capacity && passes(scores, stride: stride, index: i, group: group, thresholds: thresholds) {
+            out.positions[n] = positions[i]
+            for r in 0..<group { out.exact[r * out.capacity + n] = scores[r * stride + i] }
+            n += 1
+        }
+        return n
     }
 }
 
@@ -79,9 +109,9 @@ struct BlockCandidates {
 final class SelectionScratch {
     let scores: UnsafeMutablePointer<Int16>
     let candidates: UnsafeMutablePointer<Int32>
-    let order: UnsafeMutablePointer<Int32>
-    let combined: UnsafeMutablePointer<Float>
+    let selection: UnsafeMutablePointer<Float>
     let exact: UnsafeMutablePointer<Float>
+    let thresholds: UnsafeMutablePointer<Float>
     let group: Int
 
     init(group: Int) {
@@ -89,49 +119,50 @@ final class SelectionScratch {
         self.group = group
         scores = .allocate(capacity: n)
         candidates = .allocate(capacity: n)
-        order = .allocate(capacity: n)
-        combined = .allocate(capacity: n)
-        exact = .allocate(capacity: (group + 1) * n) // + selection scratch
+        selection = .allocate(capacity: n)
+        exact = .allocate(capacity: group * n)
+        thresholds = .allocate(capacity: group)
     }
 
     deinit {
-        scores.deallocate(); candidates.deallocate(); order.deallocate(); combined.deallocate(); exact.deallocate()
+        scores.deallocate(); candidates.deallocate(); selection.deallocate(); exact.deallocate(); thresholds.deallocate()
     }
 }
 
 /// HiRE's two stages on one block of the sparse range: sketch scores of every key, a bucketed
 /// top-k keeping k′ candidates, exact logits of the candidates (against the key mirror), and the
-/// block's best `keep` by the combined criterion. GQA: one selection per KV head, a key ranked by
-/// its best row relative to that row's dense-part maximum (so a key any query head needs is kept).
+/// block's best per query row. GQA: stage 1 ranks a key by its best row relative to that row's
+/// dense-part maximum (one candidate set per KV head, so a key any query head needs can be kept);
+/// stage 2 keeps each row's own top-k (`TopKRule`).
 enum TopKSelection {
-    /// Selects in block `block`; returns how many entries were written to `out` (≤ out.capacity).
-    static func select(block: Int, stream: SketchedKeys, query: SelectionQuery, keep: Int, bucketKeep: Int,
-                       out: BlockCandidates, scratch: SelectionScratch) -> Int {
-        let hd = stream.headDim, g = query.group
+    /// Stage 1 on block `block`: the bucketed top-k of the sketch scores, as absolute positions in
+    /// `scratch.candidates`; returns how many.
+    static func candidates(block: Int, stream: SketchedKeys, query: SelectionQuery, bucketKeep: Int, scratch: SelectionScratch) -> Int {
+        let hd = stream.headDim
         let firstPage = block * TopKBudget.blockPageCount
         let pages = min(TopKBudget.blockPageCount, query.sparseEnd / 64 - firstPage)
         guard pages > 0 else { return 0 }
         let n = pages * 64, first = firstPage * 64
         ck_sketch_scores(stream.blocks + firstPage * stream.blockByteCount, Int32(pages), Int32(hd), query.luts, query.bias,
-                         Int32(g), scratch.scores)
+                         Int32(query.group), scratch.scores)
         for t in first..<max(first, min(first + n, query.sinks)) { scratch.scores[t - first] = Int16.min } // sinks are dense
         let count = Int(ck_bucket_topk_i16(scratch.scores, Int32(n), Int32(query.buckets), Int32(bucketKeep), scratch.candidates))
         for i in 0..<count { scratch.candidates[i] += Int32(first) }
+        return count
+    }
+
+    /// Both stages on block `block`: the candidates' exact logits, then the union of every row's
+    /// best `keep` (`TopKRule`) into `out`; returns how many entries were written.
+    static func select(block: Int, stream: SketchedKeys, query: SelectionQuery, keep: Int, bucketKeep: Int,
+                       out: BlockCandidates, scratch: SelectionScratch) -> Int {
+        let hd = stream.headDim, g = query.group
+        let count = candidates(block: block, stream: stream, query: query, bucketKeep: bucketKeep, scratch: scratch)
+        guard count > 0 else { return 0 }
         ck_gather_dot_f16(query.q, Int32(g), Int32(hd), stream.mirror.rows, Int64(hd), scratch.candidates, Int32(count),
                           scratch.exact, Int64(count))
-        for i in 0..<count {
-            var best = -Float.infinity
-            for r in 0..<g { best = max(best, scratch.exact[r * count + i] - query.reference[r]) }
-            scratch.combined[i] = best
-        }
-        let kept = Int(ck_select_topk_unsorted(scratch.combined, Int32(count), Int32(min(keep, out.capacity)), scratch.order,
-                                               scratch.exact + g * count))
-        for j in 0..<kept {
-            let i = Int(scratch.order[j])
-            out.positions[j] = scratch.candidates[i]
-            out.combined[j] = scratch.combined[i]
-            for r in 0..<g { out.exact[r * out.capacity + j] = scratch.exact[r * count + i] }
-        }
-        return kept
+        TopKRule.thresholds(scratch.exact, stride: count, count: count, group: g, k: keep, scratch: scratch.selection,
+                            into: scratch.thresholds)
+        return TopKRule.keep(positions: scratch.candidates, scores: scratch.exact, stride: count, count: count, group: g,
+                             thresholds: scratch.thresholds, into: out)
     }
 }

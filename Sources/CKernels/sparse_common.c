@@ -112,12 +112,9 @@ int ck_select_topk(const float *scores, int n, int k, int32_t *idx) {
     return k;
 }
 
-int ck_select_topk_unsorted(const float *scores, int n, int k, int32_t *idx, float *v) {
-    if (k <= 0) return 0;
-    if (k >= n) { for (int i = 0; i < n; i++) idx[i] = i; return n; }
-    for (int i = 0; i < n; i++) v[i] = ck_key(scores[i]);
-    // Quickselect (descending) for the value of rank k-1.
-    int lo = 0, hi = n - 1, want = k - 1;
+/// Partially orders v[0..n) (descending) so that v[want] holds the value of rank `want`; returns it.
+static float ck_quickselect_desc(float *v, int n, int want) {
+    int lo = 0, hi = n - 1;
     while (lo < hi) {
         int mid = lo + (hi - lo) / 2;
         float a = v[lo], b = v[mid], c = v[hi]; // median of three as pivot
@@ -132,16 +129,30 @@ int ck_select_topk_unsorted(const float *scores, int n, int k, int32_t *idx, flo
         else if (want >= i) lo = i;
         else break; // v[want] == pivot
     }
-    const float threshold = v[want];
-    int count = 0, ties = 0;
+    return v[want];
+}
+
+int ck_select_topk_unsorted(const float *scores, int n, int k, int32_t *idx, float *v) {
+    if (k <= 0) return 0;
+    if (k >= n) { for (int i = 0; i < n; i++) idx[i] = i; return n; }
+    for (int i = 0; i < n; i++) v[i] = ck_key(scores[i]);
+    const float threshold = ck_quickselect_desc(v, n, k - 1);
+    int count = 0;
     for (int i = 0; i < n; i++) if (ck_key(scores[i]) > threshold) count++;
-    ties = k - count; // keys equal to the threshold that make it, lowest indices first
+    int ties = k - count; // keys equal to the threshold that make it, lowest indices first
     int c = 0;
     for (int i = 0; i < n && c < k; i++) {
         float s = ck_key(scores[i]);
         if (s > threshold || (s == threshold && ties-- > 0)) idx[c++] = i;
     }
     return c;
+}
+
+float ck_kth_largest(const float *scores, int n, int k, float *v) {
+    if (k <= 0) return INFINITY;
+    if (k > n) return -INFINITY;
+    for (int i = 0; i < n; i++) v[i] = ck_key(scores[i]);
+    return ck_quickselect_desc(v, n, k - 1);
 }
 
 // ---- Elias–Fano hash tables ----

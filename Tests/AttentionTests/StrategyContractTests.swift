@@ -104,7 +104,12 @@ import TestSupport
         let counting = CountingKVCache(F16PagedKVCache(geometry: SyntheticSequence.geometry))
         let seq = SyntheticSequence(tokens: 4000, seed: 9, cache: counting)
         let q = seq.plantedQuery(layer: 2, positions: [30, 2000, 3500])
-        let s = strategy.make()
+        let budget = TopKBudget(k: 8, candidateCount: 64), exemptions = DenseExemptions()
+        let s: AttentionStrategy = switch strategy {
+        case .topk: TopKAttention(budget: budget, exemptions: exemptions)
+        case .daTopk: ShardedTopKAttention(budget: budget, exemptions: exemptions, shardCount: 3)
+        default: strategy.make()
+        }
         _ = seq.decode(s, q: q, layer: 2, pool: Self.pool) // builds the index: reads every page once
         counting.reset()
         _ = seq.decode(s, q: q, layer: 2, pool: Self.pool)

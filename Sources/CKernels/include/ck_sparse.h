@@ -64,6 +64,9 @@ int ck_select_topk(const float *scores, int n, int k, int32_t *idx);
 /// The same set as ck_select_topk in no particular order, in O(n) (quickselect on a copy of the
 /// scores in `scratch`, n floats).
 int ck_select_topk_unsorted(const float *scores, int n, int k, int32_t *idx, float *scratch);
+/// The k-th largest of scores[0..n) (NaN counting as −∞): −∞ when k > n (everything passes), +∞
+/// when k ≤ 0. `scratch`: n floats.
+float ck_kth_largest(const float *scores, int n, int k, float *scratch);
 
 /// Online-softmax update (see CKernels.h) of `nq` rows with `n` gathered tokens whose scores are
 /// given: scores[r·score_stride + i] (−INFINITY: token i is not in row r's set); token i's value

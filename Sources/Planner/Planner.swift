@@ -1,1 +1,0 @@
-// Planner target — see DESIGN.md.
