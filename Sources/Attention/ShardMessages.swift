@@ -57,13 +57,14 @@ struct MessageWriter {
     init(capacity: Int = 64) { bytes.reserveCapacity(capacity) }
 
     mutating func int(_ v: Int32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
-    mutating func floats(_ v: [Float]) {
-        int(Int32(v.count))
-        for x in v { int(Int32(bitPattern: x.bitPattern)) }
-    }
+    mutating func floats(_ v: [Float]) { ints(v.map { Int32(bitPattern: $0.bitPattern) }) }
     mutating func ints(_ v: [Int32]) {
         int(Int32(v.count))
+        #if _endian(little)
+        v.withUnsafeBytes { bytes.append(contentsOf: $0) } // already the wire order
+        #else
         for x in v { int(x) }
+        #endif
     }
 }
 
@@ -87,10 +88,19 @@ struct MessageReader {
     mutating func ints() throws(ShardMessage.DecodingError) -> [Int32] {
         let n = Int(try int())
         guard n >= 0, offset + 4 * n <= bytes.count else { throw .truncated }
+        #if _endian(little)
+        let out = [Int32](unsafeUninitializedCapacity: n) { buffer, count in
+            bytes.withUnsafeBytes { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + 4 * n)])) }
+            count = n
+        }
+        offset += 4 * n
+        return out
+        #else
         var out: [Int32] = []
         out.reserveCapacity(n)
         for _ in 0..<n { out.append(try int()) }
         return out
+        #endif
     }
     func end() throws(ShardMessage.DecodingError) { if offset != bytes.count { throw .trailingBytes } }
 }
