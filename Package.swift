@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "KVCacheTests", dependencies: ["KVCache", "Tensor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AttentionTests", dependencies: ["Attention", "KVCache", "Tensor", "TestSupport"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "Tokenizer", "GGUF", "Tensor", "KVCache", "TestSupport"], exclude: ["Fixtures"],
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Tokenizer", "GGUF", "Tensor", "KVCache", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"], swiftSettings: swiftSettings),

@@ -412,26 +412,42 @@ T void ck_f32_to_f16_avx512(const float *src, uint16_t *dst, int64_t n) {
 
 #define NV 4 // vectors of 16 keys per page
 
-/// Online-softmax update of one row from its scores s[0..NV) (keys outside `valid` masked).
-/// Writes the probabilities p (0 where masked) and returns the factor for the row's acc.
-INL float softmax_update(const __m512 *s, const __mmask16 *valid, float *m, float *l, float *p) {
-    __m512 mx = _mm512_set1_ps(-INFINITY);
-    for (int c = 0; c < NV; c++) mx = _mm512_mask_max_ps(mx, valid[c], mx, s[c]);
-    float tmax = _mm512_reduce_max_ps(mx);
-    if (tmax == -INFINITY) { // nothing visible to this row in this page
-        for (int c = 0; c < NV; c++) _mm512_storeu_ps(p + 16 * c, _mm512_setzero_ps());
-        return 1.0f;
+/// Online-softmax update of R rows at once from their scores s[r][0..NV) (keys outside
+/// valid[r] masked): the rows' maxima, rescale factors and exponentials are independent, so they
+/// are computed phase by phase across rows (the per-row chains overlap instead of queueing), and
+/// the rescale factors come from one vector exp. Writes probabilities p[r][64] (0 where masked)
+/// and the factors by which each row's acc must be rescaled.
+INL void softmax_rows(__m512 (*s)[NV], __mmask16 (*valid)[NV], const int R, float *m, float *l, float *p, float *scale) {
+    float tmax[16] CK_ALIGN64, mnew[16] CK_ALIGN64, sc[16] CK_ALIGN64;
+    for (int r = 0; r < R; r++) {
+        __m512 mx = _mm512_set1_ps(-INFINITY);
+        for (int c = 0; c < NV; c++) mx = _mm512_mask_max_ps(mx, valid[r][c], mx, s[r][c]);
+        tmax[r] = _mm512_reduce_max_ps(mx);
+        mnew[r] = m[r] > tmax[r] ? m[r] : tmax[r];
     }
-    float mnew = *m > tmax ? *m : tmax, scale = expf(*m - mnew);
-    __m512 mb = _mm512_set1_ps(mnew), sum = _mm512_setzero_ps();
-    for (int c = 0; c < NV; c++) {
-        __m512 e = _mm512_maskz_mov_ps(valid[c], exp512(_mm512_sub_ps(s[c], mb)));
-        sum = _mm512_add_ps(sum, e);
-        _mm512_storeu_ps(p + 16 * c, e);
+    for (int r = R; r < 16; r++) { mnew[r] = 0; tmax[r] = 0; }
+    // exp(m - mnew) for all rows; rows that were empty so far (m = -inf) get 0, rows with
+    // nothing visible in this page keep their state (factor 1).
+    __m512 mv = _mm512_maskz_loadu_ps((__mmask16)((1u << R) - 1), m);
+    __m512 nv = _mm512_load_ps(mnew);
+    __mmask16 empty = _mm512_cmp_ps_mask(mv, _mm512_set1_ps(-INFINITY), _CMP_EQ_OQ);
+    _mm512_store_ps(sc, _mm512_mask_mov_ps(exp512(_mm512_sub_ps(mv, nv)), empty, _mm512_setzero_ps()));
+    __m512 sums[16];
+    for (int r = 0; r < R; r++) {
+        __m512 mb = _mm512_set1_ps(mnew[r]), sum = _mm512_setzero_ps();
+        for (int c = 0; c < NV; c++) {
+            __m512 e = _mm512_maskz_mov_ps(valid[r][c], exp512(_mm512_sub_ps(s[r][c], mb)));
+            sum = _mm512_add_ps(sum, e);
+            _mm512_storeu_ps(p + 64 * r + 16 * c, e);
+        }
+        sums[r] = sum;
     }
-    *l = *l * scale + hsum(sum);
-    *m = mnew;
-    return scale;
+    for (int r = 0; r < R; r++) {
+        if (tmax[r] == -INFINITY) { scale[r] = 1; continue; } // nothing visible: p is all zeros
+        scale[r] = sc[r];
+        l[r] = l[r] * sc[r] + hsum(sums[r]);
+        m[r] = mnew[r];
+    }
 }
 
 INL void page_masks(int n, __mmask16 *valid) {
@@ -455,10 +471,10 @@ INL void decode_body(const float *q, const uint16_t *kt, int64_t kts, const uint
             for (int c = 0; c < NV; c++) s[r][c] = _mm512_fmadd_ps(qb, kk[c], s[r][c]);
         }
     }
-    __mmask16 valid[NV];
-    page_masks(n, valid);
+    __mmask16 valid[4][NV];
+    for (int r = 0; r < R; r++) page_masks(n, valid[r]);
     float p[4 * 64] CK_ALIGN64, scale[4];
-    for (int r = 0; r < R; r++) scale[r] = softmax_update(s[r], valid, &m[r], &l[r], p + 64 * r);
+    softmax_rows(s, valid, R, m, l, p, scale);
     __m512 a[4][8];
     for (int r = 0; r < R; r++) {
         __m512 sc = _mm512_set1_ps(scale[r]);
@@ -511,12 +527,12 @@ INL void tile_body(const float *q, int64_t ldq, const int32_t *qpos, const float
         }
     }
     float scale[6];
+    __mmask16 valid[6][NV];
     for (int r = 0; r < R; r++) {
         int32_t lim = qpos[r] - kpos0 + 1; // keys visible from the page start
-        __mmask16 valid[NV];
-        page_masks(lim < n ? lim : n, valid);
-        scale[r] = softmax_update(s[r], valid, &m[r], &l[r], p + 64 * r);
+        page_masks(lim < n ? lim : n, valid[r]);
     }
+    softmax_rows(s, valid, R, m, l, p, scale);
     __m512 a[6][8];
     for (int r = 0; r < R; r++) {
         __m512 sc = _mm512_set1_ps(scale[r]);

@@ -1,4 +1,4 @@
-// Job-file validation: every error names the file, the field and what was expected (docs/jobs.md).
+// Job-file validation: every error names the file, the field and what was expected (job file reference in README.md).
 import Foundation
 
 extension JobSpec {

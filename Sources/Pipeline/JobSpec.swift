@@ -1,4 +1,4 @@
-// A job file, validated (see docs/jobs.md for the user-facing reference).
+// A job file, validated (see the job file reference in README.md).
 //
 // Parsing and validation live in `JobSpec+Parsing.swift`. The canonical form — this struct encoded
 // with sorted keys and every default filled in — is what the store keeps and what the job id is

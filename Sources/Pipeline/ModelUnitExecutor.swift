@@ -13,7 +13,7 @@ import Tokenizer
 /// prompt's tail is appended after them, decoded, then rolled back (DESIGN.md, data flow).
 ///
 /// Models stay loaded across units (keyed by path); one unit runs at a time per executor.
-public final class ModelUnitExecutor: UnitExecutor, @unchecked Sendable {
+public final class ModelUnitExecutor: BatchUnitExecutor, @unchecked Sendable {
     private let threads: Int
     private let lock = NSLock()
     private var engines: [String: Engine] = [:]
@@ -33,7 +33,7 @@ public final class ModelUnitExecutor: UnitExecutor, @unchecked Sendable {
         self.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
     }
 
-    private func engine(for path: String) throws -> Engine {
+    func engine(for path: String) throws -> Engine {
         lock.lock()
         defer { lock.unlock() }
         if let e = engines[path] { return e }
@@ -62,63 +62,7 @@ public final class ModelUnitExecutor: UnitExecutor, @unchecked Sendable {
 
     public func execute(_ work: UnitWork, events: @Sendable (UnitEvent) -> Void,
                         isCancelled: @Sendable () -> Bool) throws -> UnitOutcome {
-        let mix = try Self.resolve(work.spec.strategy, document: work.documentPath)
-        let engine = try engine(for: work.modelPath)
-        let tokenizer = engine.tokenizer, context = engine.context
-        let parts = PromptParts(template: tokenizer.chatTemplate)
-
-        // Tokenize and apply the overflow policy; the limit leaves room for the longest prompt
-        // and the answer.
-        let head = tokenizer.encode(parts.head, addSpecial: true, parseSpecial: true)
-        let tails = work.spec.prompts.map { parts.tailTokens(prompt: $0, tokenizer: tokenizer) }
-        let document = tokenizer.encode(work.documentText, addSpecial: false, parseSpecial: false)
-        let limit = engine.model.config.contextLength - head.count - (tails.map(\.count).max() ?? 0) - work.spec.maxNewTokens
-        let (kept, truncation) = try work.spec.overflow.apply(to: document, limit: max(0, limit), documentPath: work.documentPath)
-        events(.tokenized(documentTokens: document.count, keptTokens: kept.count))
-
-        // Prefill head + document once.
-        guard let sequence = engine.model.makeSequence(formatNamed: mix.kv.rawValue) else {
-            throw PipelineError.strategyNotImplemented(document: work.documentPath, strategy: mix.label, available: "dense+f16")
-        }
-        let prefix = head + kept
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        let finished = try context.prefill(sequence, tokens: prefix, logits: false) { done in
-            events(.prefill(doneTokens: done, totalTokens: prefix.count))
-            return !isCancelled()
-        }
-        if finished == nil, isCancelled() { throw CancellationError() }
-        let documentSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-        let prefixLength = sequence.tokenCount
-
-        var outcomes: [PromptOutcome] = []
-        var baseline = 0.0
-        for (index, tail) in tails.enumerated() {
-            if isCancelled() { throw CancellationError() }
-            sequence.truncate(to: prefixLength)
-            var parameters = SamplerParameters(temperature: Float(work.spec.temperature))
-            parameters.seed = UInt64(truncatingIfNeeded: work.spec.seed &+ index)
-            var generated = 0
-            let result = try context.generate(sequence, prompt: tail, maxNewTokens: work.spec.maxNewTokens, sampler: parameters,
-                                              isEnd: tokenizer.isEndOfGeneration) { _ in
-                generated += 1
-                events(.decode(promptIndex: index, generatedTokens: generated))
-                return !isCancelled()
-            }
-            if isCancelled() { throw CancellationError() }
-            outcomes.append(PromptOutcome(text: tokenizer.decode(result.tokens, skipSpecial: true), promptTokenCount: tail.count,
-                                          generatedTokenCount: result.tokens.count, prefillSeconds: result.prefillSeconds,
-                                          decodeSeconds: result.decodeSeconds,
-                                          finishReason: result.stoppedAtEndToken ? .stop : .length))
-            // Without reuse every prompt would prefill the document again, at the rate measured here.
-            baseline += documentSeconds + result.prefillSeconds
-            events(.promptFinished(promptIndex: index))
-        }
-        sequence.truncate(to: prefixLength)
-        return UnitOutcome(prompts: outcomes, measurements: UnitMeasurements(
-            documentTokenCount: document.count, keptTokenCount: kept.count, truncation: truncation,
-            documentPrefillSeconds: documentSeconds, perPromptPrefillSeconds: baseline,
-            peakMemoryBytes: ProcessMemory.peakResidentBytes(), kvBytesInMemory: sequence.cache.residentByteCount,
-            kvBytesOnDisk: 0, strategyMix: mix))
+        try execute(batch: [work], events: { _, e in events(e) }, isCancelled: { _ in isCancelled() })[0].get()
     }
 }
 

@@ -4,7 +4,44 @@ import Foundation
 import Store
 
 extension Runner {
+    /// A leased unit whose document was read and checked, ready for the executor.
+    struct PreparedUnit {
+        let leased: LeasedUnit
+        let work: UnitWork
+        let text: DocumentText
+        let heartbeat: Heartbeat
+        let started: Date
+    }
+
     func process(_ leased: LeasedUnit, _ summary: inout RunSummary) throws {
+        guard let unit = try prepare(leased, &summary) else { return }
+        defer { unit.heartbeat.stop() }
+        let stop = self.stop, lost = unit.heartbeat.lost, observe = self.observe, unitID = leased.lease.unitID
+        let result = Result {
+            try executor.execute(unit.work, events: { observe(.unitProgress(unitID: unitID, $0)) },
+                                 isCancelled: { stop.isRaised || lost.isRaised })
+        }
+        try finish(unit, result, &summary)
+    }
+
+    /// Leases of several units run together (`BatchUnitExecutor`): each document prefilled, their
+    /// prompts decoded in shared batches. Each unit is still checked, recorded and failed on its own.
+    func processBatch(_ leasedUnits: [LeasedUnit], executor batchExecutor: any BatchUnitExecutor, _ summary: inout RunSummary) throws {
+        var units: [PreparedUnit] = []
+        for leased in leasedUnits { if let u = try prepare(leased, &summary) { units.append(u) } }
+        defer { for u in units { u.heartbeat.stop() } }
+        guard !units.isEmpty else { return }
+        let stop = self.stop, observe = self.observe
+        let lost = Dictionary(uniqueKeysWithValues: units.map { ($0.leased.lease.unitID, $0.heartbeat.lost) })
+        let results = batchExecutor.execute(batch: units.map(\.work),
+                                            events: { unitID, event in observe(.unitProgress(unitID: unitID, event)) },
+                                            isCancelled: { unitID in stop.isRaised || lost[unitID]?.isRaised == true })
+        for (unit, result) in zip(units, results) { try finish(unit, result, &summary) }
+    }
+
+    /// Announces the unit, gives up on abandoned ones, reads and checks its document, starts its
+    /// heartbeat. nil when the unit was recorded as failed instead.
+    private func prepare(_ leased: LeasedUnit, _ summary: inout RunSummary) throws -> PreparedUnit? {
         let lease = leased.lease
         let document = leased.document.path
         observe(.unitStarted(UnitStart(unitID: lease.unitID, jobID: leased.job.id, jobName: leased.job.name,
@@ -13,54 +50,50 @@ extension Runner {
         // Its previous runners all died holding it: give up rather than crash forever.
         if lease.attempt > options.maxAttempts {
             try recordFailure(.unitAbandoned(document: document, attempts: lease.attempt - 1), lease, &summary)
-            return
+            return nil
         }
         let started = Date()
-        let work: UnitWork
-        let text: DocumentText
         do {
             let spec = try JobSpec.stored(leased.job.specJSON, jobID: leased.job.id)
-            text = try DocumentReader.read(document, expectedHash: leased.document.contentHash)
-            work = unitWork(leased, spec: spec, text: text.text)
+            let text = try DocumentReader.read(document, expectedHash: leased.document.contentHash)
+            let heartbeat = Heartbeat(store: store, lease: lease, leaseSeconds: options.leaseSeconds,
+                                      interval: options.heartbeatSeconds)
+            return PreparedUnit(leased: leased, work: unitWork(leased, spec: spec, text: text.text), text: text,
+                                heartbeat: heartbeat, started: started)
         } catch let error as PipelineError {
             try recordFailure(error, lease, &summary)
-            return
+            return nil
         }
+    }
 
-        let heartbeat = Heartbeat(store: store, lease: lease, leaseSeconds: options.leaseSeconds,
-                                  interval: options.heartbeatSeconds)
-        defer { heartbeat.stop() }
-        let stop = self.stop, lost = heartbeat.lost, observe = self.observe, unitID = lease.unitID
+    /// Records what the executor returned for one unit: outputs and metrics in one lease-checked
+    /// transaction, or the failure, or a release when it was cancelled.
+    private func finish(_ unit: PreparedUnit, _ result: Result<UnitOutcome, any Error>, _ summary: inout RunSummary) throws {
+        let lease = unit.leased.lease, unitID = lease.unitID, work = unit.work
+        unit.heartbeat.stop()
         let outcome: UnitOutcome
         do {
-            outcome = try executor.execute(work, events: { observe(.unitProgress(unitID: unitID, $0)) },
-                                           isCancelled: { stop.isRaised || lost.isRaised })
+            outcome = try result.get()
             try Self.check(outcome, for: work)
         } catch is CancellationError {
-            heartbeat.stop()
-            if lost.isRaised {
+            if unit.heartbeat.lost.isRaised {
                 summary.leasesLost += 1
                 observe(.leaseLost(unitID: unitID))
-            } else {
-                if try ignoringLostLease(&summary, unitID, { try store.release(lease) }) {
-                    summary.unitsReleased += 1
-                    observe(.unitReleased(unitID: unitID))
-                }
+            } else if try ignoringLostLease(&summary, unitID, { try store.release(lease) }) {
+                summary.unitsReleased += 1
+                observe(.unitReleased(unitID: unitID))
             }
             return
         } catch let error as PipelineError {
-            heartbeat.stop()
             try recordFailure(error, lease, &summary)
             return
         } catch {
-            heartbeat.stop()
-            try recordFailure(.executorFailed(document: document, detail: String(describing: error)), lease, &summary)
+            try recordFailure(.executorFailed(document: work.documentPath, detail: String(describing: error)), lease, &summary)
             return
         }
 
-        heartbeat.stop()
-        let metrics = Self.metrics(outcome, unitID: unitID, contentHash: text.contentHash,
-                                   wallSeconds: Date().timeIntervalSince(started), runner: options.owner)
+        let metrics = Self.metrics(outcome, unitID: unitID, contentHash: unit.text.contentHash,
+                                   wallSeconds: Date().timeIntervalSince(unit.started), runner: options.owner)
         let outputs = outcome.prompts.enumerated().map { index, prompt in
             OutputRecord(unitID: unitID, promptIndex: index, prompt: work.spec.prompts[index], text: prompt.text,
                          promptTokenCount: prompt.promptTokenCount, generatedTokenCount: prompt.generatedTokenCount,

@@ -51,7 +51,18 @@ public final class Runner: Sendable {
                 break
             }
             summary.unitsStarted += 1
-            try process(leased, &summary)
+            if let batchExecutor = executor as? any BatchUnitExecutor, options.batchUnits > 1, !options.once {
+                // Lease more units to decode together with this one.
+                var batch = [leased]
+                while batch.count < options.batchUnits,
+                      let more = try store.leaseNextUnit(owner: options.owner, leaseSeconds: options.leaseSeconds) {
+                    batch.append(more)
+                    summary.unitsStarted += 1
+                }
+                try processBatch(batch, executor: batchExecutor, &summary)
+            } else {
+                try process(leased, &summary)
+            }
         }
         summary.seconds = Date().timeIntervalSince(start)
         observe(.stopped(summary))

@@ -18,6 +18,9 @@ public struct RunnerOptions: Sendable, Equatable {
     public var heartbeatSeconds: Double = 10
     /// A unit that fails this many times is marked failed.
     public var maxAttempts = 3
+    /// Units leased and run together when the executor can batch them (their decode steps share
+    /// each weight read). 1: one unit at a time.
+    public var batchUnits = 1
     /// Who this runner is, in leases and metrics.
     public var owner: String = RunnerOptions.makeOwner()
 

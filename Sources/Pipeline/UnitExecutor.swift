@@ -25,6 +25,14 @@ public protocol UnitExecutor: Sendable {
                  isCancelled: @Sendable () -> Bool) throws -> UnitOutcome
 }
 
+/// An executor that can run several units together: every document is prefilled on its own,
+/// then the units' prompts are decoded in shared batches (one weight read per step for all).
+/// Returns one result per unit, in order; a unit's failure or cancellation does not stop the others.
+public protocol BatchUnitExecutor: UnitExecutor {
+    func execute(batch: [UnitWork], events: @Sendable (Int64, UnitEvent) -> Void,
+                 isCancelled: @Sendable (Int64) -> Bool) -> [Result<UnitOutcome, any Error>]
+}
+
 /// Everything one unit needs: the job's validated spec (prompts, generation settings, fidelity,
 /// strategy, overflow policy) and the values the runner resolved for this run.
 public struct UnitWork: Sendable, Equatable {

@@ -31,10 +31,14 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("memory-budget-mb"), help: "Override every job's memory_budget_mb.")
     var memoryBudgetMB: Int?
 
+    @Option(help: "Units run together, their decode steps batched (one weight read per step for all).")
+    var batchUnits = 1
+
     func validate() throws {
         if let maxSeconds, !(maxSeconds > 0) { throw ValidationError("--max-seconds must be a positive number") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let memoryBudgetMB, memoryBudgetMB < 16 { throw ValidationError("--memory-budget-mb must be at least 16") }
+        if batchUnits < 1 || batchUnits > 64 { throw ValidationError("--batch-units must be from 1 to 64") }
     }
 
     func run() async throws {
@@ -52,6 +56,7 @@ struct RunCommand: AsyncParsableCommand {
             options.maxSeconds = maxSeconds
             options.threads = threads
             options.memoryBudgetMB = memoryBudgetMB
+            options.batchUnits = batchUnits
             let stop = StopFlag()
             stop.raiseOnTerminationSignals()
             let runner = Runner(store: store, executor: executor, options: options, stop: stop,

@@ -52,4 +52,34 @@ import TestSupport
             #expect(outcome.measurements.perPromptPrefillSeconds > outcome.measurements.documentPrefillSeconds)
         }
     }
+
+    /// Units run together (decode steps batched across documents) record the same outputs as
+    /// units run one at a time; a bad document in the batch fails alone.
+    @Test func batchedUnitsRecordTheSameOutputs() throws {
+        func run(batch: Int) throws -> [String: String] {
+            let w = Workspace()
+            _ = SyntheticModel.chat(seed: 9).write(in: w.folder, name: "models/tiny.gguf")
+            w.documents(5, words: 30)
+            w.folder.write("docs/doc-6.txt", "")
+            let job = w.job("batched", prompts: ["One?", "Two, a longer prompt?", "Three?"],
+                            extra: ["model": "../models/tiny.gguf", "max_new_tokens": 7])
+            #expect(try Processes.pipeline(["submit", job], database: w.databasePath, in: w.folder.path).status == 0)
+            let r = try Processes.pipeline(["run", "--batch-units", "\(batch)", "--threads", "2"], database: w.databasePath, in: w.folder.path)
+            #expect(r.status == 0, "\(r.stderr)")
+            let status = try Processes.pipeline(["status", "batched", "--json"], database: w.databasePath, in: w.folder.path)
+            let job0 = try #require(((try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["jobs"] as? [[String: Any]])?.first)
+            #expect(job0["done"] as? Int == 5 && job0["failed"] as? Int == 1)
+            let lines = try Processes.pipeline(["results", "batched", "--jsonl"], database: w.databasePath, in: w.folder.path).stdout
+            var outputs: [String: String] = [:]
+            for line in lines.split(separator: "\n") {
+                guard let r = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                      let doc = r["document"] as? String, let i = r["prompt_index"] as? Int, let out = r["output"] as? String else { continue }
+                outputs["\((doc as NSString).lastPathComponent)#\(i)"] = out
+            }
+            return outputs
+        }
+        let single = try run(batch: 1), batched = try run(batch: 4)
+        #expect(single.count == 15)
+        #expect(batched == single)
+    }
 }

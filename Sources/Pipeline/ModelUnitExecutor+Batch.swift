@@ -1,0 +1,187 @@
+import Foundation
+import Model
+import Tokenizer
+
+/// Several units at once (FlexGen's insight: a decode step's weight read serves every sequence in
+/// the batch). Each document is tokenized and prefilled on its own — prefill is compute-bound and
+/// gains nothing from company — then prompt k of every unit runs together: the prompts' tails are
+/// appended in one forward pass, and the decode steps of all still-active units share one forward
+/// pass per step. Time spent in a shared step is attributed to the units in equal shares.
+extension ModelUnitExecutor {
+    /// One unit's state while its batch runs.
+    final class UnitRun {
+        let work: UnitWork
+        let sequence: SequenceState
+        let tails: [[Int32]]
+        let prefixLength: Int
+        let documentTokenCount: Int
+        let keptTokenCount: Int
+        let truncation: Truncation?
+        let documentSeconds: Double
+        let mix: StrategyMix
+        var outcomes: [PromptOutcome] = []
+        var baseline = 0.0
+        var failure: (any Error)?
+        // Current prompt.
+        var sampler = Sampler(SamplerParameters())
+        var generated: [Int32] = []
+        var prefillSeconds = 0.0, decodeSeconds = 0.0
+        var stoppedAtEnd = false
+        var finished = false
+
+        init(work: UnitWork, sequence: SequenceState, tails: [[Int32]], documentTokenCount: Int, keptTokenCount: Int,
+             truncation: Truncation?, documentSeconds: Double, mix: StrategyMix) {
+            self.work = work
+            self.sequence = sequence
+            self.tails = tails
+            self.prefixLength = sequence.tokenCount
+            self.documentTokenCount = documentTokenCount
+            self.keptTokenCount = keptTokenCount
+            self.truncation = truncation
+            self.documentSeconds = documentSeconds
+            self.mix = mix
+        }
+    }
+
+    public func execute(batch works: [UnitWork], events: @Sendable (Int64, UnitEvent) -> Void,
+                        isCancelled: @Sendable (Int64) -> Bool) -> [Result<UnitOutcome, any Error>] {
+        var results = [Result<UnitOutcome, any Error>?](repeating: nil, count: works.count)
+        // Units sharing a model decode together; different models run as separate groups.
+        for path in Set(works.map(\.modelPath)).sorted() {
+            let indices = works.indices.filter { works[$0].modelPath == path }
+            let engine: Engine
+            do { engine = try self.engine(for: path) } catch {
+                for i in indices { results[i] = .failure(error) }
+                continue
+            }
+            let runs = indices.map { i -> UnitRun? in
+                do { return try prefillDocument(works[i], engine: engine, events: events, isCancelled: isCancelled) } catch {
+                    results[i] = .failure(error)
+                    return nil
+                }
+            }
+            let live = runs.compactMap { $0 }
+            decodePrompts(live, engine: engine, events: events, isCancelled: isCancelled)
+            for (i, run) in zip(indices, runs) {
+                guard let run else { continue }
+                if let failure = run.failure { results[i] = .failure(failure); continue }
+                run.sequence.truncate(to: run.prefixLength)
+                results[i] = .success(UnitOutcome(prompts: run.outcomes, measurements: UnitMeasurements(
+                    documentTokenCount: run.documentTokenCount, keptTokenCount: run.keptTokenCount,
+                    truncation: run.truncation, documentPrefillSeconds: run.documentSeconds,
+                    perPromptPrefillSeconds: run.baseline, peakMemoryBytes: ProcessMemory.peakResidentBytes(),
+                    kvBytesInMemory: run.sequence.cache.residentByteCount, kvBytesOnDisk: 0, strategyMix: run.mix)))
+            }
+        }
+        return results.map { $0! }
+    }
+
+    /// Tokenizes the document (overflow policy applied) and prefills template head + document.
+    private func prefillDocument(_ work: UnitWork, engine: Engine, events: @Sendable (Int64, UnitEvent) -> Void,
+                                 isCancelled: @Sendable (Int64) -> Bool) throws -> UnitRun {
+        let mix = try Self.resolve(work.spec.strategy, document: work.documentPath)
+        let tokenizer = engine.tokenizer, context = engine.context, id = work.unitID
+        let parts = PromptParts(template: tokenizer.chatTemplate)
+        // The limit leaves room for the longest prompt and the answer.
+        let head = tokenizer.encode(parts.head, addSpecial: true, parseSpecial: true)
+        let tails = work.spec.prompts.map { parts.tailTokens(prompt: $0, tokenizer: tokenizer) }
+        let document = tokenizer.encode(work.documentText, addSpecial: false, parseSpecial: false)
+        let limit = engine.model.config.contextLength - head.count - (tails.map(\.count).max() ?? 0) - work.spec.maxNewTokens
+        let (kept, truncation) = try work.spec.overflow.apply(to: document, limit: max(0, limit), documentPath: work.documentPath)
+        events(id, .tokenized(documentTokens: document.count, keptTokens: kept.count))
+        guard let sequence = engine.model.makeSequence(formatNamed: mix.kv.rawValue) else {
+            throw PipelineError.strategyNotImplemented(document: work.documentPath, strategy: mix.label, available: "dense+f16")
+        }
+        let prefix = head + kept
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let finished = try context.prefill(sequence, tokens: prefix, logits: false) { done in
+            events(id, .prefill(doneTokens: done, totalTokens: prefix.count))
+            return !isCancelled(id)
+        }
+        if finished == nil, isCancelled(id) { throw CancellationError() }
+        return UnitRun(work: work, sequence: sequence, tails: tails, documentTokenCount: document.count,
+                       keptTokenCount: kept.count, truncation: truncation, documentSeconds: Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9,
+                       mix: mix)
+    }
+
+    /// Prompt k of every unit together: tails appended in one pass, then shared decode steps.
+    private func decodePrompts(_ runs: [UnitRun], engine: Engine, events: @Sendable (Int64, UnitEvent) -> Void,
+                               isCancelled: @Sendable (Int64) -> Bool) {
+        let context = engine.context, tokenizer = engine.tokenizer
+        let rounds = runs.map(\.tails.count).max() ?? 0
+        for k in 0..<rounds {
+            var active = runs.filter { $0.failure == nil && k < $0.tails.count }
+            for run in active {
+                if isCancelled(run.work.unitID) { run.failure = CancellationError(); continue }
+                run.sequence.truncate(to: run.prefixLength)
+                var parameters = SamplerParameters(temperature: Float(run.work.spec.temperature))
+                parameters.seed = UInt64(truncatingIfNeeded: run.work.spec.seed &+ k)
+                run.sampler = Sampler(parameters)
+                (run.generated, run.prefillSeconds, run.decodeSeconds, run.stoppedAtEnd, run.finished) = ([], 0, 0, false, false)
+            }
+            active.removeAll { $0.failure != nil }
+            guard !active.isEmpty else { continue }
+            // Tails, in as few forward passes as the context's token limit allows.
+            var logits: [ObjectIdentifier: UnsafeBufferPointer<Float>] = [:]
+            var pending = active[...]
+            while let first = pending.first {
+                var group = [first]
+                var tokens = first.tails[k].count
+                for run in pending.dropFirst() where tokens + run.tails[k].count <= context.maxTokens {
+                    group.append(run)
+                    tokens += run.tails[k].count
+                }
+                let (views, seconds) = timed { try context.forward(group.map { ForwardRequest($0.sequence, tokens: $0.tails[k]) }) }
+                for (i, run) in group.enumerated() {
+                    run.prefillSeconds += seconds / Double(group.count)
+                    switch views {
+                    case let .success(v): logits[ObjectIdentifier(run)] = v[i].last
+                    case let .failure(e): run.failure = e
+                    }
+                }
+                pending = pending.filter { r in !group.contains { $0 === r } }[...]
+            }
+            // Shared decode steps.
+            var stepping = active.filter { $0.failure == nil }
+            var next: [ObjectIdentifier: Int32] = [:]
+            while !stepping.isEmpty {
+                for run in stepping {
+                    let l = logits[ObjectIdentifier(run)]!
+                    let token = run.sampler.sample(l, history: run.sequence.tokens[...])
+                    if tokenizer.isEndOfGeneration(token) { run.stoppedAtEnd = true; run.finished = true; continue }
+                    run.generated.append(token)
+                    events(run.work.unitID, .decode(promptIndex: k, generatedTokens: run.generated.count))
+                    if run.generated.count >= run.work.spec.maxNewTokens { run.finished = true; continue }
+                    if isCancelled(run.work.unitID) { run.failure = CancellationError(); run.finished = true; continue }
+                    next[ObjectIdentifier(run)] = token
+                }
+                stepping.removeAll { $0.finished }
+                guard !stepping.isEmpty else { break }
+                let (views, seconds) = timed { try context.forward(stepping.map { ForwardRequest($0.sequence, tokens: [next[ObjectIdentifier($0)]!]) }) }
+                for (i, run) in stepping.enumerated() {
+                    run.decodeSeconds += seconds / Double(stepping.count)
+                    switch views {
+                    case let .success(v): logits[ObjectIdentifier(run)] = v[i].last
+                    case let .failure(e): run.failure = e; run.finished = true
+                    }
+                }
+                stepping.removeAll { $0.finished }
+            }
+            for run in active where run.failure == nil {
+                run.outcomes.append(PromptOutcome(text: tokenizer.decode(run.generated, skipSpecial: true),
+                                                  promptTokenCount: run.tails[k].count, generatedTokenCount: run.generated.count,
+                                                  prefillSeconds: run.prefillSeconds, decodeSeconds: run.decodeSeconds,
+                                                  finishReason: run.stoppedAtEnd ? .stop : .length))
+                // Without reuse every prompt would prefill the document again, at the rate measured here.
+                run.baseline += run.documentSeconds + run.prefillSeconds
+                events(run.work.unitID, .promptFinished(promptIndex: k))
+            }
+        }
+    }
+
+    private func timed<T>(_ body: () throws -> T) -> (Result<T, any Error>, Double) {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let r = Result { try body() }
+        return (r, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+    }
+}

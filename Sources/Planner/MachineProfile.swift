@@ -1,0 +1,79 @@
+import Foundation
+
+/// What this machine can do, measured by `pipeline calibrate` (MachineProbe) and refit from the
+/// runs it records. The cost model (CostModel.swift) turns a document and a strategy mix into
+/// predicted seconds, bytes and disk traffic with these coefficients.
+public struct MachineProfile: Codable, Sendable, Equatable {
+    /// Threads the measurements used.
+    public var threads: Int
+    /// Dense fp32 matrix–matrix throughput on the model's quantized weights (prefill GEMM), GFLOP/s.
+    public var gemmGFLOPS: Double
+    /// Prefill seconds per token for the weights and per (query, key) pair of causal attention,
+    /// fitted from two prefill lengths: t(n) = perToken·n + perPair·n²/2.
+    public var prefillSecondsPerToken: Double
+    public var prefillSecondsPerPair: Double
+    /// Streaming read bandwidth over all threads, GB/s.
+    public var memoryGBPerSecond: Double
+    /// Seconds of one decode step spent on the weights (one read shared by the batch), and per
+    /// sequence in the batch apart from attention (its row of every product, norms, sampling).
+    public var decodeWeightSeconds: Double
+    public var decodePerSequenceSeconds: Double
+    /// Disk throughput under data/kv (written with fsync; read after dropping the page cache), MB/s.
+    public var diskWriteMBPerSecond: Double
+    public var diskReadMBPerSecond: Double
+    /// LZ4 on KV pages, MB/s of uncompressed bytes.
+    public var lz4CompressMBPerSecond: Double
+    public var lz4DecompressMBPerSecond: Double
+    /// Decode attention cost per strategy mix label: seconds per step for one sequence as a
+    /// function of depth, t(d) = fixed + perToken·d, fitted from steps at a few depths.
+    public var attention: [String: AttentionCost]
+    public var measuredAt: Date
+    /// Recorded units that refined the coefficients since the last calibration.
+    public var refitUnits: Int
+
+    public struct AttentionCost: Codable, Sendable, Equatable {
+        public var fixedSeconds: Double
+        public var secondsPerToken: Double
+        public var depths: [Int]
+        public var stepSeconds: [Double]
+
+        public init(depths: [Int], stepSeconds: [Double]) {
+            self.depths = depths
+            self.stepSeconds = stepSeconds
+            (fixedSeconds, secondsPerToken) = fitLine(depths.map(Double.init), stepSeconds)
+        }
+
+        public func seconds(atDepth d: Int) -> Double { max(0, fixedSeconds + secondsPerToken * Double(d)) }
+    }
+
+    public init(threads: Int, gemmGFLOPS: Double, prefillSecondsPerToken: Double, prefillSecondsPerPair: Double,
+                memoryGBPerSecond: Double, decodeWeightSeconds: Double, decodePerSequenceSeconds: Double,
+                diskWriteMBPerSecond: Double, diskReadMBPerSecond: Double, lz4CompressMBPerSecond: Double,
+                lz4DecompressMBPerSecond: Double, attention: [String: AttentionCost], measuredAt: Date = Date(), refitUnits: Int = 0) {
+        self.threads = threads
+        self.gemmGFLOPS = gemmGFLOPS
+        self.prefillSecondsPerToken = prefillSecondsPerToken
+        self.prefillSecondsPerPair = prefillSecondsPerPair
+        self.memoryGBPerSecond = memoryGBPerSecond
+        self.decodeWeightSeconds = decodeWeightSeconds
+        self.decodePerSequenceSeconds = decodePerSequenceSeconds
+        self.diskWriteMBPerSecond = diskWriteMBPerSecond
+        self.diskReadMBPerSecond = diskReadMBPerSecond
+        self.lz4CompressMBPerSecond = lz4CompressMBPerSecond
+        self.lz4DecompressMBPerSecond = lz4DecompressMBPerSecond
+        self.attention = attention
+        self.measuredAt = measuredAt
+        self.refitUnits = refitUnits
+    }
+}
+
+/// Least-squares line y = a + b·x through points (x, y).
+public func fitLine(_ xs: [Double], _ ys: [Double]) -> (intercept: Double, slope: Double) {
+    guard xs.count >= 2 else { return (ys.first ?? 0, 0) }
+    let n = Double(xs.count)
+    let mx = xs.reduce(0, +) / n, my = ys.reduce(0, +) / n
+    let sxx = zip(xs, xs).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - mx) }
+    let sxy = zip(xs, ys).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) }
+    let slope = sxx > 0 ? sxy / sxx : 0
+    return (my - slope * mx, slope)
+}
