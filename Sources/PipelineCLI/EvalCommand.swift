@@ -70,7 +70,8 @@ struct EvalCommand: AsyncParsableCommand {
             var row = CalibrationRecord(
                 strategy: strategy.name, parameters: strategy.parameterDescription, kvFormat: kv, contextTokens: total.meanContextTokens,
                 model: URL(fileURLWithPath: modelOptions.modelPath).lastPathComponent, steps: total.steps, documents: total.documents,
-                meanKL: total.meanKL, maxKL: total.maxKL, top1Agreement: total.top1Agreement, perplexity: total.candidatePerplexity,
+                meanKL: total.meanKL, maxKL: total.maxKL, top1Agreement: total.top1Agreement,
+                confidentTop1Agreement: total.confidentTop1Agreement, perplexity: total.candidatePerplexity,
                 referencePerplexity: total.referencePerplexity, needles: needleResult?.cases, needlesReferencePassed: needleResult?.referencePassed,
                 needlesKept: needleResult?.kept, indexBytes: index.map { $0.indexBytes + $0.mirrorBytes }, indexedKVBytes: index?.indexedKVBytes)
             if !noStore { row = try SQLiteStore(path: storeOptions.databasePath).record(row) }
@@ -146,8 +147,9 @@ struct EvalCommand: AsyncParsableCommand {
     }
 
     static func summary(_ c: FidelityComparison) -> String {
-        String(format: "%d steps: mean KL %.5f (max %.4f), top-1 agreement %.2f%%, perplexity %.3f (dense %.3f)",
-               c.steps, c.meanKL, c.maxKL, c.top1Agreement * 100, c.candidatePerplexity, c.referencePerplexity)
+        String(format: "%d steps: mean KL %.5f (max %.4f), top-1 agreement %.2f%% (%.2f%% of %d where dense's margin ≥ %.1f), perplexity %.3f (dense %.3f)",
+               c.steps, c.meanKL, c.maxKL, c.top1Agreement * 100, c.confidentTop1Agreement * 100, c.confidentSteps,
+               Double(FidelityComparison.confidentMargin), c.candidatePerplexity, c.referencePerplexity)
     }
 
     static func describe(_ s: SparseAttentionStatistics, index: IndexSize?) -> String {
@@ -165,9 +167,9 @@ struct EvalCommand: AsyncParsableCommand {
     /// A row for FIDELITY.md.
     static func markdownRow(_ r: CalibrationRecord) -> String {
         let needles = r.needles.map { "\(r.needlesKept ?? 0)/\(r.needlesReferencePassed ?? 0) (of \($0))" } ?? "—"
-        return String(format: "| %@ | %@ | %@ | %d | %d | %.5f | %.4f | %.2f%% | %.3f (%.3f) | %@ |", r.strategy as NSString,
+        return String(format: "| %@ | %@ | %@ | %d | %d | %.5f | %.4f | %.2f%% | %.2f%% | %.3f (%.3f) | %@ |", r.strategy as NSString,
                       r.parameters as NSString, r.kvFormat as NSString, r.contextTokens, r.steps, r.meanKL, r.maxKL,
-                      r.top1Agreement * 100, r.perplexity, r.referencePerplexity, needles as NSString)
+                      r.top1Agreement * 100, r.confidentTop1Agreement * 100, r.perplexity, r.referencePerplexity, needles as NSString)
     }
 
     private func emit<T: Encodable>(_ value: T, _ text: String) {

@@ -70,6 +70,11 @@ public struct FidelityComparison: Sendable, Codable, Equatable {
     public var klSum = 0.0
     public var maxKL = 0.0
     public var top1Agreements = 0
+    /// Steps where the reference's top-1/top-2 logit margin is at least `confidentMargin` (not a
+    /// near-tie that any rounding may flip), and the agreements among them.
+    public var confidentSteps = 0
+    public var confidentAgreements = 0
+    public static let confidentMargin: Float = 0.1
     /// Negative log-likelihoods of the true next tokens under each path.
     public var referenceNLLSum = 0.0
     public var candidateNLLSum = 0.0
@@ -81,12 +86,14 @@ public struct FidelityComparison: Sendable, Codable, Equatable {
 
     public var meanKL: Double { steps > 0 ? klSum / Double(steps) : 0 }
     public var top1Agreement: Double { steps > 0 ? Double(top1Agreements) / Double(steps) : 1 }
+    public var confidentTop1Agreement: Double { confidentSteps > 0 ? Double(confidentAgreements) / Double(confidentSteps) : 1 }
     public var referencePerplexity: Double { Foundation.exp(referenceNLLSum / Double(max(steps, 1))) }
     public var candidatePerplexity: Double { Foundation.exp(candidateNLLSum / Double(max(steps, 1))) }
     public var meanContextTokens: Int { contextTokens / max(documents, 1) }
 
     public mutating func merge(_ o: FidelityComparison) {
         steps += o.steps; klSum += o.klSum; maxKL = max(maxKL, o.maxKL); top1Agreements += o.top1Agreements
+        confidentSteps += o.confidentSteps; confidentAgreements += o.confidentAgreements
         referenceNLLSum += o.referenceNLLSum; candidateNLLSum += o.candidateNLLSum
         contextTokens += o.contextTokens; documents += o.documents
     }
@@ -95,17 +102,21 @@ public struct FidelityComparison: Sendable, Codable, Equatable {
     /// argmax agree, and both NLLs of token `next` (−1: none).
     public mutating func add(reference p: UnsafeBufferPointer<Float>, candidate q: UnsafeBufferPointer<Float>, next: Int) {
         let lp = ck_logsumexp(p.baseAddress!, Int64(p.count)), lq = ck_logsumexp(q.baseAddress!, Int64(q.count))
-        var kl = 0.0, bestP = 0, bestQ = 0
+        var kl = 0.0, bestP = 0, bestQ = 0, secondP = -Float.infinity
         for i in 0..<p.count {
             let logP = Double(p[i]) - lp
             kl += Foundation.exp(logP) * (logP - (Double(q[i]) - lq))
-            if p[i] > p[bestP] { bestP = i }
+            if p[i] > p[bestP] { secondP = p[bestP]; bestP = i } else if i != bestP && p[i] > secondP { secondP = p[i] }
             if q[i] > q[bestQ] { bestQ = i }
         }
         steps += 1
         klSum += max(kl, 0)
         maxKL = max(maxKL, kl)
         if bestP == bestQ { top1Agreements += 1 }
+        if p[bestP] - secondP >= Self.confidentMargin {
+            confidentSteps += 1
+            if bestP == bestQ { confidentAgreements += 1 }
+        }
         if next >= 0 {
             referenceNLLSum += lp - Double(p[next])
             candidateNLLSum += lq - Double(q[next])

@@ -21,6 +21,8 @@ public struct CalibrationRecord: Codable, Hashable, Sendable {
     public var meanKL: Double
     public var maxKL: Double
     public var top1Agreement: Double
+    /// Top-1 agreement at the steps where the reference's top-1/top-2 logit margin is ≥ 0.1 (not near-ties).
+    public var confidentTop1Agreement: Double
     /// Perplexity of the compared continuations under the candidate and under the reference.
     public var perplexity: Double
     public var referencePerplexity: Double
@@ -36,13 +38,13 @@ public struct CalibrationRecord: Codable, Hashable, Sendable {
     enum CodingKeys: String, CodingKey {
         case id, strategy, parameters, model, steps, documents, perplexity, needles
         case kvFormat = "kv_format", contextTokens = "context_tokens", meanKL = "mean_kl", maxKL = "max_kl"
-        case top1Agreement = "top1_agreement", referencePerplexity = "reference_perplexity"
+        case top1Agreement = "top1_agreement", confidentTop1Agreement = "confident_top1_agreement", referencePerplexity = "reference_perplexity"
         case needlesReferencePassed = "needles_reference_passed", needlesKept = "needles_kept"
         case indexBytes = "index_bytes", indexedKVBytes = "indexed_kv_bytes", measuredAt = "measured_at"
     }
 
     public init(strategy: String, parameters: String, kvFormat: String, contextTokens: Int, model: String, steps: Int,
-                documents: Int, meanKL: Double, maxKL: Double, top1Agreement: Double, perplexity: Double,
+                documents: Int, meanKL: Double, maxKL: Double, top1Agreement: Double, confidentTop1Agreement: Double, perplexity: Double,
                 referencePerplexity: Double, needles: Int? = nil, needlesReferencePassed: Int? = nil, needlesKept: Int? = nil,
                 indexBytes: Int? = nil, indexedKVBytes: Int? = nil, measuredAt: Date = Date()) {
         self.strategy = strategy
@@ -55,6 +57,7 @@ public struct CalibrationRecord: Codable, Hashable, Sendable {
         self.meanKL = meanKL
         self.maxKL = maxKL
         self.top1Agreement = top1Agreement
+        self.confidentTop1Agreement = confidentTop1Agreement
         self.perplexity = perplexity
         self.referencePerplexity = referencePerplexity
         self.needles = needles

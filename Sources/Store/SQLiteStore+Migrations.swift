@@ -116,6 +116,7 @@ extension SQLiteStore {
                     mean_kl REAL NOT NULL,
                     max_kl REAL NOT NULL,
                     top1_agreement REAL NOT NULL,
+                    confident_top1_agreement REAL NOT NULL,    -- where the reference's top-1/top-2 margin ≥ 0.1
                     perplexity REAL NOT NULL,
                     reference_perplexity REAL NOT NULL,
                     needles INTEGER,
