@@ -2,13 +2,18 @@ import KVCache
 import Tensor
 
 /// How a decode step attends over a sequence's KV cache. Implementations: dense (exact,
-/// FlashDecoding-style split over threads). Every implementation produces, per query head, the
-/// softmax-weighted sum of values over the keys it chooses to visit; partial results over
-/// disjoint key sets merge exactly through log-sum-exp (`ck_attn_merge`).
+/// FlashDecoding-style split over threads), topk (HiRE), da-topk (DA-TOP-k over KV shards), lsh
+/// (MagicPIG). Every implementation produces, per query head, the softmax-weighted sum of values
+/// over the keys it chooses to visit; partial results over disjoint key sets merge exactly
+/// through log-sum-exp (`ck_attn_merge`).
 ///
-/// An instance owns scratch memory: use one per forward context, not concurrently.
+/// An instance owns scratch memory: use one per forward context, not concurrently. What a
+/// strategy keeps per sequence lives in the sequence's `AttentionIndexSlot` (`DecodeQuery.index`).
 public protocol AttentionStrategy: AnyObject {
     var name: String { get }
+    /// The strategy's parameters, `key=value` joined by commas (empty for none): calibration rows
+    /// and reports name a configuration by `name` and this.
+    var parameterDescription: String { get }
     /// Attends the queries of one layer, one query token per sequence.
     func decode(_ queries: [DecodeQuery], layer: Int, pool: ThreadPool)
     /// False (the default): the forward pass prefetches every page of the layer before `decode`
@@ -21,6 +26,10 @@ extension AttentionStrategy {
     public var prefetchesOwnPages: Bool { false }
 }
 
+extension AttentionStrategy {
+    public var parameterDescription: String { "" }
+}
+
 /// One sequence's query token at one layer.
 public struct DecodeQuery {
     public let cache: KVCache
@@ -31,13 +40,17 @@ public struct DecodeQuery {
     /// `[headCount][headDim]` result.
     public let out: UnsafeMutablePointer<Float>
     public let headCount: Int
+    /// The sequence's per-sequence strategy state (a fresh slot when the caller keeps none).
+    public let index: AttentionIndexSlot
 
-    public init(cache: KVCache, visibleTokenCount: Int, q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, headCount: Int) {
+    public init(cache: KVCache, visibleTokenCount: Int, q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, headCount: Int,
+                index: AttentionIndexSlot = AttentionIndexSlot()) {
         self.cache = cache
         self.visibleTokenCount = visibleTokenCount
         self.q = q
         self.out = out
         self.headCount = headCount
+        self.index = index
     }
 }
 

@@ -7,6 +7,8 @@ import Tensor
 /// unnormalised output) for the GQA group's query heads, and the states merge exactly.
 public final class DenseAttention: AttentionStrategy {
     public var name: String { "dense" }
+    /// Page ranges per (query, KV head); nil: enough to keep every thread busy (tests force counts).
+    public var splitCount: Int?
     private let states = FloatScratch()
 
     public init() {}
@@ -19,7 +21,7 @@ public final class DenseAttention: AttentionStrategy {
         // Splits per (query, KV head): enough items to keep every thread busy, never more than pages.
         let units = queries.count * kvHeads
         let maxPages = queries.map { ($0.visibleTokenCount + pt - 1) / pt }.max() ?? 1
-        let splits = max(1, min(maxPages, (4 * pool.threadCount + units - 1) / units))
+        let splits = max(1, min(maxPages, splitCount ?? (4 * pool.threadCount + units - 1) / units))
         let stateFloats = group * (hd + 2) // m[group], l[group], acc[group × hd]
         let buffer = states.reserve(units * splits * stateFloats)
 

@@ -98,7 +98,7 @@ extension ForwardContext {
                 let n = req.tokens.count, start = req.sequence.tokenCount
                 if n == 1 {
                     decodes.append(DecodeQuery(cache: req.sequence.cache, visibleTokenCount: start + 1, q: q + rowBase * qd,
-                                               out: att + rowBase * qd, headCount: c.headCount))
+                                               out: att + rowBase * qd, headCount: c.headCount, index: req.sequence.attentionIndex))
                 } else {
                     prefillAttention.run(cache: req.sequence.cache, layer: l, start: start, count: n, headCount: c.headCount,
                                          queries: q + rowBase * qd, out: att + rowBase * qd, pool: pool)

@@ -1,4 +1,5 @@
 import CKernels
+import Attention
 import GGUF
 import KVCache
 import Tensor
@@ -58,6 +59,9 @@ public final class SequenceState {
     public let cache: KVCache
     /// The tokens whose keys and values are in the cache, in order.
     public private(set) var tokens: [Int32] = []
+    /// What the decode-attention strategy keeps about this sequence (sketches, hash tables);
+    /// truncated with the cache.
+    public let attentionIndex = AttentionIndexSlot()
 
     public init(cache: KVCache) {
         precondition(cache.tokenCount == 0)
@@ -78,6 +82,7 @@ public final class SequenceState {
         precondition(count >= 0 && count <= tokens.count)
         do { try cache.truncate(to: count) } catch { throw .kvCache(error) }
         tokens.removeLast(tokens.count - count)
+        attentionIndex.truncate(to: count)
     }
 
     func append(_ new: some Collection<Int32>) throws(ModelError) {

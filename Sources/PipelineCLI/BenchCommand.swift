@@ -1,4 +1,5 @@
 import ArgumentParser
+import Attention
 import Foundation
 import KVCache
 import Model
@@ -20,7 +21,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Context depths for the tg tests (comma-separated).") var depths = "0"
     @Option(help: "KV cache format; a comma-separated list runs the tg tests of all of them in one run, repetitions interleaved.")
     var kv = "f16"
-    @Option(help: "Decode attention strategy.") var strategy = "dense"
+    @OptionGroup var strategyOptions: StrategyOptions
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Option(help: "Timed repetitions per test.") var repetitions = 3
     @Option(help: "KV memory budget in MiB: sealed KV pages beyond it spill to --kv-dir (default: no budget).")
@@ -42,7 +43,7 @@ struct BenchCommand: AsyncParsableCommand {
                 return f
             }
             guard let format = formats.first else { throw CLIFailure(.usage, "--kv names no format") }
-            let attention = try makeDecodeAttention(strategy)
+            let attention = try strategyOptions.make()
             let prompts = try parseList(promptTokens, name: "--prompt-tokens")
             let depthList = try parseList(depths, name: "--depths")
             let model = try LlamaModel(path: modelOptions.modelPath)
@@ -63,12 +64,14 @@ struct BenchCommand: AsyncParsableCommand {
                 guard d + n <= model.config.contextLength else {
                     throw CLIFailure(.usage, "depth \(d) + \(n) tokens exceeds the model's context of \(model.config.contextLength)")
                 }
+                (attention as? SparseAttentionStrategy)?.resetStatistics()
                 if formats.count > 1 {
                     for row in try bench.textGeneration(tokens: n, depth: d, formats: formats) { rows.append(row); emit(row) }
                 } else {
                     rows.append(try bench.textGeneration(tokens: n, depth: d))
                     emit(rows.last!)
                 }
+                if let sparse = attention as? SparseAttentionStrategy { emit(sparse.statistics, test: rows.last!.test) }
             }
         }
     }
@@ -82,6 +85,20 @@ struct BenchCommand: AsyncParsableCommand {
                          row.tokensPerSecond, row.threads, row.kv as NSString, row.attention as NSString, samples as NSString))
         }
         FileHandle.standardOutput.synchronizeFile()
+    }
+
+    /// What a sparse strategy read during a test (warm-up included), per sparse (layer, KV head) step.
+    private func emit(_ s: SparseAttentionStatistics, test: String) {
+        if json {
+            struct Line: Encodable { let test: String; let sparse: SparseAttentionStatistics }
+            try? printJSON(Line(test: test, sparse: s))
+        } else if s.sparseHeadSteps > 0 {
+            let steps = Double(s.sparseHeadSteps)
+            print(String(format: "  %@ per sparse head step: %.0f keys in range, %.0f scored exactly, %.0f attended; value pages read %.1f of %.1f (%.0f%%), dense pages %.1f; index pages built %d; shard bytes %.0f",
+                         test as NSString, Double(s.sparseTokens) / steps, Double(s.candidateTokens) / steps, Double(s.selectedTokens) / steps,
+                         Double(s.valuePagesRead) / steps, Double(s.sparsePages) / steps, 100 * s.valuePageFraction,
+                         Double(s.densePagesRead) / steps, s.indexPagesRead, Double(s.bytesExchanged) / steps))
+        }
     }
 
     private func parseList(_ s: String, name: String) throws -> [Int] {

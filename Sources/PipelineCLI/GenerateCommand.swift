@@ -22,7 +22,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Repetition penalty (1: off).") var repeatPenalty: Float = 1
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "KV cache format.") var kv = "f16"
-    @Option(help: "Decode attention strategy.") var strategy = "dense"
+    @OptionGroup var strategyOptions: StrategyOptions
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Flag(help: "Keep generating after an end-of-generation token.") var ignoreEos = false
     @Flag(help: "Print {text, prompt_tokens, generated_tokens, prefill/decode tokens per second} as JSON.") var json = false
@@ -52,7 +52,7 @@ struct GenerateCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             guard let format = KVFormat(rawValue: kv) else { throw CLIFailure(.usage, "unknown --kv \(kv) (known: \(KVFormat.allCases.map(\.rawValue).joined(separator: ", ")))") }
-            let attention = try makeDecodeAttention(strategy)
+            let attention = try strategyOptions.make()
             var text = try prompt ?? readTextFile(promptFile!)
             let model = try LlamaModel(path: modelOptions.modelPath)
             let tokenizer = try Tokenizer(gguf: model.file)

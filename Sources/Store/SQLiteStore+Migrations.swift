@@ -102,6 +102,34 @@ extension SQLiteStore {
                 """)
         }
 
+        migrator.registerMigration("4 calibration") { db in
+            try db.execute(sql: """
+                CREATE TABLE calibration (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    strategy TEXT NOT NULL,                    -- dense, topk, da-topk, lsh
+                    parameters TEXT NOT NULL,                  -- key=value,... as the strategy describes itself
+                    kv_format TEXT NOT NULL,
+                    context_tokens INTEGER NOT NULL CHECK (context_tokens >= 0),
+                    model TEXT NOT NULL,
+                    steps INTEGER NOT NULL CHECK (steps >= 0),
+                    documents INTEGER NOT NULL CHECK (documents >= 0),
+                    mean_kl REAL NOT NULL,
+                    max_kl REAL NOT NULL,
+                    top1_agreement REAL NOT NULL,
+                    confident_top1_agreement REAL NOT NULL,    -- where the reference's top-1/top-2 margin ≥ 0.1
+                    perplexity REAL NOT NULL,
+                    reference_perplexity REAL NOT NULL,
+                    needles INTEGER,
+                    needles_reference_passed INTEGER,
+                    needles_kept INTEGER,
+                    index_bytes INTEGER,
+                    indexed_kv_bytes INTEGER,
+                    measured_at TEXT NOT NULL
+                );
+                CREATE INDEX calibration_by_mix ON calibration(strategy, kv_format, context_tokens);
+                """)
+        }
+
         return migrator
     }
 

@@ -53,4 +53,13 @@ public protocol Store: Sendable {
 
     /// Every output of a job: one record per (unit, prompt), in unit then prompt order.
     func results(jobID: String) throws -> [ResultRecord]
+
+    // MARK: Calibration (eval, router)
+
+    /// Appends a fidelity measurement; returns it with its id.
+    @discardableResult
+    func record(_ calibration: CalibrationRecord) throws -> CalibrationRecord
+
+    /// Every calibration row, oldest first.
+    func calibrations() throws -> [CalibrationRecord]
 }

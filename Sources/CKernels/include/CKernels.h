@@ -114,4 +114,6 @@ void ck_attn_merge(float *m, float *l, float *acc, float m2, float l2, const flo
 
 // KV-cache page formats and their kernels.
 #include "ck_kv.h"
+// Sparse decode-attention kernels.
+#include "ck_sparse.h"
 #endif

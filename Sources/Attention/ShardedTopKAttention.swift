@@ -1,0 +1,169 @@
+import CKernels
+import KVCache
+import Tensor
+
+/// da-topk: DA-TOP-k (HiRE, arXiv 2402.09360 §"distributed approximate top-k") over KV shards.
+/// The sparse range of every (sequence, sparse layer, KV head) is spread over `shardCount`
+/// shards by selection block (`KVShard`); each runs HiRE's two stages on its blocks and returns
+/// only every query row's local top-k′ (positions and scores), the coordinator picks each row's
+/// global top-k from the union (`TopKRule`), asks each shard for the partial softmax state of its
+/// winners, and merges those with
+/// its own dense part (sinks, window) through log-sum-exp. With k′ ≥ k the union holds the global
+/// top-k, so the result equals topk's for any shard count (up to float summation order), and the
+/// messages per step are O(S·k′), not O(context) (`statistics.bytesExchanged` counts them).
+///
+/// Shards run on the pool's threads here: work items (query, KV head, shard) per round.
+public final class ShardedTopKAttention: SparseAttentionStrategy {
+    public let budget: TopKBudget
+    public let exemptions: DenseExemptions
+    public let shardCount: Int
+    /// k′ of the shards: keys each returns (≥ budget.k).
+    public let shardKeep: Int
+    public var name: String { "da-topk" }
+    public var parameterDescription: String {
+        budget.parameterDescription + ",shards=\(shardCount),shard_keep=\(shardKeep)," + exemptions.parameterDescription
+    }
+    public private(set) var statistics = SparseAttentionStatistics()
+
+    private let dense = DenseAttention()
+    private let shards: [KVShard]
+    private let states = ScratchBuffer<Float>()
+    private let messages = ScratchBuffer<[UInt8]>()
+    private let unitStatistics = ScratchBuffer<SparseAttentionStatistics>()
+    private var selectors: PerThread<SelectionScratch>?
+    private let gatherers = PerThread { GatherScratch(capacity: 256) }
+    private let pageReaders = PerThread { ScratchBuffer<Float>() }
+
+    public init(budget: TopKBudget = TopKBudget(), exemptions: DenseExemptions = DenseExemptions(), shardCount: Int = 4,
+                shardKeep: Int? = nil) {
+        precondition(shardCount >= 1)
+        self.budget = budget
+        self.exemptions = exemptions
+        self.shardCount = shardCount
+        self.shardKeep = max(shardKeep ?? budget.k, budget.k)
+        shards = (0..<shardCount).map { KVShard(shardIndex: $0, shardCount: shardCount) }
+    }
+
+    public func resetStatistics() { statistics = SparseAttentionStatistics() }
+
+    public func indexByteCount(_ slot: AttentionIndexSlot) -> IndexSize? {
+        guard let index = slot.index as? SketchIndex else { return nil }
+        return IndexSize(indexBytes: index.sketchByteCount, mirrorBytes: index.byteCount - index.sketchByteCount,
+                         indexedKVBytes: index.indexedTokenCount * index.geometry.headDim * 4)
+    }
+
+    public func decode(_ queries: [DecodeQuery], layer: Int, pool: ThreadPool) {
+        guard let first = queries.first else { return }
+        let geometry = first.cache.geometry
+        let plans = queries.map { SparsePlan(visible: $0.visibleTokenCount, exemptions: exemptions, pageTokenCount: geometry.pageTokenCount) }
+        let sparse = layer >= exemptions.denseLayerCount ? queries.indices.filter { plans[$0].sparseTokenCount > budget.k } : []
+        if sparse.count < queries.count {
+            let denseOnes = queries.indices.filter { !sparse.contains($0) }.map { queries[$0] }
+            dense.decode(denseOnes, layer: layer, pool: pool)
+            statistics.denseHeadSteps += denseOnes.count * geometry.kvHeadCount
+        }
+        guard !sparse.isEmpty else { return }
+        let s = SparseQueries<SketchedKeys>(queries: sparse.map { queries[$0] }, plans: sparse.map { plans[$0] }, layer: layer)
+        s.extendIndexes(pool: pool, readers: pageReaders) { SketchIndex.of($0.index, geometry: geometry).stream(layer: layer, kvHead: $1) }
+        attend(s, pool: pool)
+        statistics.indexPagesRead += s.indexPagesRead
+    }
+
+    private func attend(_ s: SparseQueries<SketchedKeys>, pool: ThreadPool) {
+        let hd = s.headDim, group = s.group, units = s.unitCount, shardCount = shardCount
+        let stateFloats = PartialSoftmax.floatCount(group: group, headDim: hd)
+        let stateBase = states.reserve(units * stateFloats)
+        let stats = unitStatistics.reserve(units)
+        let items = units * shardCount
+        let requests = messages.reserve(2 * items), replies = requests + items
+        requests.initialize(repeating: [], count: 2 * items)
+        defer { requests.deinitialize(count: 2 * items) }
+        if selectors == nil { selectors = PerThread { SelectionScratch(group: group) } }
+        let selectorList = selectors!.reserve(pool.threadCount), gatherList = gatherers.reserve(pool.threadCount)
+        for shard in shards { shard.prepare(ticketCount: units) }
+        func storage(_ unit: Int) -> ShardStorage {
+            let (query, _, head) = s.unit(unit)
+            return ShardStorage(cache: query.cache, stream: s.stream(unit), layer: s.layer, kvHead: head)
+        }
+
+        // The coordinator's dense part (sinks, window): its maxima are the shards' reference.
+        pool.forEach(count: units) { unit, _ in
+            stats[unit] = s.attendDense(unit, into: PartialSoftmax(base: stateBase + unit * stateFloats, group: group, headDim: hd))
+        }
+        for unit in 0..<units {
+            let (query, plan, head) = s.unit(unit)
+            let state = PartialSoftmax(base: stateBase + unit * stateFloats, group: group, headDim: hd)
+            let request = ShardMessage.SelectRequest(
+                ticket: Int32(unit), layer: Int32(s.layer), kvHead: Int32(head), sinks: Int32(plan.sinks), sparseEnd: Int32(plan.sparseEnd),
+                buckets: Int32(budget.bucketsPerBlock(sparseTokens: plan.sparseTokenCount)), bucketKeep: Int32(budget.bucketKeep),
+                keep: Int32(shardKeep), rows: Array(UnsafeBufferPointer(start: query.q + head * group * hd, count: group * hd)),
+                reference: Array(UnsafeBufferPointer(start: state.m, count: group))).encoded()
+            for shard in 0..<shardCount { requests[unit * shardCount + shard] = request }
+            stats[unit].sparseTokens = plan.sparseTokenCount
+            stats[unit].sparsePages = plan.sparsePageCount
+        }
+        // Round 1: every shard's local top-k′.
+        pool.forEach(count: items) { item, thread in
+            let unit = item / shardCount, shard = item % shardCount
+            replies[item] = Self.check { () throws(ShardMessage.DecodingError) in
+                try shards[shard].select(requests[item], storage: storage(unit), scratch: selectorList[thread])
+            }
+        }
+        // Every row's global top-k over the union of the shards' replies: the thresholds.
+        let k = budget.k
+        for unit in 0..<units {
+            var scores = [[Float]](repeating: [], count: group), positions: [Int32] = []
+            for shard in 0..<shardCount {
+                let item = unit * shardCount + shard
+                statistics.bytesExchanged += requests[item].count + replies[item].count
+                let reply = Self.check { () throws(ShardMessage.DecodingError) in try ShardMessage.SelectReply(decoding: replies[item]) }
+                let n = reply.positions.count
+                positions += reply.positions
+                for r in 0..<group { scores[r] += reply.scores[(r * n)..<((r + 1) * n)] }
+            }
+            let flat = scores.flatMap { $0 }, n = positions.count
+            var thresholds = [Float](repeating: 0, count: group), selection = [Float](repeating: 0, count: max(n, 1))
+            TopKRule.thresholds(flat, stride: n, count: n, group: group, k: k, scratch: &selection, into: &thresholds)
+            let winners = (0..<n).filter { TopKRule.passes(flat, stride: n, index: $0, group: group, thresholds: thresholds) }
+            for shard in 0..<shardCount {
+                requests[unit * shardCount + shard] = ShardMessage.AttendRequest(ticket: Int32(unit), thresholds: thresholds).encoded()
+            }
+            stats[unit].candidateTokens = n
+            stats[unit].selectedTokens = winners.count
+            stats[unit].valuePagesRead = Set(winners.map { positions[$0] >> 6 }).count
+        }
+        // Round 2: partial states over the winners.
+        pool.forEach(count: items) { item, thread in
+            let unit = item / shardCount, shard = item % shardCount
+            replies[item] = Self.check { () throws(ShardMessage.DecodingError) in
+                try shards[shard].attend(requests[item], storage: storage(unit), scratch: gatherList[thread], group: group)
+            }
+        }
+        // Merge the shards' states into the dense part's, normalise.
+        var partial = [Float](repeating: 0, count: stateFloats)
+        for unit in 0..<units {
+            let (query, _, head) = s.unit(unit)
+            let state = PartialSoftmax(base: stateBase + unit * stateFloats, group: group, headDim: hd)
+            for shard in 0..<shardCount {
+                let item = unit * shardCount + shard
+                statistics.bytesExchanged += requests[item].count + replies[item].count
+                let reply = Self.check { () throws(ShardMessage.DecodingError) in try ShardMessage.AttendReply(decoding: replies[item]) }
+                partial.withUnsafeMutableBufferPointer { p in
+                    let other = PartialSoftmax(base: p.baseAddress!, group: group, headDim: hd)
+                    other.m.update(from: reply.m, count: group)
+                    other.l.update(from: reply.l, count: group)
+                    other.acc.update(from: reply.acc, count: group * hd)
+                    state.merge(other)
+                }
+            }
+            state.normalize(into: query.out + head * group * hd)
+            stats[unit].sparseHeadSteps = 1
+            statistics.add(stats[unit])
+        }
+    }
+
+    /// A message from our own shard or coordinator that does not decode is a programming error.
+    private static func check<T>(_ body: () throws(ShardMessage.DecodingError) -> T) -> T {
+        do { return try body() } catch { preconditionFailure("malformed shard message: \(error)") }
+    }
+}

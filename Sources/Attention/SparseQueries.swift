@@ -1,0 +1,78 @@
+import KVCache
+import Tensor
+
+/// A per-(layer, KV head) structure of a sequence's index that grows with the sparse range.
+protocol IndexedStream: AnyObject {
+    /// Pages indexed (the sparse range's pages, `0..<pageCount`).
+    var pageCount: Int { get }
+    /// Whether `extend(to: pages, …)` has work to do.
+    func needsExtension(to pages: Int) -> Bool
+    /// Indexes pages `pageCount..<pages` of (layer, kvHead) from the cache (and whatever a rollback
+    /// left to rebuild). `scratch`: 2·64·headDim floats.
+    func extend(to pages: Int, cache: KVCache, layer: Int, kvHead: Int, scratch: UnsafeMutablePointer<Float>)
+}
+
+extension SketchedKeys: IndexedStream {
+    func needsExtension(to pages: Int) -> Bool { pageCount < pages }
+}
+
+/// The queries of one layer that a sparse strategy attends sparsely, with their plans and the
+/// index stream of every (query, KV head) unit (unit = query · kvHeadCount + head).
+final class SparseQueries<Stream: IndexedStream> {
+    let queries: [DecodeQuery]
+    let plans: [SparsePlan]
+    let layer: Int
+    let kvHeadCount: Int
+    let group: Int
+    let headDim: Int
+    private(set) var streams: [Stream] = []
+    /// Pages read by `extendIndexes`.
+    private(set) var indexPagesRead = 0
+
+    init(queries: [DecodeQuery], plans: [SparsePlan], layer: Int) {
+        let geometry = queries[0].cache.geometry
+        self.queries = queries
+        self.plans = plans
+        self.layer = layer
+        kvHeadCount = geometry.kvHeadCount
+        group = queries[0].headCount / geometry.kvHeadCount
+        headDim = geometry.headDim
+    }
+
+    var unitCount: Int { queries.count * kvHeadCount }
+
+    @inline(__always)
+    func unit(_ u: Int) -> (query: DecodeQuery, plan: SparsePlan, kvHead: Int) {
+        (queries[u / kvHeadCount], plans[u / kvHeadCount], u % kvHeadCount)
+    }
+
+    @inline(__always) func stream(_ u: Int) -> Stream { streams[u] }
+
+    /// Resolves every unit's stream and indexes the pages its sparse range added since the last
+    /// step (all of them on a sequence's first sparse step), in parallel over units.
+    func extendIndexes(pool: ThreadPool, readers: PerThread<ScratchBuffer<Float>>, resolve: (DecodeQuery, Int) -> Stream) {
+        streams = (0..<unitCount).map { resolve(queries[$0 / kvHeadCount], $0 % kvHeadCount) }
+        let lagging = (0..<unitCount).filter { streams[$0].needsExtension(to: plans[$0 / kvHeadCount].sparsePageCount) }
+        guard !lagging.isEmpty else { return }
+        indexPagesRead = lagging.reduce(0) { $0 + max(0, plans[$1 / kvHeadCount].sparsePageCount - streams[$1].pageCount) }
+        let buffers = readers.reserve(pool.threadCount).map { $0.reserve(2 * 64 * headDim) }
+        pool.forEach(count: lagging.count) { i, thread in
+            let u = lagging[i]
+            let (query, plan, head) = unit(u)
+            streams[u].extend(to: plan.sparsePageCount, cache: query.cache, layer: layer, kvHead: head, scratch: buffers[thread])
+        }
+    }
+
+    /// Attends unit `u`'s dense part (sinks, window) into `state` (reset first); counts its pages.
+    func attendDense(_ u: Int, into state: PartialSoftmax) -> SparseAttentionStatistics {
+        let (query, plan, head) = unit(u)
+        state.reset()
+        let q = query.q + head * group * headDim
+        var stats = SparseAttentionStatistics()
+        for piece in plan.densePieces(pageTokenCount: query.cache.pageTokenCount) {
+            state.attend(query.cache, layer: layer, kvHead: head, page: piece.page, count: piece.count, q: q)
+            stats.densePagesRead += 1
+        }
+        return stats
+    }
+}

@@ -1,0 +1,108 @@
+// Inner loops of the sparse decode-attention strategies (Attention target): a sign-bit key sketch
+// scored by nibble lookups (HiRE-style stage 1), a bucketed top-k, exact scores gathered for
+// candidate keys (stage 2), a softmax update over gathered value rows, and MagicPIG's SimHash
+// codes, Elias–Fano coded hash tables and collision counting. Every kernel is single-threaded
+// with an AVX-512, an AVX2 and a portable path chosen at run time (`ck_isa`), like CKernels.h.
+//
+// Layouts (hd = head dimension, a multiple of 16, ≤ 256):
+//
+//   sketch block   64 keys, hd/4 groups of 4 channels; group g is 32 bytes, byte i holding the
+//                  4 sign bits of key i (low nibble) and of key i+32 (high nibble); bit b of a
+//                  nibble is (key[4g+b] > mean[4g+b]). 8·hd bytes per 64 keys.
+//   lookup tables  per query row, hd/4 tables of 16 int8: table g entry x ≈ Σ_b q[4g+b]·σ[4g+b]·(±1 by
+//                  bit b of x) / Δ, one Δ for all rows; scores are int16 sums plus a per-row bias.
+//   key rows       token-major f16 [token][hd] (the strategy's mirror of the cache's keys).
+//   value pages    a KV page of kind CK_SPARSE_F16 / _I8 / _I4 (= CK_KV_F16 / _I8 / _I4, ck_kv.h layouts).
+#ifndef CK_SPARSE_H
+#define CK_SPARSE_H
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Page layouts ck_sparse_accumulate reads value rows from (numbered as the KV page kinds).
+enum { CK_SPARSE_F16 = 1, CK_SPARSE_I8 = 2, CK_SPARSE_I4 = 3 };
+
+// ---- stage 1: sign sketch ----
+
+/// Bytes of one 64-key sketch block.
+static inline int ck_sketch_block_bytes(int hd) { return 8 * hd; }
+
+/// Encodes `n` ≤ 64 keys (token-major fp32 [n][hd]) into one sketch block; missing keys are 0 bits.
+void ck_sketch_encode(const float *keys, int n, int hd, const float *mean, uint8_t *block);
+
+/// Lookup tables for `nq` query rows (q: nq × hd): luts [nq][hd/4][16] int8, bias[r] = round(offset[r] / Δ).
+/// The estimate of q_r·(k − mean) for a key is Δ · Σ_g luts[r][g][nibble_g(k)]. Returns Δ (> 0).
+float ck_sketch_luts(const float *q, int nq, int hd, const float *sigma, const float *offset, int8_t *luts, int16_t *bias);
+
+/// Combined stage-1 score of every key in `nblocks` blocks: out[64·b + i] = max_r (Σ_g luts[r][g][·] + bias[r]),
+/// saturated to int16. nq ≤ 16.
+void ck_sketch_scores(const uint8_t *blocks, int nblocks, int hd, const int8_t *luts, const int16_t *bias, int nq, int16_t *out);
+
+/// Bucketed top-k: items are assigned to `buckets` strided buckets (item i to bucket i mod buckets,
+/// buckets a multiple of 32) and the best `keep` ∈ {1, 2} of every bucket are kept (ties: lower index),
+/// skipping items whose score is INT16_MIN. Writes their indices (bucket-major, unordered) to `out`
+/// (room for keep·buckets) and returns how many.
+int ck_bucket_topk_i16(const int16_t *scores, int n, int buckets, int keep, int32_t *out);
+
+/// E[recall] of the bucketed top-k (HiRE, arXiv 2506.04165) for the top `k` of `n` items spread at
+/// random over `buckets` equal buckets, each keeping its best `keep`: 1 − (B/K)·Σ_{r>keep} (r−keep)·P(r),
+/// P hypergeometric with bucket size n/B.
+double ck_bucket_topk_recall(int n, int buckets, int keep, int k);
+
+// ---- stage 2: exact scores, selection, softmax over gathered rows ----
+
+/// out[r·out_stride + i] = q_r · rows[idx[i]] for r < nq, i < n (rows: f16 [.][hd], row_stride elements apart).
+void ck_gather_dot_f16(const float *q, int nq, int hd, const uint16_t *rows, int64_t row_stride, const int32_t *idx,
+                       int n, float *out, int64_t out_stride);
+
+/// Indices of the `k` largest of scores[0..n) (all when k ≥ n), largest first, ties by lower index;
+/// returns how many. NaN scores never win.
+int ck_select_topk(const float *scores, int n, int k, int32_t *idx);
+/// The same set as ck_select_topk in no particular order, in O(n) (quickselect on a copy of the
+/// scores in `scratch`, n floats).
+int ck_select_topk_unsorted(const float *scores, int n, int k, int32_t *idx, float *scratch);
+/// The k-th largest of scores[0..n) (NaN counting as −∞): −∞ when k > n (everything passes), +∞
+/// when k ≤ 0. `scratch`: n floats.
+float ck_kth_largest(const float *scores, int n, int k, float *scratch);
+
+/// Online-softmax update (see CKernels.h) of `nq` rows with `n` gathered tokens whose scores are
+/// given: scores[r·score_stride + i] (−INFINITY: token i is not in row r's set); token i's value
+/// row is row slots[i] of the page at pages[i] (layout `kind`).
+void ck_sparse_accumulate(int kind, const float *scores, int64_t score_stride, int nq, int hd, const void *const *pages,
+                          const uint8_t *slots, int n, float *m, float *l, float *acc);
+
+// ---- MagicPIG: SimHash, hash tables, collision counting ----
+
+/// SimHash codes: bit b of table t is the sign of (key − mean)·proj[:, t·bits + b] for proj [hd][tables·bits]
+/// fp32 (row-major over dimensions). keys [n][hd] fp32; mean may be NULL. codes [n][tables], bits ≤ 16.
+void ck_simhash(const float *keys, int n, int hd, const float *mean, const float *proj, int bits, int tables, uint16_t *codes);
+
+/// One hash table over n tokens, Elias–Fano coded: the sorted values (code << T) | token (T bits per
+/// token) as low bits plus a unary high-part bitmap, with select samples. ck_lsh_table_bytes is its size.
+size_t ck_lsh_table_bytes(int n, int bits);
+/// Builds the table of codes[t·stride] for t < n (counting sort; tokens ascend within a bucket).
+/// `scratch`: n + 2^bits + 1 int32.
+void ck_lsh_table_build(const uint16_t *codes, int64_t stride, int n, int bits, void *table, int32_t *scratch);
+/// Tokens of bucket `code`, ascending; returns how many (out has room for n).
+int ck_lsh_table_bucket(const void *table, int n, int bits, int code, int32_t *out);
+
+/// Collision counting for one query over `tables` tables (tables[t] built over the same n tokens,
+/// each ck_lsh_table_bytes(n, bits) bytes, table_stride apart) plus `ext_pages` pages of raw codes
+/// (ext [page][tables][64], tokens n + 64·page + j, the first ext_tokens of them valid). A token is emitted the
+/// moment it collides for the second time (MagicPIG's ≥ 2 rule). `stamp`: one uint32 per token
+/// (n + 64·ext_pages), reused across calls with a fresh `epoch` each (epoch ≥ 1; zero it when the
+/// epoch wraps). Returns the count written to out (ascending order not guaranteed).
+int ck_lsh_collect(const uint8_t *tables, size_t table_stride, int n, int bits, int ntables, const uint16_t *qcodes,
+                   const uint16_t *ext, int ext_tokens, uint32_t *stamp, uint32_t epoch, int32_t *out);
+
+/// log of MagicPIG's inclusion probability of a key at cosine `c` to the query under the ≥ 2 rule:
+/// p = (1 − acos(c)/π)^bits, w = 1 − (1−p)^L − L·p·(1−p)^(L−1). Double precision (reference and tables).
+double ck_lsh_log_weight(double c, int bits, int tables);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

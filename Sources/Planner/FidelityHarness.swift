@@ -1,0 +1,125 @@
+import Attention
+import CKernels
+import Foundation
+import KVCache
+import Model
+import Tensor
+
+/// The fidelity harness behind `pipeline eval` (DESIGN.md, "Measuring"): how far an approximation
+/// — a decode-attention strategy over a KV format — moves the model from the exact path, dense
+/// attention over f16 KV, on real documents.
+///
+/// Document continuation: both paths prefill the document's head (prefill is always dense; the
+/// candidate's cache is in its format), then are fed the document's next tokens one at a time,
+/// so every step is a decode step through the strategy; at each step the two next-token
+/// distributions are compared (KL(reference ‖ candidate), top-1 agreement) and both score the
+/// true next token (perplexity over the continuation). Needles: both paths answer a prompt
+/// greedily; a case counts when the answer contains the code.
+public final class FidelityHarness {
+    public let model: LlamaModel
+    public let format: KVFormat
+    let reference: ForwardContext
+    let candidate: ForwardContext
+
+    public init(model: LlamaModel, pool: ThreadPool, strategy: AttentionStrategy, format: KVFormat) {
+        self.model = model
+        self.format = format
+        reference = ForwardContext(model: model, pool: pool, maxTokens: 512, decodeAttention: DenseAttention())
+        candidate = ForwardContext(model: model, pool: pool, maxTokens: 512, decodeAttention: strategy)
+    }
+
+    public var strategy: AttentionStrategy { candidate.decodeAttention }
+    /// The candidate's index after the last `compareContinuation` (sparse strategies).
+    public private(set) var lastIndexSize: IndexSize?
+
+    /// Compares the two paths over the last `steps` + 1 tokens of `tokens` (the rest is the prefix).
+    /// `onStep` sees the comparison so far after every step (progress).
+    public func compareContinuation(tokens: [Int32], steps: Int,
+                                    onStep: (FidelityComparison) -> Void = { _ in }) throws(ModelError) -> FidelityComparison {
+        precondition(steps >= 1 && tokens.count > steps + 1)
+        let prefix = Array(tokens[0..<(tokens.count - steps - 1)])
+        let ref = try model.makeSequence(format: .f16), cand = try model.makeSequence(format: format)
+        try reference.prefill(ref, tokens: prefix, logits: false)
+        try candidate.prefill(cand, tokens: prefix, logits: false)
+        var comparison = FidelityComparison()
+        comparison.contextTokens = prefix.count
+        comparison.documents = 1
+        for j in 0..<steps {
+            let fed = tokens[prefix.count + j], next = Int(tokens[prefix.count + j + 1])
+            let p = try reference.forward([ForwardRequest(ref, tokens: [fed])])[0].last
+            let q = try candidate.forward([ForwardRequest(cand, tokens: [fed])])[0].last
+            comparison.add(reference: p, candidate: q, next: next)
+            onStep(comparison)
+        }
+        lastIndexSize = (strategy as? SparseAttentionStrategy)?.indexByteCount(cand.attentionIndex)
+        return comparison
+    }
+
+    /// Greedy answers of both paths to `prompt` (at most `maxTokens`, stopping at `isEnd`).
+    public func answer(prompt: [Int32], maxTokens: Int, isEnd: (Int32) -> Bool) throws(ModelError) -> (reference: [Int32], candidate: [Int32]) {
+        let greedy = SamplerParameters(temperature: 0)
+        let r = try reference.generate(model.makeSequence(format: .f16), prompt: prompt, maxNewTokens: maxTokens, sampler: greedy, isEnd: isEnd)
+        let c = try candidate.generate(model.makeSequence(format: format), prompt: prompt, maxNewTokens: maxTokens, sampler: greedy, isEnd: isEnd)
+        return (r.tokens, c.tokens)
+    }
+}
+
+/// Per-step comparison of two next-token distributions, summed over steps.
+public struct FidelityComparison: Sendable, Codable, Equatable {
+    public var steps = 0
+    public var klSum = 0.0
+    public var maxKL = 0.0
+    public var top1Agreements = 0
+    /// Steps where the reference's top-1/top-2 logit margin is at least `confidentMargin` (not a
+    /// near-tie that any rounding may flip), and the agreements among them.
+    public var confidentSteps = 0
+    public var confidentAgreements = 0
+    public static let confidentMargin: Float = 0.1
+    /// Negative log-likelihoods of the true next tokens under each path.
+    public var referenceNLLSum = 0.0
+    public var candidateNLLSum = 0.0
+    /// Tokens before the compared ones (summed over merged comparisons).
+    public var contextTokens = 0
+    public var documents = 0
+
+    public init() {}
+
+    public var meanKL: Double { steps > 0 ? klSum / Double(steps) : 0 }
+    public var top1Agreement: Double { steps > 0 ? Double(top1Agreements) / Double(steps) : 1 }
+    public var confidentTop1Agreement: Double { confidentSteps > 0 ? Double(confidentAgreements) / Double(confidentSteps) : 1 }
+    public var referencePerplexity: Double { Foundation.exp(referenceNLLSum / Double(max(steps, 1))) }
+    public var candidatePerplexity: Double { Foundation.exp(candidateNLLSum / Double(max(steps, 1))) }
+    public var meanContextTokens: Int { contextTokens / max(documents, 1) }
+
+    public mutating func merge(_ o: FidelityComparison) {
+        steps += o.steps; klSum += o.klSum; maxKL = max(maxKL, o.maxKL); top1Agreements += o.top1Agreements
+        confidentSteps += o.confidentSteps; confidentAgreements += o.confidentAgreements
+        referenceNLLSum += o.referenceNLLSum; candidateNLLSum += o.candidateNLLSum
+        contextTokens += o.contextTokens; documents += o.documents
+    }
+
+    /// Adds one step: KL(p ‖ q) of the softmax distributions of two logit rows, whether their
+    /// argmax agree, and both NLLs of token `next` (−1: none).
+    public mutating func add(reference p: UnsafeBufferPointer<Float>, candidate q: UnsafeBufferPointer<Float>, next: Int) {
+        let lp = ck_logsumexp(p.baseAddress!, Int64(p.count)), lq = ck_logsumexp(q.baseAddress!, Int64(q.count))
+        var kl = 0.0, bestP = 0, bestQ = 0, secondP = -Float.infinity
+        for i in 0..<p.count {
+            let logP = Double(p[i]) - lp
+            kl += Foundation.exp(logP) * (logP - (Double(q[i]) - lq))
+            if p[i] > p[bestP] { secondP = p[bestP]; bestP = i } else if i != bestP && p[i] > secondP { secondP = p[i] }
+            if q[i] > q[bestQ] { bestQ = i }
+        }
+        steps += 1
+        klSum += max(kl, 0)
+        maxKL = max(maxKL, kl)
+        if bestP == bestQ { top1Agreements += 1 }
+        if p[bestP] - secondP >= Self.confidentMargin {
+            confidentSteps += 1
+            if bestP == bestQ { confidentAgreements += 1 }
+        }
+        if next >= 0 {
+            referenceNLLSum += lp - Double(p[next])
+            candidateNLLSum += lq - Double(q[next])
+        }
+    }
+}
