@@ -70,6 +70,9 @@ public struct KVGeometry: Sendable, Equatable, Codable {
     public var f16BytesPerToken: Int { layerCount * kvHeadCount * headDim * 2 * 2 }
 }
 
+/// `KVFormat` under a name that modules with their own `KVFormat` (Pipeline's job spec) can use.
+public typealias KVCacheFormat = KVFormat
+
 /// How a cache encodes its numbers.
 public enum KVFormat: String, Sendable, CaseIterable, Codable {
     /// f16 keys and values: lossless for a model computing in fp32, to within f16 rounding.

@@ -40,6 +40,10 @@ public struct JobReport: Codable, Sendable, Equatable {
     public var prefillSeconds: Double
     public var perPromptPrefillSeconds: Double
     public var truncatedUnits: Int
+    /// The router's predictions against what the units measured: units with a prediction, and
+    /// mean |predicted − measured| / measured (nil before the first).
+    public var predictedUnits: Int
+    public var predictionError: Double?
     /// ISO 8601, UTC.
     public var submittedAt: String
     public var sourcePath: String
@@ -52,6 +56,7 @@ public struct JobReport: Codable, Sendable, Equatable {
         case prefillSeconds = "prefill_seconds", perPromptPrefillSeconds = "per_prompt_prefill_seconds"
         case truncatedUnits = "truncated_units", submittedAt = "submitted_at", sourcePath = "source_path"
         case requestedStrategy = "requested_strategy"
+        case predictedUnits = "predicted_units", predictionError = "prediction_error"
     }
 
     public init(_ stats: JobStatistics) {
@@ -87,6 +92,8 @@ public struct JobReport: Codable, Sendable, Equatable {
         prefillSeconds = stats.prefillSeconds
         perPromptPrefillSeconds = stats.perPromptPrefillSeconds
         truncatedUnits = stats.truncatedUnits
+        predictedUnits = stats.predictedUnits
+        predictionError = stats.meanPredictionError
         submittedAt = ISO8601DateFormatter().string(from: stats.job.submittedAt)
         sourcePath = stats.job.sourcePath
     }

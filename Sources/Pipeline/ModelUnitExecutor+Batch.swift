@@ -1,5 +1,7 @@
 import Foundation
+import KVCache
 import Model
+import Planner
 import Tokenizer
 
 /// Several units at once (FlexGen's insight: a decode step's weight read serves every sequence in
@@ -18,7 +20,9 @@ extension ModelUnitExecutor {
         let keptTokenCount: Int
         let truncation: Truncation?
         let documentSeconds: Double
-        let mix: StrategyMix
+        let plan: UnitPlan
+        let snapshot: KVSnapshotUse
+        var mix: StrategyMix { plan.mix }
         var outcomes: [PromptOutcome] = []
         var baseline = 0.0
         var failure: (any Error)?
@@ -30,7 +34,7 @@ extension ModelUnitExecutor {
         var finished = false
 
         init(work: UnitWork, sequence: SequenceState, tails: [[Int32]], documentTokenCount: Int, keptTokenCount: Int,
-             truncation: Truncation?, documentSeconds: Double, mix: StrategyMix) {
+             truncation: Truncation?, documentSeconds: Double, plan: UnitPlan, snapshot: KVSnapshotUse) {
             self.work = work
             self.sequence = sequence
             self.tails = tails
@@ -39,7 +43,8 @@ extension ModelUnitExecutor {
             self.keptTokenCount = keptTokenCount
             self.truncation = truncation
             self.documentSeconds = documentSeconds
-            self.mix = mix
+            self.plan = plan
+            self.snapshot = snapshot
         }
     }
 
@@ -54,54 +59,106 @@ extension ModelUnitExecutor {
                 for i in indices { results[i] = .failure(error) }
                 continue
             }
+            // One KV budget for the batch (the smallest of its units'): caches of documents waiting
+            // their turn give up pages first.
+            let budget = storage.makeBudget(megabytes: indices.map { works[$0].memoryBudgetMB }.min()!)
             let runs = indices.map { i -> UnitRun? in
-                do { return try prefillDocument(works[i], engine: engine, events: events, isCancelled: isCancelled) } catch {
+                do { return try prefillDocument(works[i], engine: engine, budget: budget, events: events, isCancelled: isCancelled) } catch {
                     results[i] = .failure(error)
                     return nil
                 }
             }
             let live = runs.compactMap { $0 }
-            decodePrompts(live, engine: engine, events: events, isCancelled: isCancelled)
+            // Units decode together when they share a mix (one attention strategy per forward pass).
+            for label in Set(live.map(\.mix.label)).sorted() {
+                let group = live.filter { $0.mix.label == label }
+                engine.context.decodeAttention = engine.strategy(for: group[0].mix)
+                decodePrompts(group, engine: engine, events: events, isCancelled: isCancelled)
+            }
             for (i, run) in zip(indices, runs) {
                 guard let run else { continue }
                 if let failure = run.failure { results[i] = .failure(failure); continue }
                 do { try run.sequence.truncate(to: run.prefixLength) } catch { results[i] = .failure(error); continue }
-                results[i] = .success(UnitOutcome(prompts: run.outcomes, measurements: UnitMeasurements(
+                let kv = run.sequence.cache.statistics
+                var m = UnitMeasurements(
                     documentTokenCount: run.documentTokenCount, keptTokenCount: run.keptTokenCount,
                     truncation: run.truncation, documentPrefillSeconds: run.documentSeconds,
                     perPromptPrefillSeconds: run.baseline, peakMemoryBytes: ProcessMemory.peakResidentBytes(),
-                    kvBytesInMemory: run.sequence.cache.residentByteCount, kvBytesOnDisk: 0, strategyMix: run.mix)))
+                    kvBytesInMemory: kv.residentByteCount, kvBytesOnDisk: kv.spilledByteCount, strategyMix: run.mix)
+                m.kvSnapshot = run.snapshot
+                m.batchSize = live.filter { $0.mix.label == run.mix.label }.count
+                m.kvPeakResidentBytes = budget.peakResidentByteCount
+                m.prediction = run.plan.prediction
+                results[i] = .success(UnitOutcome(prompts: run.outcomes, measurements: m))
             }
         }
         return results.map { $0! }
     }
 
-    /// Tokenizes the document (overflow policy applied) and prefills template head + document.
-    private func prefillDocument(_ work: UnitWork, engine: Engine, events: @Sendable (Int64, UnitEvent) -> Void,
+    /// Tokenizes the document (overflow policy applied), plans the unit, and loads the KV of
+    /// template head + document from its snapshot or prefills it (and saves the snapshot).
+    private func prefillDocument(_ work: UnitWork, engine: Engine, budget: KVMemoryBudget, events: @Sendable (Int64, UnitEvent) -> Void,
                                  isCancelled: @Sendable (Int64) -> Bool) throws -> UnitRun {
-        let mix = try Self.resolve(work.spec.strategy, document: work.documentPath)
-        let tokenizer = engine.tokenizer, context = engine.context, id = work.unitID
-        let parts = PromptParts(template: tokenizer.chatTemplate)
-        // The limit leaves room for the longest prompt and the answer.
-        let head = tokenizer.encode(parts.head, addSpecial: true, parseSpecial: true)
-        let tails = work.spec.prompts.map { parts.tailTokens(prompt: $0, tokenizer: tokenizer) }
-        let document = tokenizer.encode(work.documentText, addSpecial: false, parseSpecial: false)
-        let limit = engine.model.config.contextLength - head.count - (tails.map(\.count).max() ?? 0) - work.spec.maxNewTokens
-        let (kept, truncation) = try work.spec.overflow.apply(to: document, limit: max(0, limit), documentPath: work.documentPath)
+        let context = engine.context, id = work.unitID
+        let t = try tokenize(work, engine: engine)
+        let (tails, document, kept, truncation, prefix) = (t.tails, t.document, t.kept, t.truncation, t.prefix)
         events(id, .tokenized(documentTokens: document.count, keptTokens: kept.count))
-        guard let sequence = try engine.model.makeSequence(formatNamed: mix.kv.rawValue) else {
-            throw PipelineError.strategyNotImplemented(document: work.documentPath, strategy: mix.label, available: "dense+f16")
-        }
-        let prefix = head + kept
+        let plan = try self.plan(work, workload: t.workload, model: engine.model, shape: engine.shape, prefix: prefix)
+        let format = plan.mix.cacheFormat!
+        let key = engine.model.snapshotKey(format: format, tokens: prefix)
         let t0 = DispatchTime.now().uptimeNanoseconds
+        // A snapshot that fails its checks is removed by `load` and recomputed here.
+        if let cache = try? storage.snapshots.load(key, budget: budget) {
+            events(id, .prefill(doneTokens: prefix.count, totalTokens: prefix.count))
+            return UnitRun(work: work, sequence: SequenceState(cache: cache, tokens: prefix), tails: tails, documentTokenCount: document.count,
+                           keptTokenCount: kept.count, truncation: truncation,
+                           documentSeconds: Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, plan: plan, snapshot: .loaded)
+        }
+        let sequence = try engine.model.makeSequence(format: format, budget: budget)
         let finished = try context.prefill(sequence, tokens: prefix, logits: false) { done in
             events(id, .prefill(doneTokens: done, totalTokens: prefix.count))
             return !isCancelled(id)
         }
         if finished == nil, isCancelled(id) { throw CancellationError() }
+        let documentSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        // Saving is best effort: a full disk costs the reuse, not the unit.
+        let saved = (sequence.cache as? PagedKVCache).flatMap { try? storage.snapshots.save($0, key: key) } != nil
         return UnitRun(work: work, sequence: sequence, tails: tails, documentTokenCount: document.count,
-                       keptTokenCount: kept.count, truncation: truncation, documentSeconds: Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9,
-                       mix: mix)
+                       keptTokenCount: kept.count, truncation: truncation, documentSeconds: documentSeconds, plan: plan,
+                       snapshot: saved ? .saved : .none)
+    }
+
+    struct TokenizedUnit {
+        let tails: [[Int32]]
+        let document: [Int32]
+        let kept: [Int32]
+        let truncation: Truncation?
+        /// Template head + kept document: the KV every prompt starts from.
+        let prefix: [Int32]
+        var workload: UnitWorkload { UnitWorkload(documentTokens: prefix.count, promptTokens: tails.map(\.count), maxNewTokens: maxNewTokens) }
+        let maxNewTokens: Int
+    }
+
+    /// The unit's tokens: template head, document (overflow policy applied; the limit leaves room
+    /// for the longest prompt and the answer) and every prompt's tail.
+    func tokenize(_ work: UnitWork, engine: Engine) throws -> TokenizedUnit {
+        let tokenizer = engine.tokenizer
+        let parts = PromptParts(template: tokenizer.chatTemplate)
+        let head = tokenizer.encode(parts.head, addSpecial: true, parseSpecial: true)
+        let tails = work.spec.prompts.map { parts.tailTokens(prompt: $0, tokenizer: tokenizer) }
+        let document = tokenizer.encode(work.documentText, addSpecial: false, parseSpecial: false)
+        let limit = engine.model.config.contextLength - head.count - (tails.map(\.count).max() ?? 0) - work.spec.maxNewTokens
+        let (kept, truncation) = try work.spec.overflow.apply(to: document, limit: max(0, limit), documentPath: work.documentPath)
+        return TokenizedUnit(tails: tails, document: document, kept: kept, truncation: truncation, prefix: head + kept,
+                             maxNewTokens: work.spec.maxNewTokens)
+    }
+
+    /// What the router would choose for `work`, with every alternative (`pipeline plan`).
+    public func route(_ work: UnitWork, router: JobRouter) throws -> (route: Route, documentTokens: Int) {
+        let engine = try engine(for: work.modelPath)
+        let t = try tokenize(work, engine: engine)
+        return (router.route(work.spec, workload: t.workload, shape: engine.shape, modelPath: work.modelPath, budgetMB: work.memoryBudgetMB,
+                             cachedFormats: cachedFormats(model: engine.model, prefix: t.prefix)), t.prefix.count)
     }
 
     /// Prompt k of every unit together: tails appended in one pass, then shared decode steps.

@@ -1,5 +1,8 @@
+import Attention
 import Foundation
+import KVCache
 import Model
+import Planner
 import Tensor
 import Tokenizer
 
@@ -12,9 +15,17 @@ import Tokenizer
 /// the head and document tokens are the same for every prompt: they are prefilled once, and each
 /// prompt's tail is appended after them, decoded, then rolled back (DESIGN.md, data flow).
 ///
-/// Models stay loaded across units (keyed by path); one unit runs at a time per executor.
+/// Before prefilling, the unit is planned (`UnitPlanning`: the router for `strategy: auto`, a cost
+/// for a pinned mix). The document's KV lives in a `PagedKVCache` of the mix's format under the
+/// unit's memory budget (pages beyond it spill to `<kvDirectory>/spill`), and is saved as a
+/// snapshot under its content key: a later unit or job over the same document, model and format
+/// loads it instead of prefilling (docs/kv-cache.md).
+///
+/// Models stay loaded across units (keyed by path); one batch runs at a time per executor.
 public final class ModelUnitExecutor: BatchUnitExecutor, @unchecked Sendable {
     private let threads: Int
+    private let planning: UnitPlanning
+    let storage: KVStorage
     private let lock = NSLock()
     private var engines: [String: Engine] = [:]
 
@@ -22,16 +33,36 @@ public final class ModelUnitExecutor: BatchUnitExecutor, @unchecked Sendable {
         let model: LlamaModel
         let tokenizer: Tokenizer
         let context: ForwardContext
+        let shape: ModelShape
+        /// One instance per mix label (strategies own scratch memory).
+        private var strategies: [String: AttentionStrategy] = [:]
+        static let maxTokens = 512
+
         init(path: String, threads: Int) throws {
             model = try LlamaModel(path: path)
             tokenizer = try Tokenizer(gguf: model.file)
-            context = ForwardContext(model: model, pool: ThreadPool(threadCount: threads), maxTokens: 512)
+            context = ForwardContext(model: model, pool: ThreadPool(threadCount: threads), maxTokens: Self.maxTokens)
+            shape = ModelShape(model: model, maxTokens: Self.maxTokens)
+        }
+
+        func strategy(for mix: StrategyMix) -> AttentionStrategy {
+            if let s = strategies[mix.label] { return s }
+            let s = mix.makeAttention()
+            strategies[mix.label] = s
+            return s
         }
     }
 
-    public init(threads: Int? = nil) {
+    /// `kvDirectory`: spill files and snapshots (cleaned up by `KVRetentionPolicy` when the
+    /// executor starts and ends).
+    public init(threads: Int? = nil, planning: UnitPlanning = ExactPlanning(), kvDirectory: String = "data/kv") {
         self.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        self.planning = planning
+        storage = KVStorage(root: kvDirectory)
+        _ = storage.cleanUp()
     }
+
+    deinit { _ = storage.cleanUp() }
 
     func engine(for path: String) throws -> Engine {
         lock.lock()
@@ -46,18 +77,21 @@ public final class ModelUnitExecutor: BatchUnitExecutor, @unchecked Sendable {
         }
     }
 
-    /// The mixes this build can run. Anything else pinned by a job fails the unit clearly.
-    static func resolve(_ choice: StrategyChoice, document: String) throws -> StrategyMix {
-        switch choice {
-        case .auto:
-            // No router yet: dense attention over f16 KV, which meets every fidelity level.
-            return StrategyMix(attention: .dense, kv: .f16)
-        case let .pinned(mix):
-            guard mix.attention == .dense, mix.kv == .f16 else {
-                throw PipelineError.strategyNotImplemented(document: document, strategy: mix.label, available: "dense+f16")
-            }
-            return mix
+    /// The plan for a unit, checked against what this build runs.
+    func plan(_ work: UnitWork, workload: UnitWorkload, model: LlamaModel, shape: ModelShape, prefix: [Int32]) throws -> UnitPlan {
+        let plan = try planning.plan(work, workload: workload, shape: shape, cachedFormats: cachedFormats(model: model, prefix: prefix))
+        guard plan.mix.cacheFormat != nil else {
+            throw PipelineError.strategyNotImplemented(document: work.documentPath, strategy: plan.mix.label,
+                                                       available: "KV formats f16, int8, int4")
         }
+        return plan
+    }
+
+    /// The KV formats in which a snapshot of `prefix` exists.
+    func cachedFormats(model: LlamaModel, prefix: [Int32]) -> Set<String> {
+        Set(KVCacheFormat.allCases.filter {
+            FileManager.default.fileExists(atPath: storage.snapshots.path(for: model.snapshotKey(format: $0, tokens: prefix)))
+        }.map(\.rawValue))
     }
 
     public func execute(_ work: UnitWork, events: @Sendable (UnitEvent) -> Void,

@@ -163,7 +163,7 @@ extension Runner {
         let prefillSeconds = m.documentPrefillSeconds + outcome.prompts.reduce(0) { $0 + $1.prefillSeconds }
         let decodeSeconds = outcome.prompts.reduce(0) { $0 + $1.decodeSeconds }
         let tokensIn = m.keptTokenCount + promptTokens
-        return MetricsRecord(
+        var record = MetricsRecord(
             unitID: unitID, contentHash: contentHash, documentTokenCount: m.documentTokenCount,
             keptTokenCount: m.keptTokenCount, truncatedHeadTokens: m.truncation?.headTokens,
             truncatedTailTokens: m.truncation?.tailTokens, tokensIn: tokensIn, tokensOut: generated,
@@ -172,6 +172,14 @@ extension Runner {
             documentPrefillSeconds: m.documentPrefillSeconds, perPromptPrefillSeconds: m.perPromptPrefillSeconds,
             peakMemoryBytes: m.peakMemoryBytes, strategyMix: m.strategyMix.label, kvBytesInMemory: m.kvBytesInMemory,
             kvBytesOnDisk: m.kvBytesOnDisk, wallSeconds: wallSeconds, runner: runner)
+        record.kvSnapshot = m.kvSnapshot.rawValue
+        record.batchSize = m.batchSize
+        record.kvPeakResidentBytes = m.kvPeakResidentBytes
+        record.predictedSeconds = m.prediction?.seconds
+        record.predictedPrefillSeconds = m.prediction?.prefillSeconds
+        record.predictedDecodeSeconds = m.prediction?.decodeSeconds
+        record.predictedPeakMemoryBytes = m.prediction?.peakMemoryBytes
+        return record
     }
 
     static func rate(_ tokens: Int, _ seconds: Double) -> Double { seconds > 0 ? Double(tokens) / seconds : 0 }

@@ -1,4 +1,5 @@
 import Foundation
+import Planner
 
 /// What an executor returns for a unit: one outcome per prompt, in prompt order, and measurements.
 public struct UnitOutcome: Sendable, Equatable {
@@ -54,6 +55,14 @@ public struct UnitMeasurements: Sendable, Equatable {
     public var kvBytesOnDisk: Int
     /// The strategy mix the engine chose (or the job pinned).
     public var strategyMix: StrategyMix
+    /// Where the document's KV came from.
+    public var kvSnapshot: KVSnapshotUse = .none
+    /// Units decoded together with this one (1: alone).
+    public var batchSize = 1
+    /// Resident KV at its highest during the unit's batch.
+    public var kvPeakResidentBytes = 0
+    /// The cost model's prediction made before running the unit.
+    public var prediction: CostPrediction?
 
     public init(documentTokenCount: Int, keptTokenCount: Int, truncation: Truncation?, documentPrefillSeconds: Double,
                 perPromptPrefillSeconds: Double, peakMemoryBytes: Int, kvBytesInMemory: Int, kvBytesOnDisk: Int,
@@ -68,4 +77,10 @@ public struct UnitMeasurements: Sendable, Equatable {
         self.kvBytesOnDisk = kvBytesOnDisk
         self.strategyMix = strategyMix
     }
+}
+
+/// How a unit got its document's KV: loaded from a snapshot (no prefill), prefilled and saved,
+/// or prefilled without a snapshot (saving failed; the unit goes on).
+public enum KVSnapshotUse: String, Codable, Sendable {
+    case loaded, saved, none
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import Model
 import Pipeline
+import Planner
 import Store
 
 struct RunCommand: AsyncParsableCommand {
@@ -31,14 +33,16 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("memory-budget-mb"), help: "Override every job's memory_budget_mb.")
     var memoryBudgetMB: Int?
 
-    @Option(help: "Units run together, their decode steps batched (one weight read per step for all).")
-    var batchUnits = 1
+    @Option(help: "Units run together, their decode steps batched (one weight read per step for all): a number, or auto (the cost model's choice under the memory budget, up to 8).")
+    var batchUnits = "auto"
 
     func validate() throws {
         if let maxSeconds, !(maxSeconds > 0) { throw ValidationError("--max-seconds must be a positive number") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let memoryBudgetMB, memoryBudgetMB < 16 { throw ValidationError("--memory-budget-mb must be at least 16") }
-        if batchUnits < 1 || batchUnits > 64 { throw ValidationError("--batch-units must be from 1 to 64") }
+        if batchUnits != "auto" {
+            guard let n = Int(batchUnits), (1...64).contains(n) else { throw ValidationError("--batch-units must be auto or from 1 to 64") }
+        }
     }
 
     func run() async throws {
@@ -50,19 +54,51 @@ struct RunCommand: AsyncParsableCommand {
                 return
             }
             // The engine is built only when there is work, and before any unit is leased.
-            let executor = try makeDefaultExecutor(modelPath: modelOptions.modelPath, threads: threads)
+            let router = try loadRouter(store, threads: threads)
+            if router.profile == nil { display.log("no machine profile: strategy auto runs dense f16 (run pipeline calibrate)") }
+            let executor = try makeDefaultExecutor(modelPath: modelOptions.modelPath, threads: threads, planning: router)
             var options = RunnerOptions(modelPath: modelOptions.modelPath)
             options.once = once
             options.maxSeconds = maxSeconds
             options.threads = threads
             options.memoryBudgetMB = memoryBudgetMB
-            options.batchUnits = batchUnits
+            options.batchUnits = try chooseBatch(store, router: router, modelPath: modelOptions.modelPath, display: display)
             let stop = StopFlag()
             stop.raiseOnTerminationSignals()
             let runner = Runner(store: store, executor: executor, options: options, stop: stop,
                                 observe: { display.handle($0) })
             try runner.run()
+            // Learn from what this run measured: the next run's predictions use the refit profile.
+            if let refit = try refitProfile(store, threads: threads) {
+                display.log(String(format: "profile refit from %d units (prefill %d, decode %d%@)", refit.profile.refitUnits, refit.prefillUnits,
+                                   refit.decodeUnits, refit.decodeScale.map { String(format: ", decode scale %.3f", $0) } ?? ""))
+            }
         }
+    }
+}
+
+extension RunCommand {
+    /// `--batch-units`, or with auto the cost model's batch size for a typical unit: the mean
+    /// recorded document (4,096 tokens before any run), three 32-token prompts, 128 new tokens at
+    /// the recorded answer share, the mix auto routes it to at fidelity high, under the memory budget.
+    func chooseBatch(_ store: SQLiteStore, router: JobRouter, modelPath: String, display: ProgressDisplay) throws -> Int {
+        if let n = Int(batchUnits) { return n }
+        guard let profile = router.profile else { return 1 }
+        let model = try LlamaModel(path: modelPath)
+        let shape = ModelShape(model: model, maxTokens: 512)
+        let recorded = try store.recordedUnits(limit: 50).map(\.metrics.keptTokenCount)
+        var workload = UnitWorkload(documentTokens: recorded.isEmpty ? 4096 : recorded.reduce(0, +) / recorded.count,
+                                    promptTokens: [32, 32, 32], maxNewTokens: 128)
+        workload.expectedAnswerFraction = router.answerFraction
+        let budget = (memoryBudgetMB ?? JobSpec.defaultMemoryBudgetMB) << 20
+        let route = router.router(shape: shape, modelPath: modelPath).route(
+            workload, fidelity: .high, budgetBytes: budget, candidates: JobRouter.mixes.map { JobRouter.description(of: $0, shape: shape) })
+        let mix = JobRouter.mixes.first { $0.costKey == route.chosen } ?? StrategyMix(attention: .dense, kv: .f16)
+        let choice = BatchPlanner.choose(CostModel(profile: profile, shape: shape), workload: workload,
+                                         mix: JobRouter.description(of: mix, shape: shape).cost, budgetBytes: budget, maxBatch: 8)
+        display.log("batch of \(choice.batch) units (cost model, \(mix.costKey), \(workload.documentTokens)-token documents: "
+                    + choice.secondsPerUnit.enumerated().map { String(format: "B=%d %.1f s", $0.offset + 1, $0.element) }.joined(separator: ", ") + " per unit)")
+        return choice.batch
     }
 }
 

@@ -86,6 +86,9 @@ struct StatusCommand: AsyncParsableCommand {
         }
         print("  strategy: requested \(r.requestedStrategy); used \(r.strategies.isEmpty ? "nothing yet" : r.strategySummary)")
         if r.truncatedUnits > 0 { print("  \(r.truncatedUnits) documents truncated (truncate-middle)") }
+        if let e = r.predictionError {
+            print(String(format: "  cost model: mean prediction error %.1f%% over %d units (|predicted − measured| / measured)", e * 100, r.predictedUnits))
+        }
         for unit in units {
             var line = "  unit \(unit.unit)  \(pad(unit.state, 7))  attempts \(unit.attempts)  \(displayPath(unit.document))"
             if let tokens = unit.tokens { line += "  \(tokens) tokens" }

@@ -8,7 +8,8 @@ import Foundation
 /// to g_p new tokens (expected g_p = g·r, r the measured fraction of max_new_tokens that answers
 /// use), batch B units decoding together, d the depth of a decode step.
 ///
-///   prefill  = a·n + b·n²/2                                         (document, once)
+///   prefill  = a·n + b·n²/2                                         (document, once; or, when its
+///                                                                     snapshot exists, kv_mix·n·(1/diskRead + 1/lz4))
 ///            + Σ_p (a·t_p + b·t_p·(n + t_p/2))                      (each tail after the document)
 ///   decode   = Σ_p Σ_{s<g_p} [ w/B + c + attn_mix(n + t_p + s) ]
 ///            = Σ_p g_p·(w/B + c + f_mix + k_mix·(n + t_p + g_p/2))  (attn linear in depth)
@@ -37,7 +38,12 @@ public struct CostModel: Sendable {
         let g = Double(w.maxNewTokens) * w.expectedAnswerFraction
         let b = Double(max(1, batch))
 
-        var prefill = p.prefillSecondsPerToken * n + p.prefillSecondsPerPair * n * n / 2
+        let contextTokens = n + (tails.max() ?? 0) + Double(w.maxNewTokens)
+        let kvBytes = mix.kvBytesPerToken * contextTokens
+        // A document whose KV snapshot exists is read back (disk, then LZ4) instead of prefilled.
+        var prefill = w.snapshotCached
+            ? mix.kvBytesPerToken * n * (1 / (p.diskReadMBPerSecond * 1e6) + 1 / (p.lz4DecompressMBPerSecond * 1e6))
+            : p.prefillSecondsPerToken * n + p.prefillSecondsPerPair * n * n / 2
         for t in tails { prefill += p.prefillSecondsPerToken * t + p.prefillSecondsPerPair * t * (n + t / 2) }
 
         let attention = p.attention[mix.costKey]
@@ -48,8 +54,6 @@ public struct CostModel: Sendable {
             decode += g * (p.decodeWeightSeconds / b + p.decodePerSequenceSeconds + attn)
         }
 
-        let contextTokens = n + (tails.max() ?? 0) + Double(w.maxNewTokens)
-        let kvBytes = mix.kvBytesPerToken * contextTokens
         let perSequenceBudget = Double(budgetBytes) / b
         let spilled = max(0, kvBytes + mix.indexBytes(Int(contextTokens)) - perSequenceBudget)
         let spillFraction = kvBytes > 0 ? min(1, spilled / kvBytes) : 0
@@ -97,6 +101,8 @@ public struct UnitWorkload: Sendable, Codable, Equatable {
     public var maxNewTokens: Int
     /// The share of max_new_tokens answers actually use (1 until runs are recorded).
     public var expectedAnswerFraction: Double
+    /// The document's KV snapshot exists in the mix's format (no prefill).
+    public var snapshotCached = false
 
     public init(documentTokens: Int, promptTokens: [Int], maxNewTokens: Int, expectedAnswerFraction: Double = 1) {
         self.documentTokens = documentTokens

@@ -20,6 +20,10 @@ public struct JobStatistics: Sendable, Equatable {
     public var strategyMixes: [String: Int]
     /// Units cut by the truncate-middle overflow policy.
     public var truncatedUnits: Int
+    /// Done units that carry the router's prediction, and the mean of |predicted − measured| /
+    /// measured over them (measured: prefill + decode seconds).
+    public var predictedUnits = 0
+    public var meanPredictionError: Double?
 
     public init(job: JobRecord, unitCounts: [UnitState: Int] = [:], tokensIn: Int = 0, tokensOut: Int = 0,
                 prefillSeconds: Double = 0, decodeSeconds: Double = 0, documentPrefillSeconds: Double = 0,

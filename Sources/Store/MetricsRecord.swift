@@ -32,6 +32,18 @@ public struct MetricsRecord: Codable, Hashable, Sendable {
     public var wallSeconds: Double
     /// The runner that did the work.
     public var runner: String
+    /// The document's KV came from a snapshot (`loaded`), was prefilled and saved (`saved`), or
+    /// was prefilled without saving (`none`).
+    public var kvSnapshot: String?
+    /// Units that decoded together with this one (1: alone).
+    public var batchSize: Int?
+    /// Resident KV at its highest during the unit (under the budget when one is set).
+    public var kvPeakResidentBytes: Int?
+    /// The router's prediction for this unit before running it (CostModel); nil when none was made.
+    public var predictedSeconds: Double?
+    public var predictedPrefillSeconds: Double?
+    public var predictedDecodeSeconds: Double?
+    public var predictedPeakMemoryBytes: Int?
 
     enum CodingKeys: String, CodingKey {
         case runner
@@ -43,6 +55,9 @@ public struct MetricsRecord: Codable, Hashable, Sendable {
         case documentPrefillSeconds = "document_prefill_seconds", perPromptPrefillSeconds = "per_prompt_prefill_seconds"
         case peakMemoryBytes = "peak_memory_bytes", strategyMix = "strategy_mix", kvBytesInMemory = "kv_bytes_in_memory"
         case kvBytesOnDisk = "kv_bytes_on_disk", wallSeconds = "wall_seconds"
+        case kvSnapshot = "kv_snapshot", batchSize = "batch_size", kvPeakResidentBytes = "kv_peak_resident_bytes"
+        case predictedSeconds = "predicted_seconds", predictedPrefillSeconds = "predicted_prefill_seconds"
+        case predictedDecodeSeconds = "predicted_decode_seconds", predictedPeakMemoryBytes = "predicted_peak_memory_bytes"
     }
 
     public init(unitID: Int64, contentHash: String, documentTokenCount: Int, keptTokenCount: Int,

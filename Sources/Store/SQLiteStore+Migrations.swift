@@ -130,6 +130,18 @@ extension SQLiteStore {
                 """)
         }
 
+        migrator.registerMigration("6 predictions and KV snapshots") { db in
+            try db.execute(sql: """
+                ALTER TABLE metrics ADD COLUMN kv_snapshot TEXT;              -- loaded | saved | none
+                ALTER TABLE metrics ADD COLUMN batch_size INTEGER;
+                ALTER TABLE metrics ADD COLUMN kv_peak_resident_bytes INTEGER;
+                ALTER TABLE metrics ADD COLUMN predicted_seconds REAL;        -- the router's CostModel, before the run
+                ALTER TABLE metrics ADD COLUMN predicted_prefill_seconds REAL;
+                ALTER TABLE metrics ADD COLUMN predicted_decode_seconds REAL;
+                ALTER TABLE metrics ADD COLUMN predicted_peak_memory_bytes INTEGER;
+                """)
+        }
+
         return migrator
     }
 

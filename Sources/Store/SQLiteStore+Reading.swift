@@ -45,6 +45,15 @@ extension SQLiteStore {
             stats.kvBytesOnDisk = sums["kv_disk"]
             stats.truncatedUnits = sums["truncated"]
         }
+        if let row = try Row.fetchOne(db, sql: """
+            SELECT count(*) AS n,
+                   avg(abs(m.predicted_seconds - (m.prefill_seconds + m.decode_seconds)) / (m.prefill_seconds + m.decode_seconds)) AS error
+            FROM metrics m JOIN unit u ON u.id = m.unit_id
+            WHERE u.job_id = ? AND m.predicted_seconds IS NOT NULL AND m.prefill_seconds + m.decode_seconds > 0
+            """, arguments: [job.id]) {
+            stats.predictedUnits = row["n"]
+            stats.meanPredictionError = row["error"]
+        }
         let mixes = try Row.fetchAll(db, sql: """
             SELECT m.strategy_mix AS mix, count(*) AS n FROM metrics m JOIN unit u ON u.id = m.unit_id
             WHERE u.job_id = ? GROUP BY m.strategy_mix
@@ -76,6 +85,20 @@ extension SQLiteStore {
             return try rows.map { row in
                 let output = try OutputRecord(row: row)
                 return ResultRecord(jobID: jobID, unitID: output.unitID, documentPath: row["document_path"], output: output)
+            }
+        }
+    }
+}
+
+extension SQLiteStore {
+    public func recordedUnits(limit: Int) throws -> [RecordedUnit] {
+        try read("read recorded units") { db in
+            try Row.fetchAll(db, sql: """
+                SELECT m.*, j.spec_json AS spec_json, j.prompt_count AS prompt_count FROM metrics m
+                JOIN unit u ON u.id = m.unit_id JOIN job j ON j.id = u.job_id
+                ORDER BY u.finished_at DESC, m.unit_id DESC LIMIT ?
+                """, arguments: [limit]).map { row in
+                RecordedUnit(metrics: try MetricsRecord(row: row), specJSON: row["spec_json"], promptCount: row["prompt_count"])
             }
         }
     }

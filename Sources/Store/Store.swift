@@ -54,6 +54,9 @@ public protocol Store: Sendable {
     /// Every output of a job: one record per (unit, prompt), in unit then prompt order.
     func results(jobID: String) throws -> [ResultRecord]
 
+    /// The most recently finished units' metrics with their job's spec, newest first (the refit's data).
+    func recordedUnits(limit: Int) throws -> [RecordedUnit]
+
     // MARK: Calibration (eval, router)
 
     /// Appends a fidelity measurement; returns it with its id.
@@ -62,4 +65,18 @@ public protocol Store: Sendable {
 
     /// Every calibration row, oldest first.
     func calibrations() throws -> [CalibrationRecord]
+}
+
+/// A done unit's metrics with what its job asked for.
+public struct RecordedUnit: Sendable, Hashable {
+    public var metrics: MetricsRecord
+    /// The job's canonical spec (JSON): max_new_tokens, prompts, fidelity, strategy.
+    public var specJSON: String
+    public var promptCount: Int
+
+    public init(metrics: MetricsRecord, specJSON: String, promptCount: Int) {
+        self.metrics = metrics
+        self.specJSON = specJSON
+        self.promptCount = promptCount
+    }
 }

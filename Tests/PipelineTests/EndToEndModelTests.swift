@@ -34,7 +34,7 @@ import TestSupport
         #expect(records.count == 3 * prompts.count)
 
         // The same work done directly by the executor gives the same texts.
-        let executor = ModelUnitExecutor(threads: 1)
+        let executor = ModelUnitExecutor(threads: 1, kvDirectory: w.folder.file("kv"))
         let spec = try JobFile.load(jobPath).spec
         for n in 1...3 {
             let path = w.folder.file("docs/doc-\(n).txt")

@@ -1,0 +1,85 @@
+import Attention
+import Foundation
+import KVCache
+import Planner
+import Store
+
+/// The router behind `strategy: auto` (Planner's `Router` over every mix this build runs), and
+/// the cost of a pinned mix. Built once per run from the store's newest machine profile and its
+/// calibration rows.
+public struct JobRouter: UnitPlanning {
+    public let profile: MachineProfile?
+    public let calibrations: [CalibrationRecord]
+    /// The share of max_new_tokens that answers used in recorded units (1 without history).
+    public let answerFraction: Double
+
+    public init(profile: MachineProfile?, calibrations: [CalibrationRecord], answerFraction: Double = 1) {
+        self.profile = profile
+        self.calibrations = calibrations
+        self.answerFraction = answerFraction
+    }
+
+    /// Every mix this build runs, at default parameters: {dense, topk, da-topk, lsh} × {f16, int8, int4}.
+    public static let mixes: [StrategyMix] = AttentionKind.allCases.flatMap { a in
+        [KVFormat.f16, .int8, .int4].map { StrategyMix(attention: a, kv: $0) }
+    }
+
+    /// What the cost model needs about `mix` for a model of `shape`. KV bytes per token come from
+    /// the page formats (ck_kv.h); index bytes per token are the strategies' structures per (layer,
+    /// KV head): topk / da-topk a sign sketch (headDim/8 bytes) and the f16 key mirror (2·headDim),
+    /// lsh L 2-byte codes while building plus Elias–Fano tables (≈ L·2 bytes) and the key mirror.
+    /// Every strategy reads all pages of a layer today (none prefetches only its own), so a step
+    /// reads all spilled bytes: readFraction 1.
+    public static func description(of mix: StrategyMix, shape: ModelShape) -> MixDescription {
+        let streams = Double(shape.layerCount * shape.kvHeadCount), hd = Double(shape.headDim)
+        let sealed: KVPageKind = switch mix.cacheFormat ?? .f16 {
+        case .f16: .f16
+        case .int8: .int8
+        case .int4: .int4 // all but the f16 recent window
+        }
+        let pageBytes = Double(sealed.byteCount(headDim: shape.headDim))
+        let kvPerToken = streams * pageBytes / 64
+        let index: Double = switch mix.attention {
+        case .dense: 0
+        case .topk, .daTopk: streams * (hd / 8 + 2 * hd)
+        case .lsh: streams * (Double(mix.lshL ?? 150) * 2 + 2 * hd)
+        }
+        let strategy = mix.makeAttention()
+        return MixDescription(attention: mix.attention.rawValue, kvFormat: mix.kv.rawValue, parameters: strategy.parameterDescription,
+                              cost: MixCost(costKey: mix.costKey, kvBytesPerToken: kvPerToken, indexBytesPerToken: index))
+    }
+
+    public func router(shape: ModelShape, modelPath: String) -> Router {
+        Router(profile: profile, calibrations: calibrations, shape: shape, modelName: URL(fileURLWithPath: modelPath).lastPathComponent)
+    }
+
+    /// The route for one unit (what `pipeline plan` shows).
+    public func route(_ spec: JobSpec, workload: UnitWorkload, shape: ModelShape, modelPath: String, budgetMB: Int,
+                      cachedFormats: Set<String> = []) -> Route {
+        var w = workload
+        w.expectedAnswerFraction = answerFraction
+        return router(shape: shape, modelPath: modelPath).route(
+            w, fidelity: FidelityRequirement(rawValue: spec.fidelity.rawValue) ?? .high, budgetBytes: budgetMB << 20,
+            candidates: Self.mixes.map { Self.description(of: $0, shape: shape) }, cachedFormats: cachedFormats)
+    }
+
+    public func plan(_ work: UnitWork, workload: UnitWorkload, shape: ModelShape, cachedFormats: Set<String>) throws -> UnitPlan {
+        switch work.spec.strategy {
+        case let .pinned(mix):
+            var w = workload
+            w.expectedAnswerFraction = answerFraction
+            w.snapshotCached = cachedFormats.contains(mix.kv.rawValue)
+            let prediction = profile.flatMap { p -> CostPrediction? in
+                guard p.attention[mix.costKey] != nil else { return nil }
+                return CostModel(profile: p, shape: shape).predict(w, mix: Self.description(of: mix, shape: shape).cost,
+                                                                   budgetBytes: work.memoryBudgetMB << 20)
+            }
+            return UnitPlan(mix: mix, prediction: prediction, reason: "pinned by the job")
+        case .auto:
+            let route = route(work.spec, workload: workload, shape: shape, modelPath: work.modelPath, budgetMB: work.memoryBudgetMB,
+                              cachedFormats: cachedFormats)
+            let mix = Self.mixes.first { $0.costKey == route.chosen } ?? StrategyMix(attention: .dense, kv: .f16)
+            return UnitPlan(mix: mix, prediction: route.prediction, reason: route.reason)
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import Model
+import Planner
+
+/// What the executor asks before running a unit, once the document is tokenized: which strategy
+/// mix, and what the cost model predicts for it. The router (`JobRouter`) answers for
+/// `strategy: auto`; a pinned mix is kept and only costed.
+public protocol UnitPlanning: Sendable {
+    /// `cachedFormats`: KV formats in which the document's snapshot already exists.
+    func plan(_ work: UnitWork, workload: UnitWorkload, shape: ModelShape, cachedFormats: Set<String>) throws -> UnitPlan
+}
+
+public struct UnitPlan: Sendable {
+    public var mix: StrategyMix
+    /// The cost model's prediction for this mix (nil without a machine profile).
+    public var prediction: CostPrediction?
+    /// Why this mix: the router's reason, or "pinned by the job".
+    public var reason: String
+
+    public init(mix: StrategyMix, prediction: CostPrediction?, reason: String) {
+        self.mix = mix
+        self.prediction = prediction
+        self.reason = reason
+    }
+}
+
+/// Without a router: `auto` runs dense attention over f16 KV, which meets every fidelity level.
+public struct ExactPlanning: UnitPlanning {
+    public init() {}
+    public func plan(_ work: UnitWork, workload: UnitWorkload, shape: ModelShape, cachedFormats: Set<String>) throws -> UnitPlan {
+        switch work.spec.strategy {
+        case .auto: UnitPlan(mix: StrategyMix(attention: .dense, kv: .f16), prediction: nil, reason: "no router: dense f16 meets every fidelity level")
+        case let .pinned(mix): UnitPlan(mix: mix, prediction: nil, reason: "pinned by the job")
+        }
+    }
+}
+
+extension ModelShape {
+    /// The shape of a loaded model: weight bytes are the GGUF's tensor data (read once per decode
+    /// step); buffers are a forward context's activations for `maxTokens` rows (hidden state, q/k/v,
+    /// attention output, feed-forward, logits of one row), fp32.
+    public init(model: LlamaModel, maxTokens: Int) {
+        let c = model.config
+        let rowFloats = 4 * c.embeddingLength + 2 * c.kvHeadCount * c.headDim + 3 * c.feedForwardLength
+        self.init(layerCount: c.layerCount, kvHeadCount: c.kvHeadCount, headDim: c.headDim,
+                  weightBytes: model.file.mapping.bytes.count - model.file.dataOffset,
+                  bufferBytes: 4 * (maxTokens * rowFloats + c.vocabularySize), contextLength: c.contextLength)
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import Store
+
+/// The fidelity a job asks for (DESIGN.md, job file): what a mix must have shown in calibration.
+public enum FidelityRequirement: String, Sendable, Codable {
+    /// Dense attention over f16 KV only (the exact path; spilling pages is lossless).
+    case exact
+    /// Top-1 agreement with dense ≥ 99% over the calibrated decode steps, and every needle dense
+    /// passes still passed.
+    case high
+    /// Every needle dense passes still passed.
+    case fast
+}
+
+/// A strategy mix as the router sees it: its cost key (`<strategy>+<kv>`), the strategy's
+/// parameter description (to match calibration rows) and its cost-model figures.
+public struct MixDescription: Sendable {
+    public var attention: String
+    public var kvFormat: String
+    public var parameters: String
+    public var cost: MixCost
+
+    public init(attention: String, kvFormat: String, parameters: String, cost: MixCost) {
+        self.attention = attention
+        self.kvFormat = kvFormat
+        self.parameters = parameters
+        self.cost = cost
+    }
+
+    public var key: String { "\(attention)+\(kvFormat)" }
+    var isExact: Bool { attention == "dense" && kvFormat == "f16" }
+}
+
+/// One mix the router considered for a unit.
+public struct RouteAlternative: Sendable, Codable, Equatable {
+    public var mix: String
+    public var eligible: Bool
+    /// Why it is (not) eligible: the calibration row's figures, or what is missing.
+    public var reason: String
+    public var prediction: CostPrediction?
+}
+
+public struct Route: Sendable, Codable, Equatable {
+    public var chosen: String
+    /// Why the winner won.
+    public var reason: String
+    public var prediction: CostPrediction?
+    /// Every mix considered, cheapest first (ineligible ones last).
+    public var alternatives: [RouteAlternative]
+}
+
+/// Picks the cheapest mix that meets a fidelity requirement (FlexGen's policy search, over a
+/// small discrete space): every candidate is checked against its most recent calibration row for
+/// this model (`pipeline eval`), costed by the `CostModel` on the measured profile (`pipeline
+/// calibrate`, refit from runs), and the eligible one with the least predicted seconds wins.
+/// Dense f16 is always eligible (it is the reference); without a profile nothing can be costed
+/// and the router says so and keeps dense f16.
+public struct Router: Sendable {
+    public let profile: MachineProfile?
+    public let calibrations: [CalibrationRecord]
+    public let shape: ModelShape
+    /// The GGUF file name calibration rows must name.
+    public let modelName: String
+
+    public init(profile: MachineProfile?, calibrations: [CalibrationRecord], shape: ModelShape, modelName: String) {
+        self.profile = profile
+        self.calibrations = calibrations
+        self.shape = shape
+        self.modelName = modelName
+    }
+
+    /// The newest calibration row of `mix` for this model.
+    public func calibration(of mix: MixDescription) -> CalibrationRecord? {
+        calibrations.filter { $0.strategy == mix.attention && $0.kvFormat == mix.kvFormat && $0.parameters == mix.parameters && $0.model == modelName }
+            .max { $0.measuredAt < $1.measuredAt }
+    }
+
+    /// Whether `mix` meets `fidelity`, and why.
+    public func admits(_ mix: MixDescription, _ fidelity: FidelityRequirement) -> (Bool, String) {
+        if mix.isExact { return (true, "the exact path") }
+        if fidelity == .exact { return (false, "fidelity exact allows dense attention over f16 KV only") }
+        guard let row = calibration(of: mix) else { return (false, "no calibration row for \(mix.key) (\(mix.parameters)) on \(modelName): run pipeline eval") }
+        let figures = String(format: "calibrated at %d tokens: top-1 %.2f%%, mean KL %.4f", row.contextTokens, row.top1Agreement * 100, row.meanKL)
+        guard let needles = row.needles, let passed = row.needlesReferencePassed, let kept = row.needlesKept else {
+            return (false, figures + ", no needle check")
+        }
+        let needleText = "needles \(kept)/\(passed) of dense's passes (\(needles) cases)"
+        if kept < passed { return (false, figures + ", " + needleText + " — a needle lost") }
+        if fidelity == .high && row.top1Agreement < 0.99 { return (false, figures + ", " + needleText + " — top-1 below 99%") }
+        return (true, figures + ", " + needleText)
+    }
+
+    /// `cachedFormats`: KV formats in which the document's snapshot exists (no prefill for them).
+    public func route(_ workload: UnitWorkload, fidelity: FidelityRequirement, budgetBytes: Int, candidates: [MixDescription],
+                      batch: Int = 1, cachedFormats: Set<String> = []) -> Route {
+        let model = profile.map { CostModel(profile: $0, shape: shape) }
+        var alternatives: [RouteAlternative] = []
+        for mix in candidates {
+            var (eligible, reason) = admits(mix, fidelity)
+            var prediction: CostPrediction?
+            if let model {
+                if model.profile.attention[mix.cost.costKey] == nil {
+                    eligible = false
+                    reason += "; no measured attention cost for \(mix.key): run pipeline calibrate"
+                } else {
+                    var w = workload
+                    w.snapshotCached = cachedFormats.contains(mix.kvFormat)
+                    prediction = model.predict(w, mix: mix.cost, batch: batch, budgetBytes: budgetBytes)
+                    if w.snapshotCached { reason += "; KV snapshot cached" }
+                    if let p = prediction, p.spillFraction > 0 { reason += String(format: "; spills %.0f%% of its KV", p.spillFraction * 100) }
+                }
+            }
+            alternatives.append(RouteAlternative(mix: mix.key, eligible: eligible, reason: reason, prediction: prediction))
+        }
+        alternatives.sort { a, b in
+            if a.eligible != b.eligible { return a.eligible }
+            return (a.prediction?.seconds ?? .infinity) < (b.prediction?.seconds ?? .infinity)
+        }
+        guard model != nil else {
+            let exact = alternatives.first { $0.mix == "dense+f16" }
+            return Route(chosen: "dense+f16", reason: "no machine profile (run pipeline calibrate): dense f16, which meets every fidelity level",
+                         prediction: exact?.prediction, alternatives: alternatives)
+        }
+        guard let best = alternatives.first(where: { $0.eligible && $0.prediction != nil }) else {
+            return Route(chosen: "dense+f16", reason: "no mix could be costed: dense f16", prediction: nil, alternatives: alternatives)
+        }
+        let runnerUp = alternatives.dropFirst().first { $0.eligible && $0.prediction != nil }
+        var why = String(format: "cheapest eligible at %.1f s predicted", best.prediction!.seconds)
+        if let r = runnerUp, let p = r.prediction { why += String(format: " (next: %@ at %.1f s)", r.mix, p.seconds) }
+        return Route(chosen: best.mix, reason: why, prediction: best.prediction, alternatives: alternatives)
+    }
+}

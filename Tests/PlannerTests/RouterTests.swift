@@ -1,0 +1,136 @@
+import Foundation
+import Planner
+import Store
+import Testing
+
+/// The router, cost model, batch choice and refit on made-up profiles and calibration rows.
+@Suite struct RouterTests {
+    static let shape = ModelShape(layerCount: 30, kvHeadCount: 3, headDim: 64, weightBytes: 90 << 20, bufferBytes: 40 << 20, contextLength: 8192)
+    static let bytesF16 = Double(30 * 3 * 64 * 2 * 2)
+
+    /// Attention cost per step linear in depth; sparse mixes flat.
+    static func profile(decodeScale: Double = 1) -> MachineProfile {
+        func cost(_ fixed: Double, _ perToken: Double) -> MachineProfile.AttentionCost {
+            MachineProfile.AttentionCost(depths: [1000, 8000], stepSeconds: [fixed + perToken * 1000, fixed + perToken * 8000].map { $0 * decodeScale })
+        }
+        return MachineProfile(threads: 2, gemmGFLOPS: 100, prefillSecondsPerToken: 2e-3, prefillSecondsPerPair: 1e-8, memoryGBPerSecond: 20,
+                              decodeWeightSeconds: 4e-3 * decodeScale, decodePerSequenceSeconds: 1e-3 * decodeScale,
+                              diskWriteMBPerSecond: 500, diskReadMBPerSecond: 1000, lz4CompressMBPerSecond: 500, lz4DecompressMBPerSecond: 2000,
+                              attention: ["dense+f16": cost(1e-4, 2e-6), "dense+int8": cost(1e-4, 1.2e-6), "topk+f16": cost(1e-3, 2e-7),
+                                          "lsh+f16": cost(8e-4, 1.5e-7)])
+    }
+
+    static func mix(_ a: String, _ kv: String, perToken: Double = bytesF16) -> MixDescription {
+        MixDescription(attention: a, kvFormat: kv, parameters: "p", cost: MixCost(costKey: "\(a)+\(kv)", kvBytesPerToken: perToken))
+    }
+
+    static let candidates = [mix("dense", "f16"), mix("dense", "int8", perToken: bytesF16 / 2), mix("topk", "f16"), mix("lsh", "f16")]
+
+    static func row(_ strategy: String, _ kv: String, top1: Double, kept: Int, passed: Int = 10) -> CalibrationRecord {
+        CalibrationRecord(strategy: strategy, parameters: "p", kvFormat: kv, contextTokens: 6000, model: "m.gguf", steps: 512, documents: 8,
+                          meanKL: 0.01, maxKL: 0.1, top1Agreement: top1, confidentTop1Agreement: top1, perplexity: 3, referencePerplexity: 3,
+                          needles: 12, needlesReferencePassed: passed, needlesKept: kept)
+    }
+
+    static let rows = [row("dense", "int8", top1: 0.995, kept: 10), row("topk", "f16", top1: 0.993, kept: 10), row("lsh", "f16", top1: 0.97, kept: 10)]
+    static let work = UnitWorkload(documentTokens: 6000, promptTokens: [30, 30, 30], maxNewTokens: 128)
+
+    func route(_ fidelity: FidelityRequirement, rows: [CalibrationRecord] = Self.rows, profile: MachineProfile? = Self.profile()) -> Route {
+        Router(profile: profile, calibrations: rows, shape: Self.shape, modelName: "m.gguf")
+            .route(Self.work, fidelity: fidelity, budgetBytes: 1 << 30, candidates: Self.candidates)
+    }
+
+    @Test func exactKeepsDenseF16() {
+        let r = route(.exact)
+        #expect(r.chosen == "dense+f16")
+        #expect(r.alternatives.filter(\.eligible).map(\.mix) == ["dense+f16"])
+    }
+
+    @Test func highTakesTheCheapestMixWithTop1AndNeedles() {
+        let r = route(.high)
+        #expect(r.chosen == "topk+f16") // lsh is cheaper but its top-1 is 97%
+        let lsh = r.alternatives.first { $0.mix == "lsh+f16" }!
+        #expect(!lsh.eligible && lsh.reason.contains("top-1 below 99%"))
+        let costs = r.alternatives.filter(\.eligible).map { $0.prediction!.seconds }
+        #expect(costs == costs.sorted())
+    }
+
+    @Test func fastNeedsOnlyTheNeedles() {
+        #expect(route(.fast).chosen == "lsh+f16")
+        let lostNeedle = [Self.row("lsh", "f16", top1: 0.999, kept: 9)] + Self.rows.filter { $0.strategy != "lsh" }
+        let r = route(.fast, rows: lostNeedle)
+        #expect(r.chosen == "topk+f16")
+        #expect(r.alternatives.first { $0.mix == "lsh+f16" }!.reason.contains("needle lost"))
+    }
+
+    @Test func uncalibratedOrUnmeasuredMixesAreExcluded() {
+        let r = route(.high, rows: [])
+        #expect(r.chosen == "dense+f16")
+        #expect(r.alternatives.first { $0.mix == "topk+f16" }!.reason.contains("no calibration row"))
+        let otherModel = Router(profile: Self.profile(), calibrations: Self.rows, shape: Self.shape, modelName: "other.gguf")
+            .route(Self.work, fidelity: .high, budgetBytes: 1 << 30, candidates: Self.candidates)
+        #expect(otherModel.chosen == "dense+f16")
+        var p = Self.profile()
+        p.attention["topk+f16"] = nil
+        let unmeasured = route(.high, profile: p)
+        #expect(unmeasured.chosen == "dense+int8")
+        #expect(unmeasured.alternatives.first { $0.mix == "topk+f16" }!.reason.contains("pipeline calibrate"))
+    }
+
+    @Test func withoutAProfileDenseF16AndTheReason() {
+        let r = route(.fast, profile: nil)
+        #expect(r.chosen == "dense+f16" && r.reason.contains("no machine profile"))
+    }
+
+    @Test func costModelChargesSpillsAndCreditsSnapshots() {
+        let model = CostModel(profile: Self.profile(), shape: Self.shape)
+        let dense = Self.mix("dense", "f16").cost
+        let roomy = model.predict(Self.work, mix: dense, budgetBytes: 1 << 30)
+        let tight = model.predict(Self.work, mix: dense, budgetBytes: 64 << 20)
+        #expect(roomy.spillFraction == 0 && tight.spillFraction > 0.5)
+        #expect(tight.seconds > roomy.seconds && tight.peakMemoryBytes < roomy.peakMemoryBytes)
+        var cached = Self.work
+        cached.snapshotCached = true
+        #expect(model.predict(cached, mix: dense, budgetBytes: 1 << 30).prefillSeconds < roomy.prefillSeconds / 5)
+        // prefill = a·n + b·n²/2 for the document, plus each tail after it
+        let n = 6000.0, expected = 2e-3 * n + 1e-8 * n * n / 2 + 3 * (2e-3 * 30 + 1e-8 * 30 * (n + 15))
+        #expect(abs(roomy.prefillSeconds - expected) < 1e-9)
+    }
+
+    @Test func batchPaysWhenWeightsDominateAndStopsAtTheBudget() {
+        let model = CostModel(profile: Self.profile(), shape: Self.shape)
+        let dense = Self.mix("dense", "f16").cost
+        let roomy = BatchPlanner.choose(model, workload: Self.work, mix: dense, budgetBytes: 4 << 30, maxBatch: 8)
+        #expect(roomy.batch >= 4) // w/B: the gains shrink until they fall under 1%
+        #expect(roomy.secondsPerUnit == roomy.secondsPerUnit.sorted(by: >))
+        // A budget that holds one document's KV: a second one spills every step.
+        let kv = Int(Self.bytesF16 * 6300)
+        var slowDisk = Self.profile()
+        slowDisk.diskReadMBPerSecond = 50
+        let tight = BatchPlanner.choose(CostModel(profile: slowDisk, shape: Self.shape), workload: Self.work, mix: dense, budgetBytes: kv, maxBatch: 8)
+        #expect(tight.batch == 1)
+    }
+
+    @Test func refitRecoversTheMachineFromRecordedUnits() {
+        let truth = Self.profile(decodeScale: 1.5)
+        var truePrefill = truth
+        truePrefill.prefillSecondsPerToken = 3e-3
+        truePrefill.prefillSecondsPerPair = 2e-8
+        let samples = [2000, 4000, 6000, 8000].map { n in
+            let depth = n + 30 + 40
+            let perToken = truth.decodeWeightSeconds + truth.decodePerSequenceSeconds + truth.attention["dense+f16"]!.seconds(atDepth: depth)
+            return UnitSample(documentTokens: n, snapshotLoaded: false,
+                              documentPrefillSeconds: 3e-3 * Double(n) + 2e-8 * Double(n * n) / 2, decodeSeconds: 240 * perToken,
+                              generatedTokens: 240, meanDepth: depth, batchSize: 1, costKey: "dense+f16", answerFraction: 0.625)
+        }
+        let r = ProfileRefit.refit(Self.profile(), samples: samples)
+        #expect(abs(r.profile.prefillSecondsPerToken - 3e-3) < 1e-9)
+        #expect(abs(r.profile.prefillSecondsPerPair - 2e-8) < 1e-12)
+        #expect(abs(r.decodeScale! - 1.5) < 1e-9)
+        #expect(abs(r.answerFraction! - 0.625) < 1e-12)
+        #expect(abs(r.profile.attention["topk+f16"]!.seconds(atDepth: 5000) - truth.attention["topk+f16"]!.seconds(atDepth: 5000)) < 1e-12)
+        // A snapshot load says nothing about prefill speed.
+        let loaded = samples.map { s -> UnitSample in var s = s; s.snapshotLoaded = true; s.documentPrefillSeconds = 0.01; return s }
+        #expect(ProfileRefit.refit(Self.profile(), samples: loaded).prefillUnits == 0)
+    }
+}
