@@ -4,15 +4,17 @@ same run: every (document, prompt) of a job file answered with up to max_new_tok
 
   scripts/bench_jobs.py [--job jobs/licence-and-manual-questions.json] [--threads 2]
                         [--variants auto,dense-f16] [--pipeline-args "--batch-units 4"] [--json OUT]
+                        [--base-db data/pipeline.sqlite]
 
-- ours, per variant: a fresh store, `pipeline submit` of the job (the variant pins its strategy,
+- ours, per variant: a fresh store (a copy of --base-db: its profile and calibration rows, no
+  jobs of this name) and a fresh KV folder, `pipeline submit` of the job (the variant pins its strategy,
   `auto` leaves the router to choose), `pipeline run`; wall time of the run.
 - llama.cpp: `llama-completion` once per document and prompt (the document is prefilled again for
   every prompt, as a user of llama.cpp would run it), with the exact prompt text our executor
   builds (the model's chat template around "<document>\\n\\n<prompt>"), greedy, -n max_new_tokens,
   -c 8192, stopping at the end-of-generation token like ours.
 Reports documents per hour for each, and the ratios."""
-import argparse, glob, json, os, subprocess, sys, tempfile, time
+import argparse, glob, json, os, sqlite3, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -45,7 +47,10 @@ def run_ours(args, spec, variant, workdir):
     path = os.path.join(workdir, f"bench-{variant}.json")
     json.dump(job, open(path, "w"))
     db = os.path.join(workdir, f"bench-{variant}.sqlite")
-    env = dict(os.environ, PIPELINE_DB=db)
+    if args.base_db:  # the machine profile and calibration rows the router needs
+        with sqlite3.connect(args.base_db) as src, sqlite3.connect(db) as dst: src.backup(dst)
+    # a fresh KV folder: no variant loads another's document snapshots
+    env = dict(os.environ, PIPELINE_DB=db, PIPELINE_KV_DIR=os.path.join(workdir, f"kv-{variant}"))
     pipeline = os.path.join(ROOT, ".build/release/pipeline")
     subprocess.run([pipeline, "submit", path], env=env, check=True, capture_output=True)
     t0 = time.time()
@@ -78,6 +83,7 @@ def main():
     ap.add_argument("--variants", default="auto,dense-f16")
     ap.add_argument("--pipeline-args", default="")
     ap.add_argument("--json")
+    ap.add_argument("--base-db", help="a store whose machine profile and calibration rows each variant's fresh store starts from")
     args = ap.parse_args()
     spec = json.load(open(args.job))
     spec.setdefault("max_new_tokens", 256)

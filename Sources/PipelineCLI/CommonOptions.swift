@@ -7,6 +7,8 @@ enum Defaults {
     static let databasePath = "data/pipeline.sqlite"
     static let modelPath = "data/models/SmolLM2-135M-Instruct.Q4_1.gguf"
     static let kvSpillDirectory = "data/kv"
+    /// Spill files and document snapshots of `pipeline run` (`--kv-dir`, `PIPELINE_KV_DIR`).
+    static var kvDirectory: String { environment("PIPELINE_KV_DIR") ?? kvSpillDirectory }
 
     static func environment(_ name: String) -> String? {
         ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }

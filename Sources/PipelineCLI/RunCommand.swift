@@ -36,6 +36,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Units run together, their decode steps batched (one weight read per step for all): a number, or auto (the cost model's choice under the memory budget, up to 8).")
     var batchUnits = "auto"
 
+    @Option(help: "KV spill files and document snapshots (default: $PIPELINE_KV_DIR or data/kv).")
+    var kvDir: String?
+
     func validate() throws {
         if let maxSeconds, !(maxSeconds > 0) { throw ValidationError("--max-seconds must be a positive number") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
@@ -56,7 +59,8 @@ struct RunCommand: AsyncParsableCommand {
             // The engine is built only when there is work, and before any unit is leased.
             let router = try loadRouter(store, threads: threads)
             if router.profile == nil { display.log("no machine profile: strategy auto runs dense f16 (run pipeline calibrate)") }
-            let executor = try makeDefaultExecutor(modelPath: modelOptions.modelPath, threads: threads, planning: router)
+            let executor = try makeDefaultExecutor(modelPath: modelOptions.modelPath, threads: threads, planning: router,
+                                                   kvDirectory: kvDir ?? Defaults.kvDirectory)
             var options = RunnerOptions(modelPath: modelOptions.modelPath)
             options.once = once
             options.maxSeconds = maxSeconds
