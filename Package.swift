@@ -58,7 +58,7 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Tokenizer", "GGUF", "Tensor", "KVCache", "TestSupport"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "PlannerTests", dependencies: ["Planner", "Store", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PlannerTests", dependencies: ["Planner", "Store", "Model", "KVCache", "Attention", "Tensor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store", "Model", "TestSupport"],
                     swiftSettings: swiftSettings),

@@ -40,11 +40,6 @@ public struct EngineBenchmark {
         return (0..<n).map { _ in Int32(g.next() % vocab) }
     }
 
-    func median(_ xs: [Double]) -> Double {
-        let s = xs.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    }
-
     private func row(_ test: String, depth: Int, samples: [Double]) -> Row {
         Row(test: test, tokensPerSecond: median(samples), samples: samples, threads: context.pool.threadCount, depth: depth,
             kv: format.rawValue, attention: context.decodeAttention.name)
@@ -78,4 +73,12 @@ public struct EngineBenchmark {
         }
         return row(depth == 0 ? "tg\(n)" : "tg\(n)@d\(depth)", depth: depth, samples: samples)
     }
+}
+
+/// The middle sample (the mean of the middle two for an even count; 0 for none): benchmark and
+/// calibration timings report medians, which one slow outlier does not move.
+public func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    guard !s.isEmpty else { return 0 }
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
 }

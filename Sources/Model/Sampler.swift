@@ -99,11 +99,12 @@ public struct Sampler {
     }
 }
 
-/// xoshiro256** seeded through SplitMix64.
-struct Xoshiro256 {
+/// xoshiro256** seeded through SplitMix64: fast, reproducible random numbers (sampling, random
+/// benchmark inputs).
+public struct Xoshiro256: RandomNumberGenerator {
     private var s: (UInt64, UInt64, UInt64, UInt64)
 
-    init(seed: UInt64) {
+    public init(seed: UInt64) {
         var x = seed
         func splitmix() -> UInt64 {
             x &+= 0x9E37_79B9_7F4A_7C15
@@ -115,7 +116,7 @@ struct Xoshiro256 {
         s = (splitmix(), splitmix(), splitmix(), splitmix())
     }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
         let t = s.1 << 17
         s.2 ^= s.0; s.3 ^= s.1; s.1 ^= s.2; s.0 ^= s.3

@@ -114,7 +114,7 @@ public struct UnitWorkload: Sendable, Codable, Equatable {
 
 /// What the cost model needs to know about a strategy mix.
 public struct MixCost: Sendable, Equatable {
-    /// The key of its measured decode-attention cost in the profile (the mix's label).
+    /// The key of its measured decode-attention cost in the profile: `<strategy>+<kv>`, e.g. `topk+int8`.
     public var costKey: String
     public var kvBytesPerToken: Double
     /// Bytes of the strategy's index per token of context (sketches, hash tables).

@@ -77,3 +77,33 @@ public func fitLine(_ xs: [Double], _ ys: [Double]) -> (intercept: Double, slope
     let slope = sxx > 0 ? sxy / sxx : 0
     return (my - slope * mx, slope)
 }
+
+extension MachineProfile {
+    /// The stored form (the store keeps profiles as opaque JSON): keys sorted, dates ISO 8601.
+    public func encodedJSON() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return try encoder.encode(self)
+    }
+
+    /// A profile from its stored form (`encodedJSON()`).
+    public init(json: Data) throws {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        self = try decoder.decode(MachineProfile.self, from: json)
+    }
+}
+
+/// Least-squares line y = a + b·x with a, b ≥ 0, for costs that cannot be negative: when the free
+/// fit makes one negative (noise on a nearly flat or nearly proportional series), that one is 0
+/// and the other is fitted alone.
+public func fitNonNegativeLine(_ xs: [Double], _ ys: [Double]) -> (intercept: Double, slope: Double) {
+    let free = fitLine(xs, ys)
+    if free.intercept >= 0 && free.slope >= 0 { return free }
+    let mean = ys.isEmpty ? 0 : ys.reduce(0, +) / Double(ys.count)
+    let sxx = xs.reduce(0) { $0 + $1 * $1 }
+    let throughOrigin = sxx > 0 ? zip(xs, ys).reduce(0) { $0 + $1.0 * $1.1 } / sxx : 0
+    if free.slope < 0 || throughOrigin < 0 { return (max(0, mean), 0) }
+    return (0, throughOrigin)
+}

@@ -130,6 +130,19 @@ extension SQLiteStore {
                 """)
         }
 
+        migrator.registerMigration("5 machine profiles") { db in
+            try db.execute(sql: """
+                CREATE TABLE machine_profiles (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    measured_at TEXT NOT NULL,
+                    threads INTEGER NOT NULL CHECK (threads > 0),
+                    profile_json TEXT NOT NULL,                -- Planner's MachineProfile, JSON-encoded
+                    source TEXT NOT NULL CHECK (source IN ('calibrate', 'refit'))
+                );
+                CREATE INDEX machine_profiles_by_threads ON machine_profiles(threads, id);
+                """)
+        }
+
         migrator.registerMigration("6 predictions and KV snapshots") { db in
             try db.execute(sql: """
                 ALTER TABLE metrics ADD COLUMN kv_snapshot TEXT;              -- loaded | saved | none

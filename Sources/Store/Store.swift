@@ -65,6 +65,15 @@ public protocol Store: Sendable {
 
     /// Every calibration row, oldest first.
     func calibrations() throws -> [CalibrationRecord]
+
+    // MARK: Machine profiles (calibrate, refit → router)
+
+    /// Appends a machine profile (Planner's `MachineProfile` as JSON: the store keeps it opaque)
+    /// measured with `threads` threads; `source` is "calibrate" or "refit".
+    func saveMachineProfile(json: Data, threads: Int, source: String) throws
+
+    /// The newest profile's JSON, of any thread count when `threads` is nil; nil when none.
+    func latestMachineProfile(threads: Int?) throws -> Data?
 }
 
 /// A done unit's metrics with what its job asked for.
