@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: set up (system libraries, the model), build, submit the sample
-# jobs in jobs/, run them all, then show status and every job's results.
+# The main job on a fresh machine: set up (system libraries, the model), build, measure the machine
+# for the router (once), submit the sample jobs in jobs/, show the router's plan, run them all, then
+# show status and every job's results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build -c release
 pipeline=.build/release/pipeline
+$pipeline calibrate 2>/dev/null | tail -12
 $pipeline submit jobs/
+$pipeline plan licence-and-manual-questions | head -20
 $pipeline run
 $pipeline status
 for job in $(ls jobs/*.json | xargs -n1 basename | sed 's/\.json$//'); do
