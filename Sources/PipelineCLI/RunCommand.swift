@@ -88,7 +88,11 @@ extension RunCommand {
     func chooseBatch(_ store: SQLiteStore, router: JobRouter, modelPath: String, display: ProgressDisplay) throws -> Int {
         if let n = Int(batchUnits) { return n }
         guard let profile = router.profile else { return 1 }
-        let model = try LlamaModel(path: modelPath)
+        let model: LlamaModel
+        do { model = try LlamaModel(path: modelPath) } catch {
+            display.log("batch of 1 unit: the cost model needs --model's shape, and it did not load (\(error))")
+            return 1
+        }
         let shape = ModelShape(model: model, maxTokens: 512)
         let recorded = try store.recordedUnits(limit: 50).map(\.metrics.keptTokenCount)
         var workload = UnitWorkload(documentTokens: recorded.isEmpty ? 4096 : recorded.reduce(0, +) / recorded.count,

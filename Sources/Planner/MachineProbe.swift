@@ -83,17 +83,22 @@ public struct MachineProbe {
                         decode.attention * 1e3))
 
         var codec = prefill.longest.timeCodec(repetitions: 2)
-        for format in settings.formats where format != .f16 {
+        // Formats whose pages can hold this model's head size (int4 needs a multiple of 64).
+        let formats = settings.formats.filter { (try? PagedKVCache(format: $0, geometry: model.kvGeometry)) != nil }
+        for format in formats where format != .f16 {
             let cache = try PagedKVCache(format: format, geometry: model.kvGeometry)
-            try context.prefill(SequenceState(cache: cache), tokens: randomTokens(settings.codecTokens, &random), logits: false)
+            try context.prefill(SequenceState(cache: cache), tokens: randomTokens(min(settings.codecTokens, model.config.contextLength / 2), &random), logits: false)
             codec.merge(cache.timeCodec(repetitions: 2))
         }
         progress(String(format: "lz4: compress %.0f MB/s, decompress %.0f MB/s over %d pages (%.1f MB, ratio %.3f)",
                         codec.encodeMBPerSecond, codec.decodeMBPerSecond, codec.pages, Double(codec.rawBytes) / 1e6,
                         Double(codec.rawBytes) / Double(max(1, codec.storedBytes))))
 
-        let depths = settings.attentionDepths.filter { $0 < model.config.contextLength }
-        let attention = try Self.attentionCosts(strategies: strategies, formats: settings.formats, geometry: model.kvGeometry,
+        // A model with a short context is probed at depths it can hold.
+        let contextLength = model.config.contextLength
+        var depths = settings.attentionDepths.filter { $0 < contextLength }
+        if depths.count < 2 { depths = [contextLength / 4, contextLength / 2] }
+        let attention = try Self.attentionCosts(strategies: strategies, formats: formats, geometry: model.kvGeometry,
                                                 headCount: model.config.headCount, depths: depths, steps: settings.attentionSteps,
                                                 pool: pool, progress: progress)
 
@@ -129,7 +134,8 @@ public struct MachineProbe {
 
     /// Random tokens into fresh f16 caches, in the runner's 512-token chunks.
     private func measurePrefill(_ context: ForwardContext, random: inout Xoshiro256) throws -> PrefillMeasurement {
-        let lengths = settings.prefillLengths
+        var lengths = settings.prefillLengths.filter { $0 <= model.config.contextLength }
+        if lengths.count < 2 { lengths = [model.config.contextLength / 4, model.config.contextLength / 2] }
         let prompts = lengths.map { randomTokens($0, &random) }
         var samples = Array(repeating: [Double](), count: lengths.count)
         var longest: PagedKVCache?

@@ -82,4 +82,42 @@ import TestSupport
         #expect(single.count == 15)
         #expect(batched == single)
     }
+
+    /// `pipeline calibrate` stores a profile; `pipeline plan` then costs every mix per document
+    /// (without calibration rows only dense f16 is eligible at fidelity high, and says why);
+    /// `pipeline run` records each unit's prediction, `status --json` the prediction error.
+    @Test func calibratePlanRunRecordsPredictions() throws {
+        let w = Workspace()
+        _ = SyntheticModel.chat(seed: 3).write(in: w.folder, name: "models/tiny.gguf")
+        w.documents(2, words: 30)
+        let job = w.job("planned", prompts: ["One?", "Two?"], extra: ["model": "../models/tiny.gguf", "max_new_tokens": 4])
+        func cli(_ args: [String]) throws -> CLIResult {
+            try Processes.pipeline(args, database: w.databasePath, in: w.folder.path)
+        }
+        #expect(try cli(["submit", job]).status == 0)
+        let unplanned = try cli(["plan", "planned", "--json", "--model", "models/tiny.gguf"])
+        #expect(unplanned.status == 0, "\(unplanned.stderr)")
+        #expect(unplanned.stdout.contains("no machine profile"))
+        let calibrate = try cli(["calibrate", "--model", "models/tiny.gguf", "--threads", "2"])
+        #expect(calibrate.status == 0, "\(calibrate.stderr)")
+        let plan = try cli(["plan", "planned", "--json", "--model", "models/tiny.gguf"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])
+        let documents = try #require(object["documents"] as? [[String: Any]])
+        #expect(documents.count == 2)
+        for d in documents {
+            let route = try #require(d["route"] as? [String: Any])
+            #expect(route["chosen"] as? String == "dense+f16")
+            let alternatives = try #require(route["alternatives"] as? [[String: Any]])
+            #expect(alternatives.count == 12)
+            #expect(alternatives.filter { $0["eligible"] as? Bool == true }.count == 1)
+            // int4 pages need a head size that is a multiple of 64: this model's 16 has no int4 cost
+            let costed = alternatives.filter { $0["prediction"] != nil }.compactMap { $0["mix"] as? String }
+            #expect(Set(costed) == Set(alternatives.compactMap { $0["mix"] as? String }.filter { !$0.hasSuffix("int4") }), "\(costed)")
+        }
+        #expect(try cli(["run", "--threads", "2"]).status == 0)
+        let status = try cli(["status", "planned", "--json"])
+        let jobs = try #require((try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["jobs"] as? [[String: Any]])
+        #expect(jobs.first?["predicted_units"] as? Int == 2)
+        #expect((jobs.first?["prediction_error"] as? Double).map { $0 >= 0 } == true)
+    }
 }
