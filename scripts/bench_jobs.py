@@ -4,7 +4,9 @@ same run: every (document, prompt) of a job file answered with up to max_new_tok
 
   scripts/bench_jobs.py [--job jobs/licence-and-manual-questions.json] [--threads 2]
                         [--variants auto,dense-f16] [--pipeline-args "--batch-units 4"] [--json OUT]
-                        [--base-db data/pipeline.sqlite]
+                        [--base-db data/pipeline.sqlite] [--skip-peer]
+Variants: auto (the router) or ATTENTION-KV (pinned, e.g. dense-f16, topk-int8), each optionally
+with @bN (run with --batch-units N, e.g. dense-f16@b1).
 
 - ours, per variant: a fresh store (a copy of --base-db: its profile and calibration rows, no
   jobs of this name) and a fresh KV folder, `pipeline submit` of the job (the variant pins its strategy,
@@ -39,10 +41,11 @@ def chatml(content):
 
 def run_ours(args, spec, variant, workdir):
     job = dict(spec)
-    if variant != "auto":
-        attention, kv = variant.split("-")
+    mix, _, batch = variant.partition("@b")  # dense-f16@b1: that mix with --batch-units 1
+    if mix != "auto":
+        attention, kv = mix.rsplit("-", 1)
         job["strategy"] = {"attention": attention, "kv": kv}
-    job["name"] = f"bench-{variant}"
+    job["name"] = "bench-" + variant.replace("@", "-")
     job["documents"] = [os.path.abspath(p) for p in args.docs]
     path = os.path.join(workdir, f"bench-{variant}.json")
     json.dump(job, open(path, "w"))
@@ -54,7 +57,8 @@ def run_ours(args, spec, variant, workdir):
     pipeline = os.path.join(ROOT, ".build/release/pipeline")
     subprocess.run([pipeline, "submit", path], env=env, check=True, capture_output=True)
     t0 = time.time()
-    r = subprocess.run([pipeline, "run", "--threads", str(args.threads)] + args.pipeline_args.split(), env=env,
+    extra = ["--batch-units", batch] if batch else []
+    r = subprocess.run([pipeline, "run", "--threads", str(args.threads)] + args.pipeline_args.split() + extra, env=env,
                        capture_output=True, text=True)
     seconds = time.time() - t0
     if r.returncode != 0: sys.exit(f"pipeline run failed: {r.stderr[-2000:]}")
@@ -83,6 +87,7 @@ def main():
     ap.add_argument("--variants", default="auto,dense-f16")
     ap.add_argument("--pipeline-args", default="")
     ap.add_argument("--json")
+    ap.add_argument("--skip-peer", action="store_true", help="ours only (e.g. comparing --pipeline-args)")
     ap.add_argument("--base-db", help="a store whose machine profile and calibration rows each variant's fresh store starts from")
     args = ap.parse_args()
     spec = json.load(open(args.job))
@@ -92,15 +97,17 @@ def main():
     with tempfile.TemporaryDirectory() as workdir:
         for v in args.variants.split(","):
             results[v] = run_ours(args, spec, v, workdir); load.append(os.getloadavg()[0])
-        results["llama.cpp"] = run_peer(args, spec); load.append(os.getloadavg()[0])
-    peer = results["llama.cpp"]
+        if not args.skip_peer:
+            results["llama.cpp"] = run_peer(args, spec); load.append(os.getloadavg()[0])
+    peer = results.get("llama.cpp")
     print(f"{len(args.docs)} documents × {len(spec['prompts'])} prompts, up to {spec['max_new_tokens']} new tokens, "
           f"{args.threads} threads; load average {min(load):.2f}–{max(load):.2f}")
     print("| run | seconds | documents/hour | vs llama.cpp | strategies |")
     print("|---|---:|---:|---:|---|")
     for name, r in results.items():
         dph = r["done"] / r["seconds"] * 3600
-        print(f"| {name} | {r['seconds']:.1f} | {dph:.1f} | {peer['seconds'] / r['seconds'] * r['done'] / peer['done']:.2f}× | "
+        ratio = "%.2f×" % (peer["seconds"] / r["seconds"] * r["done"] / peer["done"]) if peer else "—"
+        print(f"| {name} | {r['seconds']:.1f} | {dph:.1f} | {ratio} | "
               f"{r.get('strategies', '')} |")
     if args.json: json.dump({"results": results, "load": load, "documents": args.docs}, open(args.json, "w"), indent=1)
 

@@ -31,6 +31,7 @@ PY
   $pipeline status "$name" --json | python3 -c '
 import json, sys
 j = json.load(sys.stdin)["jobs"][0]
-print(f"run {sys.argv[1]}: {j[\"done\"]} units done, prediction error {100 * j[\"prediction_error\"]:.1f}% over {j[\"predicted_units\"]} units, strategies {j[\"strategies\"]}")
+print("run %s: %d units done, prediction error %.1f%% over %d units, strategies %s"
+      % (sys.argv[1], j["done"], 100 * j["prediction_error"], j["predicted_units"], j["strategies"]))
 ' "$run"
 done
