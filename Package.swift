@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "KVCacheTests", dependencies: ["KVCache", "Tensor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AttentionTests", dependencies: ["Attention", "KVCache", "Tensor", "TestSupport"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "Tokenizer", "GGUF", "Tensor", "KVCache", "TestSupport"],
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Tokenizer", "GGUF", "Tensor", "KVCache", "Attention", "Planner", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "Store", "Model", "KVCache", "Attention", "Tensor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"], swiftSettings: swiftSettings),

@@ -1,6 +1,8 @@
 import Foundation
+import Attention
 import KVCache
 import Model
+import Planner
 import Tensor
 import Testing
 import TestSupport
@@ -21,7 +23,8 @@ import Tokenizer
         let (context, ids) = try Self.setUp()
         // 256 tokens: int4 quantizes pages 0–1 (tokens < 128), the rest stays in its f16 window.
         for (format, maxMeanKL) in [(KVFormat.int8, 0.005), (.int4, 0.05)] {
-            let (c, _) = try context.compareKV(format, prompt: ids, steps: 6)
+            let harness = FidelityHarness(model: context.model, pool: context.pool, strategy: DenseAttention(), format: format)
+            let c = try harness.compareContinuation(tokens: ids, steps: 6)
             #expect(c.meanKL < maxMeanKL && c.top1Agreement >= 6.0 / 7, "\(format): mean KL \(c.meanKL), top-1 \(c.top1Agreement)")
         }
     }
