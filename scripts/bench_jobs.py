@@ -65,7 +65,9 @@ def run_ours(args, spec, variant, workdir):
     status = json.loads(subprocess.run([pipeline, "status", job["name"], "--json"], env=env, check=True,
                                        capture_output=True, text=True).stdout)["jobs"][0]
     return {"seconds": seconds, "done": status["done"], "failed": status["failed"], "tokens_out": status["tokens_out"],
-            "strategies": status.get("strategies")}
+            "strategies": status.get("strategies"), "prefill_seconds": status.get("prefill_seconds"),
+            "per_prompt_prefill_seconds": status.get("per_prompt_prefill_seconds"),
+            "prediction_error": status.get("prediction_error")}
 
 def run_peer(args, spec):
     peer = peer_bin()
@@ -109,6 +111,11 @@ def main():
         ratio = "%.2f×" % (peer["seconds"] / r["seconds"] * r["done"] / peer["done"]) if peer else "—"
         print(f"| {name} | {r['seconds']:.1f} | {dph:.1f} | {ratio} | "
               f"{r.get('strategies', '')} |")
+    for name, r in results.items():
+        if r.get("per_prompt_prefill_seconds"):
+            print(f"{name}: prefill {r['prefill_seconds']:.1f} s with the document's KV reused by every prompt, "
+                  f"{r['per_prompt_prefill_seconds']:.1f} s estimated without (document re-prefilled per prompt); "
+                  f"prediction error {100 * (r.get('prediction_error') or 0):.1f}%")
     if args.json: json.dump({"results": results, "load": load, "documents": args.docs}, open(args.json, "w"), indent=1)
 
 if __name__ == "__main__":
