@@ -7,6 +7,12 @@ attention on and off and quote the faster (as ../shared/tools/peer-bench.sh does
 
   scripts/bench_vs_peer.py [--model M] [--threads 2] [--rounds 3] [--tests pp512,pp4096,tg128,tg64@d4096]
                            [--kv f16] [--strategy dense] [--peer-kv f16] [--json OUT]
+--kv takes a comma-separated list (f16,int8,int4): ours then runs all of them in one process per
+test and round (`pipeline bench --kv f16,int8,int4` interleaves the formats' repetitions), and the
+table has one row per (test, format), each with its ratio to the same llama.cpp samples.
+--strategy also takes a list (dense,topk,da-topk,lsh): each strategy is its own `pipeline bench`
+process per test and round, all of them between the same llama.cpp runs. Strategy parameters
+(--k, --lsh-l, ...) go after `--` and apply to every strategy.
 Tests: ppN (prefill N tokens), tgN (N decode steps at depth 0), tgN@dD (N steps after D tokens)."""
 import argparse, json, os, re, statistics, subprocess, sys, time
 
@@ -24,14 +30,16 @@ def parse(test):
     if m.group(1): return ("pp", int(m.group(1)), 0)
     return ("tg", int(m.group(2)), int(m.group(3) or 0))
 
-def ours(args, kind, n, depth):
+def ours(args, kind, n, depth, strategy):
     cmd = [args.pipeline, "bench", "--model", args.model, "--threads", str(args.threads), "--repetitions", "1",
-           "--kv", args.kv, "--strategy", args.strategy, "--json"] + args.extra
+           "--kv", args.kv, "--strategy", strategy, "--json"] + args.extra
     if kind == "pp": cmd += ["--prompt-tokens", str(n), "--depths", "0", "--gen-tokens", "0"]
     else: cmd += ["--prompt-tokens", "0", "--depths", str(depth), "--gen-tokens", str(n), "--depth-gen-tokens", str(n)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     rows = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
-    return rows[0]["tokens_per_second"]
+    formats = args.kv.split(",")
+    if len(formats) == 1: return {formats[0]: rows[0]["tokens_per_second"]}
+    return {f: next(r["tokens_per_second"] for r in rows if r.get("kv") == f) for f in formats}
 
 def peer(args, kind, n, depth):
     best, best_fa = 0.0, None
@@ -59,12 +67,15 @@ def main():
     args = ap.parse_args()
     args.peer = peer_bin()
     tests = args.tests.split(",")
-    samples = {t: {"ours": [], "peer": [], "peer_fa": []} for t in tests}
+    strategies = args.strategy.split(",")
+    formats = [(s, f) for s in strategies for f in args.kv.split(",")]
+    samples = {t: {"ours": {sf: [] for sf in formats}, "peer": [], "peer_fa": []} for t in tests}
     load = [os.getloadavg()[0]]
     for r in range(args.rounds):
         for t in tests:
             kind, n, depth = parse(t)
-            samples[t]["ours"].append(ours(args, kind, n, depth))
+            for s in strategies:
+                for f, v in ours(args, kind, n, depth, s).items(): samples[t]["ours"][(s, f)].append(v)
             ts, fa = peer(args, kind, n, depth)
             samples[t]["peer"].append(ts); samples[t]["peer_fa"].append(fa)
             load.append(os.getloadavg()[0])
@@ -75,11 +86,15 @@ def main():
     print("|---|---:|---:|---:|---|---|")
     result = {}
     for t in tests:
-        o, p = statistics.median(samples[t]["ours"]), statistics.median(samples[t]["peer"])
+        p = statistics.median(samples[t]["peer"])
         fa = max(set(samples[t]["peer_fa"]), key=samples[t]["peer_fa"].count)
-        print(f"| {t} | {o:.1f} | {p:.1f}{' (fa)' if fa else ''} | {o / p:.2f}× | "
-              f"{', '.join(f'{x:.1f}' for x in samples[t]['ours'])} | {', '.join(f'{x:.1f}' for x in samples[t]['peer'])} |")
-        result[t] = {"ours": o, "peer": p, "ratio": o / p, **samples[t]}
+        for f in formats:
+            o = statistics.median(samples[t]["ours"][f])
+            name = t if len(formats) == 1 else f"{t} ({f[0]}, {f[1]} KV)"
+            print(f"| {name} | {o:.1f} | {p:.1f}{' (fa)' if fa else ''} | {o / p:.2f}× | "
+                  f"{', '.join(f'{x:.1f}' for x in samples[t]['ours'][f])} | {', '.join(f'{x:.1f}' for x in samples[t]['peer'])} |")
+            result[name] = {"ours": o, "peer": p, "ratio": o / p, "ours_samples": samples[t]["ours"][f],
+                            "peer_samples": samples[t]["peer"], "peer_fa": samples[t]["peer_fa"]}
     if args.json:
         json.dump({"args": vars(args), "load": load, "tests": result, "time": time.strftime("%Y-%m-%dT%H:%M:%S")},
                   open(args.json, "w"), indent=1)
