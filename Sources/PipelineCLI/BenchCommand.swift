@@ -84,7 +84,7 @@ struct BenchCommand: AsyncParsableCommand {
             print(String(format: "%-12@ %9.2f tok/s  (threads %d, kv %@, %@; samples %@)", row.test as NSString,
                          row.tokensPerSecond, row.threads, row.kv as NSString, row.attention as NSString, samples as NSString))
         }
-        FileHandle.standardOutput.synchronizeFile()
+        fflush(nil) // print() buffers stdout when it is not a terminal: show each line as it comes
     }
 
     /// What a sparse strategy read during a test (warm-up included), per sparse (layer, KV head) step.

@@ -40,7 +40,7 @@ struct CalibrateCommand: AsyncParsableCommand {
             var probe = MachineProbe(model: model, pool: pool, kvDirectory: kvDir)
             probe.progress = { [json] line in
                 if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
-                FileHandle.standardOutput.synchronizeFile()
+                fflush(nil) // print() buffers stdout when it is not a terminal: show each line as it comes
             }
             let profile = try probe.run(strategies: strategies)
             let encoded = try profile.encodedJSON()

@@ -174,6 +174,6 @@ struct EvalCommand: AsyncParsableCommand {
 
     private func emit<T: Encodable>(_ value: T, _ text: String) {
         if json { try? printJSON(value) } else { print(text) }
-        FileHandle.standardOutput.synchronizeFile()
+        fflush(nil) // print() buffers stdout when it is not a terminal: show each line as it comes
     }
 }
