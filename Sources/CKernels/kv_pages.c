@@ -89,45 +89,20 @@ void ck_kv_quantize_i4(const uint16_t *f16_page, void *page, int hd) {
 
 // ---- expansion ----
 
-/// key(d, j) and value(j, d) of a page of any kind, in fp32 (scalar reference accessors; int4 with
-/// one fused multiply-add, as the SIMD paths compute it).
-static inline float key_at(int kind, const uint8_t *p, int hd, int d, int j) {
-    switch (kind) {
-    case CK_KV_I8: return (float)((const int8_t *)p)[d * 64 + j] * ck_h2f(((const uint16_t *)(p + ck_i8_ks(hd)))[j]);
-    case CK_KV_I4: {
-        uint8_t byte = p[d * 32 + (j & 31)], code = j < 32 ? byte & 15 : byte >> 4;
-        return fmaf(ck_h2f(((const uint16_t *)(p + ck_i4_kscale(hd)))[d]), (float)code, ck_h2f(((const uint16_t *)(p + ck_i4_kmin(hd)))[d]));
-    }
-    default: return ck_h2f(((const uint16_t *)p)[d * 64 + j]);
-    }
-}
-
-static inline float value_at(int kind, const uint8_t *p, int hd, int j, int d) {
-    switch (kind) {
-    case CK_KV_I8: return (float)((const int8_t *)(p + ck_i8_vc(hd)))[j * hd + d] * ck_h2f(((const uint16_t *)(p + ck_i8_vs(hd)))[j]);
-    case CK_KV_I4: {
-        int g = d / 32, c = d / 64, i = d % 32;
-        uint8_t byte = p[ck_i4_vc(hd) + (size_t)j * (hd / 2) + 32 * c + i], code = g % 2 == 0 ? byte & 15 : byte >> 4;
-        return fmaf(ck_h2f(((const uint16_t *)(p + ck_i4_vscale(hd)))[g * 64 + j]), (float)code, ck_h2f(((const uint16_t *)(p + ck_i4_vmin(hd)))[g * 64 + j]));
-    }
-    default: return ck_h2f(((const uint16_t *)p)[64 * hd + j * hd + d]);
-    }
-}
-
 void ck_kv_dequantize_f16_portable(int kind, const void *page, int hd, uint16_t *f16_page) {
     const uint8_t *p = (const uint8_t *)page;
     for (int d = 0; d < hd; d++)
-        for (int j = 0; j < 64; j++) f16_page[d * 64 + j] = ck_f2h(key_at(kind, p, hd, d, j));
+        for (int j = 0; j < 64; j++) f16_page[d * 64 + j] = ck_f2h(ck_kv_key_at(kind, p, hd, d, j));
     for (int j = 0; j < 64; j++)
-        for (int d = 0; d < hd; d++) f16_page[64 * hd + j * hd + d] = ck_f2h(value_at(kind, p, hd, j, d));
+        for (int d = 0; d < hd; d++) f16_page[64 * hd + j * hd + d] = ck_f2h(ck_kv_value_at(kind, p, hd, j, d));
 }
 
 void ck_kv_dequantize_f32(int kind, const void *page, int hd, int n, float *keys, float *values) {
     const uint8_t *p = (const uint8_t *)page;
     for (int j = 0; j < n; j++)
         for (int d = 0; d < hd; d++) {
-            keys[j * hd + d] = key_at(kind, p, hd, d, j);
-            values[j * hd + d] = value_at(kind, p, hd, j, d);
+            keys[j * hd + d] = ck_kv_key_at(kind, p, hd, d, j);
+            values[j * hd + d] = ck_kv_value_at(kind, p, hd, j, d);
         }
 }
 
@@ -142,7 +117,7 @@ static void decode_portable(int kind, const float *q, int nq, int hd, const void
         float *ai = acc + (int64_t)i * hd, mx = -INFINITY;
         for (int j = 0; j < n; j++) {
             float dot = 0;
-            for (int d = 0; d < hd; d++) dot += qi[d] * key_at(kind, p, hd, d, j);
+            for (int d = 0; d < hd; d++) dot += qi[d] * ck_kv_key_at(kind, p, hd, d, j);
             s[j] = dot;
             mx = dot > mx ? dot : mx;
         }
@@ -152,7 +127,7 @@ static void decode_portable(int kind, const float *q, int nq, int hd, const void
         for (int j = 0; j < n; j++) {
             float w = expf(s[j] - mnew);
             sum += w;
-            for (int d = 0; d < hd; d++) ai[d] += w * value_at(kind, p, hd, j, d);
+            for (int d = 0; d < hd; d++) ai[d] += w * ck_kv_value_at(kind, p, hd, j, d);
         }
         l[i] = l[i] * scale + sum;
         m[i] = mnew;
@@ -165,10 +140,6 @@ void ck_attn_decode_i8_portable(const float *q, int nq, int hd, const void *page
 
 void ck_attn_decode_i4_portable(const float *q, int nq, int hd, const void *page, int n, float *m, float *l, float *acc) {
     decode_portable(CK_KV_I4, q, nq, hd, page, n, m, l, acc);
-}
-
-void ck_kv_readahead(const void *page, int lines) {
-    for (int i = 0; i < lines; i++) __builtin_prefetch((const char *)page + 64 * i, 0, 3);
 }
 
 // ---- dispatch ----

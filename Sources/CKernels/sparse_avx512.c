@@ -119,12 +119,13 @@ T void ck_gather_dot_f16_avx512(const float *q, int nq, int hd, const uint16_t *
 INL void value_row(int kind, const void *page, int hd, int HV, int slot, __m512 *vv) {
     const void *row = ck_sparse_value_row(kind, page, hd, slot);
     if (kind == CK_SPARSE_I8) {
-        uint16_t sh; memcpy(&sh, (const uint8_t *)page + (int64_t)128 * hd + 128 + 2 * slot, 2);
+        uint16_t sh; memcpy(&sh, (const uint8_t *)page + ck_i8_vs(hd) + 2 * slot, 2);
         const __m512 s = _mm512_set1_ps(ck_h2f(sh));
         for (int c = 0; c < HV; c++)
             vv[c] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)((const int8_t *)row + 16 * c)))), s);
     } else if (kind == CK_SPARSE_I4) {
-        const uint16_t *vmin = (const uint16_t *)((const uint8_t *)page + (int64_t)68 * hd), *vscale = vmin + (hd / 32) * 64;
+        const uint16_t *vmin = (const uint16_t *)((const uint8_t *)page + ck_i4_vmin(hd));
+        const uint16_t *vscale = (const uint16_t *)((const uint8_t *)page + ck_i4_vscale(hd));
         for (int c = 0; c < HV; c++) { // 16 channels 16c..16c+15: chunk 16c/64, low nibbles for the first 32 of a chunk
             const int d0 = 16 * c, chunk = d0 / 64, i = d0 % 64, g = d0 / 32;
             __m512i codes = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)((const uint8_t *)row + 32 * chunk + (i & 31))));

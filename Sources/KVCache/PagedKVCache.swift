@@ -163,7 +163,7 @@ public final class PagedKVCache: KVCache {
         let s = stream(layer, kvHead)
         let slot = table.slot(s, index).pointee
         guard let memory = slot.memory else { preconditionFailure("page \(index) of layer \(layer) is not resident: prefetch it first") }
-        if index + 1 < table.pageCount, let next = table.slot(s, index + 1).pointee.memory { ck_kv_readahead(next, 32) }
+        if index + 1 < table.pageCount, let next = table.slot(s, index + 1).pointee.memory { ck_prefetch(next, 32 * 64) }
         switch slot.kind {
         case .f16:
             let keys = UnsafePointer(memory.assumingMemoryBound(to: UInt16.self))

@@ -55,10 +55,6 @@ void ck_attn_decode_i4(const float *q, int nq, int hd, const void *page, int n, 
 void ck_attn_tile_kv(int kind, const float *q, int64_t ldq, int nq, const int32_t *qpos, int hd, const void *page,
                      int n, int32_t kpos0, float *m, float *l, float *acc, float *scratch);
 
-/// Requests the first `lines` 64-byte lines of a page into the cache (software prefetch): the KV
-/// cache's read-ahead of the page after the one being read.
-void ck_kv_readahead(const void *page, int lines);
-
 // ---- page codec helpers (spill files and snapshots) ----
 
 /// XXH64 (Yann Collet's xxHash, 64-bit variant, as specified in xxhash's doc/xxhash_spec.md).
