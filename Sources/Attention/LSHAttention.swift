@@ -52,18 +52,10 @@ public final class LSHAttention: SparseAttentionStrategy {
     }
 
     public func decode(_ queries: [DecodeQuery], layer: Int, pool: ThreadPool) {
-        guard let first = queries.first else { return }
-        let geometry = first.cache.geometry
-        let plans = queries.map { SparsePlan(visible: $0.visibleTokenCount, exemptions: exemptions, pageTokenCount: geometry.pageTokenCount) }
-        let sparse = layer >= exemptions.denseLayerCount ? queries.indices.filter { plans[$0].sparseTokenCount > Self.minimumSparseTokens } : []
-        if sparse.count < queries.count {
-            let denseOnes = queries.indices.filter { !sparse.contains($0) }.map { queries[$0] }
-            dense.decode(denseOnes, layer: layer, pool: pool)
-            statistics.denseHeadSteps += denseOnes.count * geometry.kvHeadCount
-        }
-        guard !sparse.isEmpty else { return }
+        guard let s = SparseQueries<LSHStream>.split(queries, layer: layer, exemptions: exemptions, threshold: Self.minimumSparseTokens, dense: dense,
+            pool: pool, statistics: &statistics) else { return }
+        let geometry = s.queries[0].cache.geometry
         let projection = projection(headDim: geometry.headDim)
-        let s = SparseQueries<LSHStream>(queries: sparse.map { queries[$0] }, plans: sparse.map { plans[$0] }, layer: layer)
         s.extendIndexes(pool: pool, readers: pageReaders) {
             LSHIndex.of($0.index, geometry: geometry, projection: projection).stream(layer: layer, kvHead: $1)
         }

@@ -53,17 +53,9 @@ public final class ShardedTopKAttention: SparseAttentionStrategy {
     }
 
     public func decode(_ queries: [DecodeQuery], layer: Int, pool: ThreadPool) {
-        guard let first = queries.first else { return }
-        let geometry = first.cache.geometry
-        let plans = queries.map { SparsePlan(visible: $0.visibleTokenCount, exemptions: exemptions, pageTokenCount: geometry.pageTokenCount) }
-        let sparse = layer >= exemptions.denseLayerCount ? queries.indices.filter { plans[$0].sparseTokenCount > budget.k } : []
-        if sparse.count < queries.count {
-            let denseOnes = queries.indices.filter { !sparse.contains($0) }.map { queries[$0] }
-            dense.decode(denseOnes, layer: layer, pool: pool)
-            statistics.denseHeadSteps += denseOnes.count * geometry.kvHeadCount
-        }
-        guard !sparse.isEmpty else { return }
-        let s = SparseQueries<SketchedKeys>(queries: sparse.map { queries[$0] }, plans: sparse.map { plans[$0] }, layer: layer)
+        guard let s = SparseQueries<SketchedKeys>.split(queries, layer: layer, exemptions: exemptions, threshold: budget.k, dense: dense,
+            pool: pool, statistics: &statistics) else { return }
+        let geometry = s.queries[0].cache.geometry
         s.extendIndexes(pool: pool, readers: pageReaders) { SketchIndex.of($0.index, geometry: geometry).stream(layer: layer, kvHead: $1) }
         attend(s, pool: pool)
         statistics.indexPagesRead += s.indexPagesRead

@@ -76,3 +76,24 @@ final class SparseQueries<Stream: IndexedStream> {
         return stats
     }
 }
+
+extension SparseQueries {
+    /// One layer's decode queries split the way every sparse strategy splits them: below
+    /// `exemptions.denseLayerCount`, or with `threshold` or fewer keys in their sparse range, a query
+    /// is attended by `dense` here (counted in `statistics`); the others are returned for sparse
+    /// attention (nil when there are none).
+    static func split(_ queries: [DecodeQuery], layer: Int, exemptions: DenseExemptions, threshold: Int, dense: DenseAttention,
+                      pool: ThreadPool, statistics: inout SparseAttentionStatistics) -> SparseQueries? {
+        guard let first = queries.first else { return nil }
+        let geometry = first.cache.geometry
+        let plans = queries.map { SparsePlan(visible: $0.visibleTokenCount, exemptions: exemptions, pageTokenCount: geometry.pageTokenCount) }
+        let sparse = layer >= exemptions.denseLayerCount ? queries.indices.filter { plans[$0].sparseTokenCount > threshold } : []
+        if sparse.count < queries.count {
+            let denseOnes = queries.indices.filter { !sparse.contains($0) }.map { queries[$0] }
+            dense.decode(denseOnes, layer: layer, pool: pool)
+            statistics.denseHeadSteps += denseOnes.count * geometry.kvHeadCount
+        }
+        guard !sparse.isEmpty else { return nil }
+        return SparseQueries(queries: sparse.map { queries[$0] }, plans: sparse.map { plans[$0] }, layer: layer)
+    }
+}
