@@ -53,21 +53,37 @@ public struct JobRouter: UnitPlanning {
         Router(profile: profile, calibrations: calibrations, shape: shape, modelName: URL(fileURLWithPath: modelPath).lastPathComponent)
     }
 
+    /// `workload` with the answers' expected share of max_new_tokens (from recorded units).
+    public func expected(_ workload: UnitWorkload) -> UnitWorkload {
+        var w = workload
+        w.expectedAnswerFraction = answerFraction
+        return w
+    }
+
+    /// The mix a route's `chosen` key names.
+    public static func mix(forKey key: String) -> StrategyMix {
+        mixes.first { $0.costKey == key } ?? StrategyMix(attention: .dense, kv: .f16)
+    }
+
     /// The route for one unit (what `pipeline plan` shows).
     public func route(_ spec: JobSpec, workload: UnitWorkload, shape: ModelShape, modelPath: String, budgetMB: Int,
                       cachedFormats: Set<String> = []) -> Route {
-        var w = workload
-        w.expectedAnswerFraction = answerFraction
-        return router(shape: shape, modelPath: modelPath).route(
-            w, fidelity: FidelityRequirement(rawValue: spec.fidelity.rawValue) ?? .high, budgetBytes: budgetMB << 20,
+        route(workload, fidelity: FidelityRequirement(rawValue: spec.fidelity.rawValue) ?? .high, shape: shape, modelPath: modelPath,
+              budgetMB: budgetMB, cachedFormats: cachedFormats)
+    }
+
+    /// The route over every mix of this build for `workload` at `fidelity`.
+    public func route(_ workload: UnitWorkload, fidelity: FidelityRequirement, shape: ModelShape, modelPath: String, budgetMB: Int,
+                      cachedFormats: Set<String> = []) -> Route {
+        router(shape: shape, modelPath: modelPath).route(
+            expected(workload), fidelity: fidelity, budgetBytes: budgetMB << 20,
             candidates: Self.mixes.map { Self.description(of: $0, shape: shape) }, cachedFormats: cachedFormats)
     }
 
     public func plan(_ work: UnitWork, workload: UnitWorkload, shape: ModelShape, cachedFormats: Set<String>) throws -> UnitPlan {
         switch work.spec.strategy {
         case let .pinned(mix):
-            var w = workload
-            w.expectedAnswerFraction = answerFraction
+            var w = expected(workload)
             w.snapshotCached = cachedFormats.contains(mix.kv.rawValue)
             let prediction = profile.flatMap { p -> CostPrediction? in
                 guard p.attention[mix.costKey] != nil else { return nil }
@@ -78,8 +94,7 @@ public struct JobRouter: UnitPlanning {
         case .auto:
             let route = route(work.spec, workload: workload, shape: shape, modelPath: work.modelPath, budgetMB: work.memoryBudgetMB,
                               cachedFormats: cachedFormats)
-            let mix = Self.mixes.first { $0.costKey == route.chosen } ?? StrategyMix(attention: .dense, kv: .f16)
-            return UnitPlan(mix: mix, prediction: route.prediction, reason: route.reason)
+            return UnitPlan(mix: Self.mix(forKey: route.chosen), prediction: route.prediction, reason: route.reason)
         }
     }
 }

@@ -70,8 +70,9 @@ extension ModelUnitExecutor {
             }
             let live = runs.compactMap { $0 }
             // Units decode together when they share a mix (one attention strategy per forward pass).
-            for label in Set(live.map(\.mix.label)).sorted() {
-                let group = live.filter { $0.mix.label == label }
+            let groups = Dictionary(grouping: live, by: \.mix.label)
+            for label in groups.keys.sorted() {
+                let group = groups[label]!
                 engine.context.decodeAttention = engine.strategy(for: group[0].mix)
                 decodePrompts(group, engine: engine, events: events, isCancelled: isCancelled)
             }
@@ -86,7 +87,7 @@ extension ModelUnitExecutor {
                     perPromptPrefillSeconds: run.baseline, peakMemoryBytes: ProcessMemory.peakResidentBytes(),
                     kvBytesInMemory: kv.residentByteCount, kvBytesOnDisk: kv.spilledByteCount, strategyMix: run.mix)
                 m.kvSnapshot = run.snapshot
-                m.batchSize = live.filter { $0.mix.label == run.mix.label }.count
+                m.batchSize = groups[run.mix.label]!.count
                 m.kvPeakResidentBytes = budget.peakResidentByteCount
                 m.prediction = run.plan.prediction
                 results[i] = .success(UnitOutcome(prompts: run.outcomes, measurements: m))

@@ -7,10 +7,8 @@ import Store
 /// calibration rows, and the share of max_new_tokens recorded answers used.
 func loadRouter(_ store: SQLiteStore, threads: Int?) throws -> JobRouter {
     let profile = try store.latestMachineProfile(threads: threads).map { try MachineProfile(json: $0) }
-    let samples = try unitSamples(store)
-    let fractions = samples.map(\.answerFraction)
     return JobRouter(profile: profile, calibrations: try store.calibrations(),
-                     answerFraction: fractions.isEmpty ? 1 : min(1, fractions.reduce(0, +) / Double(fractions.count)))
+                     answerFraction: ProfileRefit.meanAnswerFraction(try unitSamples(store)) ?? 1)
 }
 
 /// The most recent done units as the refit sees them.

@@ -95,15 +95,13 @@ extension RunCommand {
         }
         let shape = ModelShape(model: model, maxTokens: 512)
         let recorded = try store.recordedUnits(limit: 50).map(\.metrics.keptTokenCount)
-        var workload = UnitWorkload(documentTokens: recorded.isEmpty ? 4096 : recorded.reduce(0, +) / recorded.count,
-                                    promptTokens: [32, 32, 32], maxNewTokens: 128)
-        workload.expectedAnswerFraction = router.answerFraction
-        let budget = (memoryBudgetMB ?? JobSpec.defaultMemoryBudgetMB) << 20
-        let route = router.router(shape: shape, modelPath: modelPath).route(
-            workload, fidelity: .high, budgetBytes: budget, candidates: JobRouter.mixes.map { JobRouter.description(of: $0, shape: shape) })
-        let mix = JobRouter.mixes.first { $0.costKey == route.chosen } ?? StrategyMix(attention: .dense, kv: .f16)
+        let workload = router.expected(UnitWorkload(documentTokens: recorded.isEmpty ? 4096 : recorded.reduce(0, +) / recorded.count,
+                                                    promptTokens: [32, 32, 32], maxNewTokens: 128))
+        let budgetMB = memoryBudgetMB ?? JobSpec.defaultMemoryBudgetMB
+        let route = router.route(workload, fidelity: .high, shape: shape, modelPath: modelPath, budgetMB: budgetMB)
+        let mix = JobRouter.mix(forKey: route.chosen)
         let choice = BatchPlanner.choose(CostModel(profile: profile, shape: shape), workload: workload,
-                                         mix: JobRouter.description(of: mix, shape: shape).cost, budgetBytes: budget, maxBatch: 8)
+                                         mix: JobRouter.description(of: mix, shape: shape).cost, budgetBytes: budgetMB << 20, maxBatch: 8)
         display.log("batch of \(choice.batch) units (cost model, \(mix.costKey), \(workload.documentTokens)-token documents: "
                     + choice.secondsPerUnit.enumerated().map { String(format: "B=%d %.1f s", $0.offset + 1, $0.element) }.joined(separator: ", ") + " per unit)")
         return choice.batch

@@ -87,10 +87,15 @@ public enum ProfileRefit {
                 p.attention[key] = MachineProfile.AttentionCost(depths: cost.depths, stepSeconds: cost.stepSeconds.map { $0 * s })
             }
         }
-        let fractions = samples.map(\.answerFraction).filter { $0 > 0 }
         p.refitUnits = samples.count
         p.measuredAt = Date()
-        return Result(profile: p, answerFraction: fractions.isEmpty ? nil : min(1, fractions.reduce(0, +) / Double(fractions.count)),
-                      prefillUnits: prefilled.count, decodeUnits: decodeUnits, decodeScale: scale)
+        return Result(profile: p, answerFraction: meanAnswerFraction(samples), prefillUnits: prefilled.count, decodeUnits: decodeUnits,
+                      decodeScale: scale)
+    }
+
+    /// The mean share of max_new_tokens the samples' answers used (at most 1; an answer that
+    /// stopped at once counts as 0); nil without samples.
+    public static func meanAnswerFraction(_ samples: [UnitSample]) -> Double? {
+        samples.isEmpty ? nil : min(1, samples.reduce(0) { $0 + $1.answerFraction } / Double(samples.count))
     }
 }
