@@ -90,17 +90,23 @@ final class SyntheticSequence {
     /// pages are immutable: the cache is truncated to `position` and refilled, as a rollback and
     /// regeneration would; the index slot is truncated with it).
     func rewrite(from position: Int) {
-        let g = Self.geometry, end = tokenCount
+        let end = tokenCount
         try! cache.truncate(to: position)
         slot.truncate(to: position)
-        try! cache.reserve(tokenCount: end)
-        for t in position..<end {
+        storeRecorded(position..<end, into: cache)
+    }
+
+    /// Stores the recorded keys and values of `tokens` into `target` (reserve, store, commit).
+    private func storeRecorded(_ tokens: Range<Int>, into target: KVCache) {
+        let g = Self.geometry
+        try! target.reserve(tokenCount: tokens.upperBound)
+        for t in tokens {
             for l in 0..<g.layerCount {
                 let k = (0..<g.kvHeadCount).flatMap { keys[l][$0][t] }, v = (0..<g.kvHeadCount).flatMap { values[l][$0][t] }
-                k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in cache.store(layer: l, position: t, keys: kp.baseAddress!, values: vp.baseAddress!) } }
+                target.store(layer: l, position: t, keys: k, values: v)
             }
         }
-        try! cache.commit(tokenCount: end)
+        try! target.commit(tokenCount: tokens.upperBound)
     }
 
     private func store(layer l: Int, position t: Int, keys k: [Float], values v: [Float]) {
@@ -140,17 +146,9 @@ final class SyntheticSequence {
     /// A cache of `format` holding this sequence's tokens (quantized pages cannot be planted into
     /// after they are sealed, so tests plant in f16 and copy).
     func copy(format: KVFormat) -> KVCache {
-        let g = Self.geometry, hd = g.headDim
-        let cache = try! PagedKVCache(format: format, geometry: g)
-        try! cache.reserve(tokenCount: tokenCount)
-        for t in 0..<tokenCount {
-            for l in 0..<g.layerCount {
-                let k = (0..<g.kvHeadCount).flatMap { keys[l][$0][t] }, v = (0..<g.kvHeadCount).flatMap { values[l][$0][t] }
-                cache.store(layer: l, position: t, keys: k, values: v)
-            }
-        }
-        try! cache.commit(tokenCount: tokenCount)
-        return cache
+        let copy = try! PagedKVCache(format: format, geometry: Self.geometry)
+        storeRecorded(0..<tokenCount, into: copy)
+        return copy
     }
 
     /// Double-precision attention of query rows q over tokens 0..<visible of `layer`.
