@@ -39,25 +39,18 @@ final class KVShard {
         let one = UnsafeMutablePointer<Float>.allocate(capacity: BlockCandidates.floatCount(capacity: blockCapacity, group: group))
         defer { all.deallocate(); one.deallocate() }
         let entries = BlockCandidates(base: all, capacity: capacity), block = BlockCandidates(base: one, capacity: blockCapacity)
-        var luts = [Int8](repeating: 0, count: group * hd / 4 * 16), bias = [Int16](repeating: 0, count: group)
         var n = 0
         request.rows.withUnsafeBufferPointer { rows in
             request.reference.withUnsafeBufferPointer { reference in
-                SelectionQuery.prepareTables(q: rows.baseAddress!, group: group, headDim: hd, reference: reference.baseAddress!,
-                                             stream: storage.stream, luts: &luts, bias: &bias)
-                luts.withUnsafeBufferPointer { lutBuffer in
-                    bias.withUnsafeBufferPointer { biasBuffer in
-                        let query = SelectionQuery(q: rows.baseAddress!, reference: reference.baseAddress!, luts: lutBuffer.baseAddress!,
-                                                   bias: biasBuffer.baseAddress!, group: group, sinks: Int(request.sinks),
-                                                   sparseEnd: Int(request.sparseEnd), buckets: Int(request.buckets))
-                        for b in blocks {
-                            let c = TopKSelection.select(block: b, stream: storage.stream, query: query, keep: keep,
-                                                         bucketKeep: Int(request.bucketKeep), out: block, scratch: scratch)
-                            (entries.positions + n).update(from: block.positions, count: c)
-                            for r in 0..<group { (entries.exact + r * capacity + n).update(from: block.exact + r * blockCapacity, count: c) }
-                            n += c
-                        }
-                    }
+                let query = SelectionQuery(q: rows.baseAddress!, reference: reference.baseAddress!,
+                                           invDelta: SelectionQuery.scale(q: rows.baseAddress!, group: group, headDim: hd, stream: storage.stream),
+                                           group: group, sinks: Int(request.sinks), sparseEnd: Int(request.sparseEnd), buckets: Int(request.buckets))
+                for b in blocks {
+                    let c = TopKSelection.select(block: b, stream: storage.stream, query: query, keep: keep,
+                                                 bucketKeep: Int(request.bucketKeep), out: block, scratch: scratch)
+                    (entries.positions + n).update(from: block.positions, count: c)
+                    for r in 0..<group { (entries.exact + r * capacity + n).update(from: block.exact + r * blockCapacity, count: c) }
+                    n += c
                 }
             }
         }

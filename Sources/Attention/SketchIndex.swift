@@ -3,47 +3,41 @@ import KVCache
 
 /// HiRE's stage-1 sketch of one (layer, KV head), beside the key mirror it is derived from.
 ///
-/// Each key is reduced to the sign bits of its centred channels, sign(k_d − μ_d) (64 bits at
-/// headDim 64: 8 bytes per key, 1/16 of its f16 key), scored against a query as
-/// Σ_d q_d·σ_d·(±1) with σ_d the channel's mean absolute deviation — the 1-bit quantization of
-/// (k − μ), so the score estimates q·(k − μ), i.e. the exact logit up to the per-query constant q·μ.
-/// Blocks are laid out for nibble lookups (ck_sparse.h): one 8·headDim-byte block per page.
-/// μ and σ are measured over the keys indexed so far and re-measured (all blocks re-encoded)
-/// whenever the indexed pages have doubled since, so early estimates do not stay forever.
+/// Each sealed page of keys is quantized to 4 bits per channel, KIVI-style (a min and a step per
+/// channel over the page's 64 keys): 32 bytes per key at headDim 64 plus 8·headDim bytes of
+/// min/step per page, 5/16 of the f16 keys. Stage 1 scores every key with an integer dot product
+/// of its codes and the query's int8 codes (ck_sparse.h), so the estimate of q·k has the error of
+/// an int4 key, not the error of a sign. A page is encoded once, when it is indexed.
 final class SketchedKeys {
     let mirror: KeyMirror
     let headDim: Int
-    /// `[capacityPages][8·headDim]` sketch blocks.
+    /// `[capacityPages][40·headDim]` sketch blocks.
     private(set) var blocks: UnsafeMutablePointer<UInt8>
     private var capacityPages = 0
-    /// Per-channel mean and mean absolute deviation `[headDim]` the blocks were encoded with.
-    let mean: UnsafeMutablePointer<Float>
-    let sigma: UnsafeMutablePointer<Float>
-    private var statisticsPageCount = 0
+    /// The largest per-channel step over the encoded pages `[headDim]`: what one query scale must cover.
+    let maxStep: UnsafeMutablePointer<Float>
 
     init(headDim: Int) {
         self.headDim = headDim
         mirror = KeyMirror(headDim: headDim)
         blocks = .allocate(capacity: 1)
-        mean = .allocate(capacity: headDim)
-        mean.initialize(repeating: 0, count: headDim)
-        sigma = .allocate(capacity: headDim)
-        sigma.initialize(repeating: 1, count: headDim)
+        maxStep = .allocate(capacity: headDim)
+        maxStep.initialize(repeating: 0, count: headDim)
     }
 
     deinit {
         blocks.deallocate()
-        mean.deallocate()
-        sigma.deallocate()
+        maxStep.deallocate()
     }
 
     var pageCount: Int { mirror.pageCount }
     var blockByteCount: Int { Int(ck_sketch_block_bytes(Int32(headDim))) }
-    var byteCount: Int { mirror.byteCount + capacityPages * blockByteCount + 2 * headDim * 4 }
+    var byteCount: Int { mirror.byteCount + capacityPages * blockByteCount + headDim * 4 }
 
     func truncate(pages: Int) {
         mirror.truncate(pages: pages)
-        statisticsPageCount = min(statisticsPageCount, pages)
+        maxStep.update(repeating: 0, count: headDim)
+        for p in 0..<pageCount { widenMaxStep(page: p) }
     }
 
     /// Indexes pages `pageCount..<pages` of (layer, kvHead) from the cache. `scratch`: 2·64·headDim floats.
@@ -52,10 +46,6 @@ final class SketchedKeys {
         guard pages > start else { return }
         let rows = scratch, tmp = scratch + 64 * headDim
         mirror.reserve(pages: pages)
-        for p in start..<pages {
-            PageKeys.read(cache.page(layer: layer, kvHead: kvHead, index: p), headDim: headDim, into: rows, scratch: tmp)
-            mirror.append(page: rows)
-        }
         if pages > capacityPages {
             let grown = capacityPages == 0 ? pages : max(pages, capacityPages + capacityPages / 4)
             let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: grown * blockByteCount)
@@ -64,36 +54,17 @@ final class SketchedKeys {
             blocks = fresh
             capacityPages = grown
         }
-        if pages >= 2 * statisticsPageCount {
-            measureStatistics(scratch: rows)
-            encode(0..<pages, scratch: rows)
-        } else {
-            encode(start..<pages, scratch: rows)
+        for p in start..<pages {
+            PageKeys.read(cache.page(layer: layer, kvHead: kvHead, index: p), headDim: headDim, into: rows, scratch: tmp)
+            mirror.append(page: rows)
+            ck_sketch_encode(rows, 64, Int32(headDim), blocks + p * blockByteCount)
+            widenMaxStep(page: p)
         }
     }
 
-    private func encode(_ pages: Range<Int>, scratch rows: UnsafeMutablePointer<Float>) {
-        for p in pages {
-            mirror.page(p, into: rows)
-            ck_sketch_encode(rows, 64, Int32(headDim), mean, blocks + p * blockByteCount)
-        }
-    }
-
-    /// μ and σ over every mirrored key.
-    private func measureStatistics(scratch rows: UnsafeMutablePointer<Float>) {
-        let hd = headDim, n = Double(mirror.tokenCount)
-        var sum = [Double](repeating: 0, count: hd), dev = [Double](repeating: 0, count: hd)
-        for p in 0..<pageCount {
-            mirror.page(p, into: rows)
-            for j in 0..<64 { for d in 0..<hd { sum[d] += Double(rows[j * hd + d]) } }
-        }
-        for d in 0..<hd { mean[d] = Float(sum[d] / n) }
-        for p in 0..<pageCount {
-            mirror.page(p, into: rows)
-            for j in 0..<64 { for d in 0..<hd { dev[d] += Double(abs(rows[j * hd + d] - mean[d])) } }
-        }
-        for d in 0..<hd { sigma[d] = Float(max(dev[d] / n, 1e-6)) }
-        statisticsPageCount = pageCount
+    private func widenMaxStep(page p: Int) {
+        let steps = ck_sketch_steps(blocks + p * blockByteCount, Int32(headDim))!
+        for d in 0..<headDim { maxStep[d] = max(maxStep[d], steps[d]) }
     }
 }
 

@@ -8,8 +8,8 @@ import Tensor
 /// Per (sequence, sparse layer, KV head) and step:
 ///   1. dense part: sinks and recent window, exactly (its per-row maxima are the reference the
 ///      selection ranks keys against);
-///   2. stage 1: every key of the sparse range scored from its sign sketch (`SketchedKeys`) by
-///      nibble lookups, k′ candidates kept by a bucketed top-k (strided buckets inside blocks of
+///   2. stage 1: every key of the sparse range scored from its int4 per-channel sketch
+///      (`SketchedKeys`) by integer dot products, k′ candidates kept by a bucketed top-k (strided buckets inside blocks of
 ///      16 pages, `TopKSelection`);
 ///   3. stage 2: exact logits of the candidates against the key mirror; the k best (combined over
 ///      the GQA group) attended, their values read from the cache pages that hold them;
@@ -26,8 +26,7 @@ public final class TopKAttention: SparseAttentionStrategy {
 
     let dense = DenseAttention()
     private let states = ScratchBuffer<Float>()
-    private let tables = ScratchBuffer<Int8>()
-    private let biases = ScratchBuffer<Int16>()
+    private let scales = ScratchBuffer<Float>()
     private let blockOutput = ScratchBuffer<Float>()
     private let blockCounts = ScratchBuffer<Int>()
     private let unitStatistics = ScratchBuffer<SparseAttentionStatistics>()
@@ -59,11 +58,10 @@ public final class TopKAttention: SparseAttentionStrategy {
     private func attend(_ s: SparseQueries<SketchedKeys>, pool: ThreadPool) {
         let hd = s.headDim, group = s.group, units = s.unitCount
         let stateFloats = PartialSoftmax.floatCount(group: group, headDim: hd)
-        let lutCount = group * hd / 4 * 16
         let maxBlocks = s.plans.map { SelectionQuery.blockCountFor(sparseEnd: $0.sparseEnd) }.max() ?? 1
         let keep = budget.k, capacity = group * keep, entryFloats = BlockCandidates.floatCount(capacity: capacity, group: group)
         let stateBase = states.reserve(units * stateFloats)
-        let lutBase = tables.reserve(units * lutCount), biasBase = biases.reserve(units * group)
+        let scaleBase = scales.reserve(units)
         let outBase = blockOutput.reserve(units * maxBlocks * entryFloats)
         let counts = blockCounts.reserve(units * maxBlocks)
         let stats = unitStatistics.reserve(units)
@@ -74,18 +72,17 @@ public final class TopKAttention: SparseAttentionStrategy {
 
         func selection(_ unit: Int) -> SelectionQuery {
             let (query, plan, head) = s.unit(unit)
-            return SelectionQuery(q: query.q + head * group * hd, reference: stateBase + unit * stateFloats, luts: lutBase + unit * lutCount,
-                                  bias: biasBase + unit * group, group: group, sinks: plan.sinks, sparseEnd: plan.sparseEnd,
+            return SelectionQuery(q: query.q + head * group * hd, reference: stateBase + unit * stateFloats, invDelta: scaleBase[unit],
+                                  group: group, sinks: plan.sinks, sparseEnd: plan.sparseEnd,
                                   buckets: budget.bucketsPerBlock(sparseTokens: plan.sparseTokenCount))
         }
 
-        // 1. Dense part (sinks, window) and the sketch tables, per (query, KV head).
+        // 1. Dense part (sinks, window) and the sketch's query scale, per (query, KV head).
         pool.forEach(count: units) { unit, _ in
             let (query, plan, head) = s.unit(unit)
             let state = PartialSoftmax(base: stateBase + unit * stateFloats, group: group, headDim: hd)
             stats[unit] = s.attendDense(unit, into: state)
-            SelectionQuery.prepareTables(q: query.q + head * group * hd, group: group, headDim: hd, reference: state.m,
-                                         stream: s.stream(unit), luts: lutBase + unit * lutCount, bias: biasBase + unit * group)
+            scaleBase[unit] = SelectionQuery.scale(q: query.q + head * group * hd, group: group, headDim: hd, stream: s.stream(unit))
             stats[unit].sparseTokens = plan.sparseTokenCount
             stats[unit].sparsePages = plan.sparsePageCount
         }

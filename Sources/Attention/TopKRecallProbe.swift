@@ -65,8 +65,7 @@ public final class TopKRecallProbe: AttentionStrategy {
             _ = s.attendDense(unit, into: state) // its maxima: the reference keys are ranked against
             ck_gather_dot_f16(q, Int32(g), Int32(hd), stream.mirror.rows, Int64(hd), &positions, Int32(n), &exact, Int64(n))
             for i in 0..<n { for r in 0..<g { combined[i] = max(combined[i], exact[r * n + i] - state.m[r]) } }
-            var luts = [Int8](repeating: 0, count: g * hd / 4 * 16), bias = [Int16](repeating: 0, count: g)
-            SelectionQuery.prepareTables(q: q, group: g, headDim: hd, reference: state.m, stream: stream, luts: &luts, bias: &bias)
+            let invDelta = SelectionQuery.scale(q: q, group: g, headDim: hd, stream: stream)
             let scratch = SelectionScratch(group: g)
             for i in rows.indices {
                 var truth = [Int32](repeating: 0, count: rows[i].k)
@@ -75,16 +74,12 @@ public final class TopKRecallProbe: AttentionStrategy {
                 let budget = TopKBudget(k: rows[i].k, candidateCount: rows[i].candidateCount, bucketKeep: bucketKeep)
                 let buckets = budget.bucketsPerBlock(sparseTokens: n)
                 var found = 0, candidates = 0
-                luts.withUnsafeBufferPointer { l in
-                    bias.withUnsafeBufferPointer { b in
-                        let selection = SelectionQuery(q: q, reference: state.m, luts: l.baseAddress!, bias: b.baseAddress!, group: g,
-                                                       sinks: plan.sinks, sparseEnd: plan.sparseEnd, buckets: buckets)
-                        for block in 0..<selection.blockCount {
-                            let c = TopKSelection.candidates(block: block, stream: stream, query: selection, bucketKeep: bucketKeep, scratch: scratch)
-                            candidates += c
-                            for j in 0..<c where trueSet.contains(scratch.candidates[j]) { found += 1 }
-                        }
-                    }
+                let selection = SelectionQuery(q: q, reference: state.m, invDelta: invDelta, group: g,
+                                               sinks: plan.sinks, sparseEnd: plan.sparseEnd, buckets: buckets)
+                for block in 0..<selection.blockCount {
+                    let c = TopKSelection.candidates(block: block, stream: stream, query: selection, bucketKeep: bucketKeep, scratch: scratch)
+                    candidates += c
+                    for j in 0..<c where trueSet.contains(scratch.candidates[j]) { found += 1 }
                 }
                 let recall = Double(found) / Double(max(k, 1))
                 let blocks = (plan.sparsePageCount + TopKBudget.blockPageCount - 1) / TopKBudget.blockPageCount

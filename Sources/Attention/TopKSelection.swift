@@ -34,12 +34,11 @@ public struct TopKBudget: Sendable, Equatable, Codable {
 }
 
 /// What every block of one (query, KV head) is selected with: the query rows, each row's
-/// reference maximum (the dense part's), the sketch lookup tables and the bucket count.
+/// reference maximum (the dense part's), the query scale of the sketch scores and the bucket count.
 struct SelectionQuery {
     let q: UnsafePointer<Float>          // [group][headDim]
     let reference: UnsafePointer<Float>  // [group] max logit of the dense part per row
-    let luts: UnsafePointer<Int8>        // [group][headDim/4][16]
-    let bias: UnsafePointer<Int16>       // [group]
+    let invDelta: Float                  // 1/Δ of ck_sketch_scores for these rows and this stream
     let group: Int
     let sinks: Int
     let sparseEnd: Int
@@ -47,13 +46,9 @@ struct SelectionQuery {
 
     var blockCount: Int { (sparseEnd / 64 + TopKBudget.blockPageCount - 1) / TopKBudget.blockPageCount }
 
-    /// Fills the lookup tables for rows `q` against `stream`'s sketch: the estimate of
-    /// q_r·k − reference_r is Δ·(Σ lookups + bias_r), with the bias absorbing q_r·μ − reference_r.
-    static func prepareTables(q: UnsafePointer<Float>, group: Int, headDim hd: Int, reference: UnsafePointer<Float>,
-                              stream: SketchedKeys, luts: UnsafeMutablePointer<Int8>, bias: UnsafeMutablePointer<Int16>) {
-        var offset = [Float](repeating: 0, count: group)
-        for r in 0..<group { offset[r] = ck_dot_f32(q + r * hd, stream.mean, Int64(hd)) - reference[r] }
-        ck_sketch_luts(q, Int32(group), Int32(hd), stream.sigma, offset, luts, bias)
+    /// The query scale 1/Δ of rows `q` against `stream`'s sketch (every page's steps covered).
+    static func scale(q: UnsafePointer<Float>, group: Int, headDim hd: Int, stream: SketchedKeys) -> Float {
+        ck_sketch_inv_delta(q, Int32(group), Int32(hd), stream.maxStep)
     }
 }
 
@@ -143,8 +138,8 @@ enum TopKSelection {
         let pages = min(TopKBudget.blockPageCount, query.sparseEnd / 64 - firstPage)
         guard pages > 0 else { return 0 }
         let n = pages * 64, first = firstPage * 64
-        ck_sketch_scores(stream.blocks + firstPage * stream.blockByteCount, Int32(pages), Int32(hd), query.luts, query.bias,
-                         Int32(query.group), scratch.scores)
+        ck_sketch_scores(stream.blocks + firstPage * stream.blockByteCount, Int32(pages), Int32(hd), query.q, Int32(query.group),
+                         query.reference, query.invDelta, scratch.scores)
         for t in first..<max(first, min(first + n, query.sinks)) { scratch.scores[t - first] = Int16.min } // sinks are dense
         let count = Int(ck_bucket_topk_i16(scratch.scores, Int32(n), Int32(query.buckets), Int32(bucketKeep), scratch.candidates))
         for i in 0..<count { scratch.candidates[i] += Int32(first) }

@@ -5,8 +5,8 @@
 #include "ck_sparse.h"
 
 #define CK_DECLARE_SPARSE_ISA(suffix) \
-    void ck_sketch_scores_##suffix(const uint8_t *blocks, int nblocks, int hd, const int8_t *luts, const int16_t *bias, \
-                                   int nq, int16_t *out); \
+    void ck_sketch_scores_##suffix(const uint8_t *blocks, int nblocks, int hd, const float *q, int nq, \
+                                   const int32_t *row_bias, float inv_delta, int16_t *out); \
     int ck_bucket_topk_i16_##suffix(const int16_t *scores, int n, int buckets, int keep, int32_t *out); \
     void ck_gather_dot_f16_##suffix(const float *q, int nq, int hd, const uint16_t *rows, int64_t row_stride, \
                                     const int32_t *idx, int n, float *out, int64_t out_stride); \
@@ -18,6 +18,32 @@
 CK_DECLARE_SPARSE_ISA(portable)
 CK_DECLARE_SPARSE_ISA(avx2)
 CK_DECLARE_SPARSE_ISA(avx512)
+
+/// Query codes of `nq` rows for one sketch block (ck_sparse.h): qc[r·hd + d] = round(clamp(q·step·inv, ±127))
+/// and bias[r] = row_bias[r] + Σ_d round(clamp(q·lo·inv, ±2^24)). Every path uses this one
+/// definition (elementwise products in one order and round-to-nearest-even), so all ISAs agree exactly.
+static inline void ck_sketch_block_query(const uint8_t *block, int hd, const float *q, int nq, const int32_t *row_bias,
+                                         float inv, int8_t *qc, int32_t *bias) {
+    const float *lo = (const float *)(block + 32 * hd), *step = lo + hd;
+    for (int r = 0; r < nq; r++) {
+        int32_t b = row_bias[r];
+        for (int d = 0; d < hd; d++) {
+            float t = q[r * hd + d] * step[d] * inv;
+            t = t > 127.0f ? 127.0f : t < -127.0f ? -127.0f : t;
+            qc[r * hd + d] = (int8_t)__builtin_rintf(t);
+            float u = q[r * hd + d] * lo[d] * inv;
+            u = u > 16777216.0f ? 16777216.0f : u < -16777216.0f ? -16777216.0f : u;
+            b += (int32_t)__builtin_rintf(u);
+        }
+        bias[r] = b;
+    }
+}
+
+/// The int16 score of a key from its best row's int32 sum (ck_sketch_scores).
+static inline int16_t ck_sketch_score16(int32_t best, int shift) {
+    int32_t s = best >> shift;
+    return (int16_t)(s > INT16_MAX ? INT16_MAX : s <= INT16_MIN ? INT16_MIN + 1 : s);
+}
 
 /// The first byte of value row `slot`'s codes in a page of `kind` (ck_kv.h layouts): f16 values,
 /// int8 codes, or int4 packed codes. What the kernels prefetch.

@@ -1,5 +1,5 @@
-// AVX2 paths of the sparse-attention kernels (ck_sparse.h). The sketch scores use the same
-// nibble lookups as the AVX-512 path at 256 bits; the other kernels use the portable C, which
+// AVX2 paths of the sparse-attention kernels (ck_sparse.h). The sketch scores use vpmaddubsw
+// where the AVX-512 path uses VNNI; the other kernels use the portable C, which
 // -O3 vectorises for the compile target (this machine class has AVX-512: the AVX2 paths are the
 // fallback for older x86 and are kept correct by the per-ISA tests rather than tuned).
 #include "ck_sparse_internal.h"
@@ -8,34 +8,40 @@
 
 #define T CK_AVX2_TARGET
 
-T void ck_sketch_scores_avx2(const uint8_t *blocks, int nblocks, int hd, const int8_t *luts, const int16_t *bias, int nq,
-                             int16_t *out) {
-    const int groups = hd / 4;
-    const __m128i nibble = _mm_set1_epi8(0x0F);
+/// One block's 8-key group `v`, rows 0..nq−1: u8 codes × s8 query codes with vpmaddubsw (pair sums
+/// ≤ 2·15·127, the two nibble halves added in int16 ≤ 7620), then vpmaddwd into int32.
+T void ck_sketch_scores_avx2(const uint8_t *blocks, int nblocks, int hd, const float *q, int nq, const int32_t *row_bias,
+                             float inv_delta, int16_t *out) {
+    int8_t qc[16 * 256];
+    int32_t bias[16];
+    const int shift = ck_sketch_shift(hd);
+    const __m256i mask = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
     for (int b = 0; b < nblocks; b++) {
         const uint8_t *blk = blocks + (int64_t)b * ck_sketch_block_bytes(hd);
-        __m256i best[4]; // keys 0..15, 16..31 (low nibbles), 32..47, 48..63 (high nibbles)
-        for (int v = 0; v < 4; v++) best[v] = _mm256_set1_epi16(INT16_MIN);
-        for (int r = 0; r < nq; r++) {
-            __m256i a[4];
-            for (int v = 0; v < 4; v++) a[v] = _mm256_set1_epi16(bias[r]);
-            for (int g = 0; g < groups; g++) {
-                __m128i tab = _mm_loadu_si128((const __m128i *)(luts + ((int64_t)r * groups + g) * 16));
-                for (int half = 0; half < 2; half++) {
-                    __m128i bytes = _mm_loadu_si128((const __m128i *)(blk + g * 32 + 16 * half));
-                    __m128i nl = _mm_and_si128(bytes, nibble), nh = _mm_and_si128(_mm_srli_epi16(bytes, 4), nibble);
-                    a[half] = _mm256_add_epi16(a[half], _mm256_cvtepi8_epi16(_mm_shuffle_epi8(tab, nl)));
-                    a[2 + half] = _mm256_add_epi16(a[2 + half], _mm256_cvtepi8_epi16(_mm_shuffle_epi8(tab, nh)));
+        ck_sketch_block_query(blk, hd, q, nq, row_bias, inv_delta, qc, bias);
+        for (int v = 0; v < 8; v++) {
+            __m256i best = _mm256_set1_epi32(INT32_MIN);
+            for (int r = 0; r < nq; r++) {
+                __m256i acc = _mm256_set1_epi32(bias[r]);
+                for (int o = 0; o < hd / 8; o++) {
+                    const __m256i x = _mm256_loadu_si256((const __m256i *)(blk + o * 256 + v * 32));
+                    int32_t a, c;
+                    memcpy(&a, qc + r * hd + 8 * o, 4);
+                    memcpy(&c, qc + r * hd + 8 * o + 4, 4);
+                    const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(x, mask), _mm256_set1_epi32(a)),
+                                                       _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(x, 4), mask), _mm256_set1_epi32(c)));
+                    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
                 }
+                best = _mm256_max_epi32(best, acc);
             }
-            for (int v = 0; v < 4; v++) best[v] = _mm256_max_epi16(best[v], a[v]);
+            int32_t lanes[8];
+            _mm256_storeu_si256((__m256i *)lanes, best);
+            for (int i = 0; i < 8; i++) out[(int64_t)b * 64 + v * 8 + i] = ck_sketch_score16(lanes[i], shift);
         }
-        for (int v = 0; v < 4; v++)
-            _mm256_storeu_si256((__m256i *)(out + (int64_t)b * 64 + 16 * v), _mm256_max_epi16(best[v], _mm256_set1_epi16(INT16_MIN + 1)));
     }
 }
 #else
-void ck_sketch_scores_avx2(const uint8_t *b, int nb, int hd, const int8_t *lu, const int16_t *bi, int nq, int16_t *o) { ck_sketch_scores_portable(b, nb, hd, lu, bi, nq, o); }
+void ck_sketch_scores_avx2(const uint8_t *b, int nb, int hd, const float *q, int nq, const int32_t *rb, float inv, int16_t *o) { ck_sketch_scores_portable(b, nb, hd, q, nq, rb, inv, o); }
 #endif
 
 int ck_bucket_topk_i16_avx2(const int16_t *s, int n, int b, int k, int32_t *o) { return ck_bucket_topk_i16_portable(s, n, b, k, o); }

@@ -7,33 +7,81 @@
 #define INL static inline __attribute__((always_inline)) T
 #include "avx512_inline.h"
 
-// ---- sketch scores: nibble lookups with vpshufb, int16 sums ----
+// ---- sketch scores: int4 codes × int8 query codes with vpdpbusd (VNNI), int32 sums ----
 
-T void ck_sketch_scores_avx512(const uint8_t *blocks, int nblocks, int hd, const int8_t *luts, const int16_t *bias, int nq,
-                               int16_t *out) {
-    const int groups = hd / 4;
-    const __m256i nibble = _mm256_set1_epi8(0x0F);
+#define TV __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,f16c,avx2,bmi2")))
+
+/// ck_sketch_block_query with AVX-512 (same products, same rounding, exact integer sums).
+static inline __attribute__((always_inline)) TV void sketch_block_query_avx512(const uint8_t *block, int hd, const float *q, int nq,
+                                                                               const int32_t *row_bias, float inv, int8_t *qc, int32_t *bias) {
+    const float *lo = (const float *)(block + 32 * hd), *step = lo + hd;
+    const __m512 vinv = _mm512_set1_ps(inv), c127 = _mm512_set1_ps(127), c24 = _mm512_set1_ps(16777216.0f);
+    for (int r = 0; r < nq; r++) {
+        __m512i sum = _mm512_setzero_si512();
+        for (int d = 0; d < hd; d += 16) {
+            const __m512 qv = _mm512_loadu_ps(q + r * hd + d);
+            __m512 t = _mm512_mul_ps(_mm512_mul_ps(qv, _mm512_loadu_ps(step + d)), vinv);
+            t = _mm512_min_ps(_mm512_max_ps(t, _mm512_sub_ps(_mm512_setzero_ps(), c127)), c127);
+            _mm_storeu_si128((__m128i *)(qc + r * hd + d), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(t)));
+            __m512 u = _mm512_mul_ps(_mm512_mul_ps(qv, _mm512_loadu_ps(lo + d)), vinv);
+            u = _mm512_min_ps(_mm512_max_ps(u, _mm512_sub_ps(_mm512_setzero_ps(), c24)), c24);
+            sum = _mm512_add_epi32(sum, _mm512_cvtps_epi32(u));
+        }
+        bias[r] = row_bias[r] + _mm512_reduce_add_epi32(sum);
+    }
+}
+
+/// Rows r0..r0+R−1 of one block: the best row sum of every key, per 16-key quarter, into best[4].
+static inline __attribute__((always_inline)) TV void sketch_rows_avx512(const uint8_t *codes, int hd, const int8_t *qc,
+                                                                        const int32_t *bias, const int R, __m512i best[4]) {
+    const __m512i mask = _mm512_set1_epi8(0x0F);
+    __m512i acc[4][4];
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < 4; v++) acc[r][v] = _mm512_set1_epi32(bias[r]);
+    for (int o = 0; o < hd / 8; o++) {
+        __m512i lo[4], hi[4];
+        for (int v = 0; v < 4; v++) {
+            const __m512i x = _mm512_loadu_si512(codes + o * 256 + v * 64);
+            lo[v] = _mm512_and_si512(x, mask);
+            hi[v] = _mm512_and_si512(_mm512_srli_epi16(x, 4), mask);
+        }
+        for (int r = 0; r < R; r++) {
+            int32_t a, b;
+            memcpy(&a, qc + r * hd + 8 * o, 4);
+            memcpy(&b, qc + r * hd + 8 * o + 4, 4);
+            const __m512i qa = _mm512_set1_epi32(a), qb = _mm512_set1_epi32(b);
+            for (int v = 0; v < 4; v++) acc[r][v] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acc[r][v], lo[v], qa), hi[v], qb);
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < 4; v++) best[v] = _mm512_max_epi32(best[v], acc[r][v]);
+}
+
+TV void ck_sketch_scores_avx512(const uint8_t *blocks, int nblocks, int hd, const float *q, int nq, const int32_t *row_bias,
+                                float inv_delta, int16_t *out) {
+    int8_t qc[16 * 256] __attribute__((aligned(64)));
+    int32_t bias[16];
+    const int shift = ck_sketch_shift(hd);
+    const __m256i floor = _mm256_set1_epi16(INT16_MIN + 1);
     for (int b = 0; b < nblocks; b++) {
         const uint8_t *blk = blocks + (int64_t)b * ck_sketch_block_bytes(hd);
-        __m512i best_lo = _mm512_set1_epi16(INT16_MIN), best_hi = best_lo; // keys 0..31, 32..63
+        if (b + 1 < nblocks) ck_prefetch(blk + ck_sketch_block_bytes(hd), ck_sketch_block_bytes(hd));
+        sketch_block_query_avx512(blk, hd, q, nq, row_bias, inv_delta, qc, bias);
+        __m512i best[4];
+        for (int v = 0; v < 4; v++) best[v] = _mm512_set1_epi32(INT32_MIN);
         for (int r0 = 0; r0 < nq; r0 += 4) {
-            const int R = nq - r0 < 4 ? nq - r0 : 4;
-            __m512i lo[4], hi[4];
-            for (int r = 0; r < R; r++) lo[r] = hi[r] = _mm512_set1_epi16(bias[r0 + r]);
-            for (int g = 0; g < groups; g++) {
-                __m256i bytes = _mm256_loadu_si256((const __m256i *)(blk + g * 32));
-                __m256i nl = _mm256_and_si256(bytes, nibble), nh = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble);
-                for (int r = 0; r < R; r++) {
-                    __m256i tab = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(luts + ((int64_t)(r0 + r) * groups + g) * 16)));
-                    lo[r] = _mm512_add_epi16(lo[r], _mm512_cvtepi8_epi16(_mm256_shuffle_epi8(tab, nl)));
-                    hi[r] = _mm512_add_epi16(hi[r], _mm512_cvtepi8_epi16(_mm256_shuffle_epi8(tab, nh)));
-                }
+            const int8_t *qr = qc + r0 * hd;
+            switch (nq - r0 < 4 ? nq - r0 : 4) {
+            case 1: sketch_rows_avx512(blk, hd, qr, bias + r0, 1, best); break;
+            case 2: sketch_rows_avx512(blk, hd, qr, bias + r0, 2, best); break;
+            case 3: sketch_rows_avx512(blk, hd, qr, bias + r0, 3, best); break;
+            default: sketch_rows_avx512(blk, hd, qr, bias + r0, 4, best); break;
             }
-            for (int r = 0; r < R; r++) { best_lo = _mm512_max_epi16(best_lo, lo[r]); best_hi = _mm512_max_epi16(best_hi, hi[r]); }
         }
-        const __m512i floor = _mm512_set1_epi16(INT16_MIN + 1); // INT16_MIN marks excluded keys
-        _mm512_storeu_si512(out + (int64_t)b * 64, _mm512_max_epi16(best_lo, floor));
-        _mm512_storeu_si512(out + (int64_t)b * 64 + 32, _mm512_max_epi16(best_hi, floor));
+        for (int v = 0; v < 4; v++) {
+            const __m256i s = _mm512_cvtsepi32_epi16(_mm512_srai_epi32(best[v], shift));
+            _mm256_storeu_si256((__m256i *)(out + (int64_t)b * 64 + 16 * v), _mm256_max_epi16(s, floor));
+        }
     }
 }
 
@@ -251,7 +299,7 @@ T void ck_simhash_avx512(const float *keys, int n, int hd, const float *mean, co
 
 #else // not x86-64: forward to the portable paths
 int ck_bucket_topk_i16_avx512(const int16_t *s, int n, int b, int k, int32_t *o) { return ck_bucket_topk_i16_portable(s, n, b, k, o); }
-void ck_sketch_scores_avx512(const uint8_t *b, int nb, int hd, const int8_t *lu, const int16_t *bi, int nq, int16_t *o) { ck_sketch_scores_portable(b, nb, hd, lu, bi, nq, o); }
+void ck_sketch_scores_avx512(const uint8_t *b, int nb, int hd, const float *q, int nq, const int32_t *rb, float inv, int16_t *o) { ck_sketch_scores_portable(b, nb, hd, q, nq, rb, inv, o); }
 void ck_gather_dot_f16_avx512(const float *q, int nq, int hd, const uint16_t *r, int64_t rs, const int32_t *i, int n, float *o, int64_t os) { ck_gather_dot_f16_portable(q, nq, hd, r, rs, i, n, o, os); }
 void ck_sparse_accumulate_avx512(int k, const float *s, int64_t ss, int nq, int hd, const void *const *p, const uint8_t *sl, int n, float *m, float *l, float *a) { ck_sparse_accumulate_portable(k, s, ss, nq, hd, p, sl, n, m, l, a); }
 void ck_simhash_avx512(const float *k, int n, int hd, const float *m, const float *p, int b, int t, uint16_t *c) { ck_simhash_portable(k, n, hd, m, p, b, t, c); }

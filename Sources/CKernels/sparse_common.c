@@ -4,8 +4,33 @@
 
 #define CK_SPARSE_PICK(name) (ck_isa() == CK_ISA_AVX512 ? name##_avx512 : ck_isa() == CK_ISA_AVX2 ? name##_avx2 : name##_portable)
 
-void ck_sketch_scores(const uint8_t *blocks, int nblocks, int hd, const int8_t *luts, const int16_t *bias, int nq, int16_t *out) {
-    CK_SPARSE_PICK(ck_sketch_scores)(blocks, nblocks, hd, luts, bias, nq, out);
+/// The AVX-512 sketch kernel needs VNNI (vpdpbusd) besides the CKernels AVX-512 set; without it
+/// the AVX2 path serves.
+static int ck_sparse_has_vnni(void) {
+#if defined(__x86_64__)
+    static int known = -1;
+    int v = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (v < 0) { __builtin_cpu_init(); v = __builtin_cpu_supports("avx512vnni") ? 1 : 0; __atomic_store_n(&known, v, __ATOMIC_RELAXED); }
+    return v;
+#else
+    return 0;
+#endif
+}
+
+void ck_sketch_scores(const uint8_t *blocks, int nblocks, int hd, const float *q, int nq, const float *reference,
+                      float inv_delta, int16_t *out) {
+    int32_t row_bias[16];
+    for (int r = 0; r < nq && r < 16; r++) {
+        float t = -reference[r] * inv_delta;
+        t = t > 16777216.0f ? 16777216.0f : t < -16777216.0f ? -16777216.0f : t;
+        row_bias[r] = (int32_t)rintf(t);
+    }
+    if (ck_isa() == CK_ISA_AVX512 && ck_sparse_has_vnni())
+        ck_sketch_scores_avx512(blocks, nblocks, hd, q, nq, row_bias, inv_delta, out);
+    else if (ck_isa() >= CK_ISA_AVX2)
+        ck_sketch_scores_avx2(blocks, nblocks, hd, q, nq, row_bias, inv_delta, out);
+    else
+        ck_sketch_scores_portable(blocks, nblocks, hd, q, nq, row_bias, inv_delta, out);
 }
 int ck_bucket_topk_i16(const int16_t *scores, int n, int buckets, int keep, int32_t *out) {
     return CK_SPARSE_PICK(ck_bucket_topk_i16)(scores, n, buckets, keep, out);
@@ -24,44 +49,36 @@ void ck_simhash(const float *keys, int n, int hd, const float *mean, const float
 
 // ---- sketch ----
 
-void ck_sketch_encode(const float *keys, int n, int hd, const float *mean, uint8_t *block) {
+void ck_sketch_encode(const float *keys, int n, int hd, uint8_t *block) {
     memset(block, 0, (size_t)ck_sketch_block_bytes(hd));
-    for (int i = 0; i < n; i++) {
-        const float *k = keys + (int64_t)i * hd;
-        for (int g = 0; g < hd / 4; g++) {
-            unsigned nib = 0;
-            for (int b = 0; b < 4; b++) nib |= (unsigned)(k[4 * g + b] > mean[4 * g + b]) << b;
-            block[g * 32 + (i & 31)] |= (uint8_t)(i < 32 ? nib : nib << 4);
+    float *lo = (float *)(block + 32 * hd), *step = lo + hd;
+    for (int d = 0; d < hd; d++) {
+        float mn = n > 0 ? keys[d] : 0, mx = mn;
+        for (int i = 1; i < n; i++) {
+            const float k = keys[(int64_t)i * hd + d];
+            mn = k < mn ? k : mn;
+            mx = k > mx ? k : mx;
+        }
+        lo[d] = mn;
+        step[d] = (mx - mn) / 15;
+        const float inv = mx > mn ? 15 / (mx - mn) : 0;
+        for (int i = 0; i < n; i++) {
+            float c = rintf((keys[(int64_t)i * hd + d] - mn) * inv);
+            const int code = c < 0 ? 0 : c > 15 ? 15 : (int)c;
+            const int o = d / 8, j = d % 8;
+            block[o * 256 + i * 4 + (j & 3)] |= (uint8_t)(j < 4 ? code : code << 4);
         }
     }
 }
 
-float ck_sketch_luts(const float *q, int nq, int hd, const float *sigma, const float *offset, int8_t *luts, int16_t *bias) {
-    const int groups = hd / 4;
-    float widest = 0; // the largest |table entry| over all rows and groups: Σ_b |w_b|
+float ck_sketch_inv_delta(const float *q, int nq, int hd, const float *max_step) {
+    float widest = 0;
     for (int r = 0; r < nq; r++)
-        for (int g = 0; g < groups; g++) {
-            float s = 0;
-            for (int b = 0; b < 4; b++) s += fabsf(q[r * hd + 4 * g + b] * sigma[4 * g + b]);
-            widest = s > widest ? s : widest;
+        for (int d = 0; d < hd; d++) {
+            const float w = fabsf(q[r * hd + d] * max_step[d]);
+            widest = w > widest ? w : widest;
         }
-    const float delta = widest > 0 ? widest / 127 : 1, inv = 1 / delta;
-    const float limit = 32767.0f - 127.0f * groups - 1; // room for the table sums in int16
-    for (int r = 0; r < nq; r++) {
-        for (int g = 0; g < groups; g++) {
-            float w[4];
-            for (int b = 0; b < 4; b++) w[b] = q[r * hd + 4 * g + b] * sigma[4 * g + b];
-            for (int x = 0; x < 16; x++) {
-                float t = 0;
-                for (int b = 0; b < 4; b++) t += (x >> b & 1) ? w[b] : -w[b];
-                luts[((int64_t)r * groups + g) * 16 + x] = (int8_t)lrintf(t * inv);
-            }
-        }
-        float o = offset ? offset[r] * inv : 0;
-        o = o > limit ? limit : o < -limit ? -limit : o;
-        bias[r] = (int16_t)lrintf(o);
-    }
-    return delta;
+    return widest > 0 ? 127 / widest : 0;
 }
 
 static double ck_log_choose(int n, int k) { return lgamma(n + 1.0) - lgamma(k + 1.0) - lgamma(n - k + 1.0); }

@@ -2,23 +2,25 @@
 // AVX-512 and AVX2 paths are tested against, and the fallback on other CPUs.
 #include "ck_sparse_internal.h"
 
-void ck_sketch_scores_portable(const uint8_t *blocks, int nblocks, int hd, const int8_t *luts, const int16_t *bias, int nq,
-                               int16_t *out) {
-    const int groups = hd / 4;
+void ck_sketch_scores_portable(const uint8_t *blocks, int nblocks, int hd, const float *q, int nq, const int32_t *row_bias,
+                               float inv_delta, int16_t *out) {
+    int8_t qc[16 * 256];
+    int32_t bias[16];
+    const int shift = ck_sketch_shift(hd);
     for (int b = 0; b < nblocks; b++) {
         const uint8_t *blk = blocks + (int64_t)b * ck_sketch_block_bytes(hd);
+        ck_sketch_block_query(blk, hd, q, nq, row_bias, inv_delta, qc, bias);
         for (int i = 0; i < 64; i++) {
-            int best = INT32_MIN;
+            int32_t best = INT32_MIN;
             for (int r = 0; r < nq; r++) {
-                const int8_t *lut = luts + (int64_t)r * groups * 16;
-                int s = bias[r];
-                for (int g = 0; g < groups; g++) {
-                    uint8_t byte = blk[g * 32 + (i & 31)];
-                    s += lut[g * 16 + (i < 32 ? byte & 15 : byte >> 4)];
+                int32_t s = bias[r];
+                for (int d = 0; d < hd; d++) {
+                    const uint8_t byte = blk[(d / 8) * 256 + i * 4 + (d % 8 & 3)];
+                    s += qc[r * hd + d] * (d % 8 < 4 ? byte & 15 : byte >> 4);
                 }
                 best = s > best ? s : best;
             }
-            out[(int64_t)b * 64 + i] = (int16_t)(best > INT16_MAX ? INT16_MAX : best <= INT16_MIN ? INT16_MIN + 1 : best);
+            out[(int64_t)b * 64 + i] = ck_sketch_score16(best, shift);
         }
     }
 }

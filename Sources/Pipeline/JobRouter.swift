@@ -26,7 +26,7 @@ public struct JobRouter: UnitPlanning {
 
     /// What the cost model needs about `mix` for a model of `shape`. KV bytes per token come from
     /// the page formats (ck_kv.h); index bytes per token are the strategies' structures per (layer,
-    /// KV head): topk / da-topk a sign sketch (headDim/8 bytes) and the f16 key mirror (2·headDim),
+    /// KV head): topk / da-topk an int4 sketch (headDim/2 bytes + per-page min/step) and the f16 key mirror (2·headDim),
     /// lsh L 2-byte codes while building plus Elias–Fano tables (≈ L·2 bytes) and the key mirror.
     /// Every strategy reads all pages of a layer today (none prefetches only its own), so a step
     /// reads all spilled bytes: readFraction 1.
@@ -41,7 +41,7 @@ public struct JobRouter: UnitPlanning {
         let kvPerToken = streams * pageBytes / 64
         let index: Double = switch mix.attention {
         case .dense: 0
-        case .topk, .daTopk: streams * (hd / 8 + 2 * hd)
+        case .topk, .daTopk: streams * (40 * hd / 64 + 2 * hd) // ck_sketch_block_bytes per 64 keys
         case .lsh: streams * (Double(mix.lshL ?? 150) * 2 + 2 * hd)
         }
         let strategy = mix.makeAttention()

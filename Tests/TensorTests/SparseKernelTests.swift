@@ -10,44 +10,71 @@ import TestSupport
     static func f16(_ x: Float) -> Float { ck_f16_to_f32_1(ck_f32_to_f16_1(x)) }
 
     @Test(arguments: levels)
-    func sketchScoresAreTheQuantizedSignEstimate(level: Int32) {
+    func sketchScoresAreTheInt4Estimate(level: Int32) {
         let saved = ck_isa(); ck_set_isa(level); defer { ck_set_isa(saved) }
         var rng = SeededRandom(seed: 21)
-        for (hd, nq, nblocks) in [(64, 3, 3), (128, 2, 2), (64, 1, 1), (64, 7, 2)] {
-            let keys = rng.normals(nblocks * 64 * hd, scale: 2)
-            let mean = rng.normals(hd, scale: 0.5), sigma = (0..<hd).map { _ in Float.random(in: 0.2...3, using: &rng) }
-            let q = rng.normals(nq * hd, scale: 0.3), offset = rng.normals(nq, scale: 3)
+        for (hd, nq, nblocks) in [(64, 3, 3), (128, 2, 2), (64, 1, 1), (64, 7, 2), (64, 16, 1)] {
+            // Channels with their own offsets and spreads, one of them an outlier channel.
+            let offsets = rng.normals(hd, scale: 2), spreads = (0..<hd).map { d in d == 5 ? 9 : Float.random(in: 0.2...3, using: &rng) }
+            let keys = (0..<(nblocks * 64 * hd)).map { i in offsets[i % hd] + spreads[i % hd] * rng.normal() }
+            let q = rng.normals(nq * hd, scale: 0.3), reference = rng.normals(nq, scale: 3)
             let blockBytes = Int(ck_sketch_block_bytes(Int32(hd)))
-            var blocks = [UInt8](repeating: 0, count: nblocks * blockBytes)
+            var blocks = [UInt8](repeating: 0, count: nblocks * blockBytes), maxStep = [Float](repeating: 0, count: hd)
+            var steps = [[Float]](), los = [[Float]]()
+            let lastCount = 50 // a partial last block: missing keys get code 0
             for b in 0..<nblocks {
-                let n = b == nblocks - 1 ? 50 : 64 // a partial last block: missing keys are all-zero bits
-                keys.withUnsafeBufferPointer { k in
-                    blocks.withUnsafeMutableBufferPointer { ck_sketch_encode(k.baseAddress! + b * 64 * hd, Int32(n), Int32(hd), mean, $0.baseAddress! + b * blockBytes) }
+                let n = b == nblocks - 1 ? lastCount : 64
+                blocks.withUnsafeMutableBufferPointer { out in
+                    keys.withUnsafeBufferPointer { ck_sketch_encode($0.baseAddress! + b * 64 * hd, Int32(n), Int32(hd), out.baseAddress! + b * blockBytes) }
+                    let step = ck_sketch_steps(out.baseAddress! + b * blockBytes, Int32(hd))!
+                    steps.append((0..<hd).map { step[$0] })
+                    los.append((0..<hd).map { (step - hd)[$0] })
                 }
+                for d in 0..<hd { maxStep[d] = max(maxStep[d], steps[b][d]) }
             }
-            var luts = [Int8](repeating: 0, count: nq * hd / 4 * 16), bias = [Int16](repeating: 0, count: nq)
-            let delta = ck_sketch_luts(q, Int32(nq), Int32(hd), sigma, offset, &luts, &bias)
+            let inv = ck_sketch_inv_delta(q, Int32(nq), Int32(hd), maxStep)
+            #expect(inv > 0)
             var got = [Int16](repeating: 0, count: nblocks * 64), portable = got
-            ck_sketch_scores(blocks, Int32(nblocks), Int32(hd), luts, bias, Int32(nq), &got)
+            ck_sketch_scores(blocks, Int32(nblocks), Int32(hd), q, Int32(nq), reference, inv, &got)
             ck_set_isa(0)
-            ck_sketch_scores(blocks, Int32(nblocks), Int32(hd), luts, bias, Int32(nq), &portable)
+            ck_sketch_scores(blocks, Int32(nblocks), Int32(hd), q, Int32(nq), reference, inv, &portable)
             ck_set_isa(level)
             #expect(got == portable, "hd \(hd) nq \(nq): ISA \(level) differs from portable")
-            for i in 0..<(nblocks * 64) {
-                let valid = i < (nblocks - 1) * 64 + 50
-                var best = -Double.infinity
+            let delta = Double(1 / inv), unit = delta * Double(1 << ck_sketch_shift(Int32(hd)))
+            for i in 0..<((nblocks - 1) * 64 + lastCount) {
+                let b = i / 64
+                var best = -Double.infinity, bound = 0.0
                 for r in 0..<nq {
-                    var s = Double(offset[r])
+                    var s = -Double(reference[r]), e = 0.0
                     for d in 0..<hd {
-                        let above = valid && keys[i * hd + d] > mean[d]
-                        s += Double(q[r * hd + d] * sigma[d]) * (above ? 1 : -1)
+                        s += Double(q[r * hd + d]) * Double(keys[i * hd + d])
+                        e += abs(Double(q[r * hd + d]) * Double(steps[b][d])) / 2 // the key's int4 rounding
                     }
                     best = max(best, s)
+                    bound = max(bound, e + delta * Double(8 * hd + 1)) // query codes (≤ 15 · ½Δ per channel), lo terms, bias
                 }
-                let bound = Double(delta) * Double(hd / 4 + 1) / 2 // rounding of every table entry and the bias
-                #expect(abs(Double(got[i]) * Double(delta) - best) <= bound + 1e-3, "key \(i): \(Double(got[i]) * Double(delta)) vs \(best)")
+                bound += unit // the shift to int16
+                let estimate = Double(got[i]) * unit
+                #expect(abs(estimate - best) <= bound + 1e-3, "hd \(hd) key \(i): \(estimate) vs \(best) (bound \(bound))")
             }
+            // The error is far below the spread of the logits: with one row the estimate ranks the keys.
+            let valid = nblocks == 1 ? lastCount : 64
+            let truth = (0..<valid).map { i in (0..<hd).reduce(0.0) { $0 + Double(q[$1]) * Double(keys[i * hd + $1]) } }
+            let estimate = (0..<valid).map { Double(got[$0]) }
+            if nq == 1 { #expect(Self.rankCorrelation(truth, estimate) > 0.97, "hd \(hd): ranks") }
         }
+    }
+
+    /// Spearman's rank correlation of two equally long lists.
+    static func rankCorrelation(_ a: [Double], _ b: [Double]) -> Double {
+        func ranks(_ x: [Double]) -> [Double] {
+            var r = [Double](repeating: 0, count: x.count)
+            for (rank, i) in x.indices.sorted(by: { x[$0] < x[$1] }).enumerated() { r[i] = Double(rank) }
+            return r
+        }
+        let ra = ranks(a), rb = ranks(b), n = Double(a.count)
+        let d2 = zip(ra, rb).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
+        return 1 - 6 * d2 / (n * (n * n - 1))
     }
 
     @Test(arguments: levels)

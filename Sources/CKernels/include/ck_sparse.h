@@ -1,16 +1,19 @@
-// Inner loops of the sparse decode-attention strategies (Attention target): a sign-bit key sketch
-// scored by nibble lookups (HiRE-style stage 1), a bucketed top-k, exact scores gathered for
+// Inner loops of the sparse decode-attention strategies (Attention target): an int4 per-channel
+// key sketch scored by integer dot products (HiRE-style stage 1), a bucketed top-k, exact scores gathered for
 // candidate keys (stage 2), a softmax update over gathered value rows, and MagicPIG's SimHash
 // codes, Elias–Fano coded hash tables and collision counting. Every kernel is single-threaded
 // with an AVX-512, an AVX2 and a portable path chosen at run time (`ck_isa`), like CKernels.h.
 //
 // Layouts (hd = head dimension, a multiple of 16, ≤ 256):
 //
-//   sketch block   64 keys, hd/4 groups of 4 channels; group g is 32 bytes, byte i holding the
-//                  4 sign bits of key i (low nibble) and of key i+32 (high nibble); bit b of a
-//                  nibble is (key[4g+b] > mean[4g+b]). 8·hd bytes per 64 keys.
-//   lookup tables  per query row, hd/4 tables of 16 int8: table g entry x ≈ Σ_b q[4g+b]·σ[4g+b]·(±1 by
-//                  bit b of x) / Δ, one Δ for all rows; scores are int16 sums plus a per-row bias.
+//   sketch block   64 keys (one KV page) quantized to 4 bits per channel, KIVI-style with a
+//                  min and step per channel over the page: code = round((k − lo)/step) ∈ 0..15.
+//                  Codes first, hd/8 octets of channels × 64 keys × 4 bytes: byte j of key i in
+//                  octet o holds channel 8o+j (low nibble) and 8o+4+j (high nibble); then
+//                  float lo[hd], float step[hd]. 40·hd bytes per 64 keys.
+//   sketch scores  per page and query row, q·step is quantized to int8 with one scale for all
+//                  rows and pages (inv_delta), so the estimate of q·k is an integer dot product
+//                  of codes (u8) and query codes (s8) plus Σ round(q·lo·inv_delta).
 //   key rows       token-major f16 [token][hd] (the strategy's mirror of the cache's keys).
 //   value pages    a KV page of kind CK_SPARSE_F16 / _I8 / _I4 (= CK_KV_F16 / _I8 / _I4, ck_kv.h layouts).
 #ifndef CK_SPARSE_H
@@ -25,21 +28,35 @@ extern "C" {
 /// Page layouts ck_sparse_accumulate reads value rows from (numbered as the KV page kinds).
 enum { CK_SPARSE_F16 = 1, CK_SPARSE_I8 = 2, CK_SPARSE_I4 = 3 };
 
-// ---- stage 1: sign sketch ----
+// ---- stage 1: int4 per-channel key sketch ----
 
 /// Bytes of one 64-key sketch block.
-static inline int ck_sketch_block_bytes(int hd) { return 8 * hd; }
+static inline int ck_sketch_block_bytes(int hd) { return 40 * hd; }
 
-/// Encodes `n` ≤ 64 keys (token-major fp32 [n][hd]) into one sketch block; missing keys are 0 bits.
-void ck_sketch_encode(const float *keys, int n, int hd, const float *mean, uint8_t *block);
+/// Right shift from the int32 score sums to the int16 scores: keeps hd·15·127 below 2^14.
+static inline int ck_sketch_shift(int hd) {
+    int s = 0;
+    while ((1905 * hd) >> s > 16383) s++;
+    return s;
+}
 
-/// Lookup tables for `nq` query rows (q: nq × hd): luts [nq][hd/4][16] int8, bias[r] = round(offset[r] / Δ).
-/// The estimate of q_r·(k − mean) for a key is Δ · Σ_g luts[r][g][nibble_g(k)]. Returns Δ (> 0).
-float ck_sketch_luts(const float *q, int nq, int hd, const float *sigma, const float *offset, int8_t *luts, int16_t *bias);
+/// Encodes `n` ≤ 64 keys (token-major fp32 [n][hd]) into one sketch block (per-channel min and
+/// step over the n keys); missing keys get code 0.
+void ck_sketch_encode(const float *keys, int n, int hd, uint8_t *block);
 
-/// Combined stage-1 score of every key in `nblocks` blocks: out[64·b + i] = max_r (Σ_g luts[r][g][·] + bias[r]),
-/// saturated to int16. nq ≤ 16.
-void ck_sketch_scores(const uint8_t *blocks, int nblocks, int hd, const int8_t *luts, const int16_t *bias, int nq, int16_t *out);
+/// The per-channel steps of a block (`hd` floats, read-only view into it).
+static inline const float *ck_sketch_steps(const uint8_t *block, int hd) { return (const float *)(block + 32 * hd) + hd; }
+
+/// 1/Δ for `nq` query rows (q: nq × hd) against blocks whose steps are at most `max_step[d]`:
+/// the largest |q[r][d]·max_step[d]| maps to 127. 0 when every such product is 0.
+float ck_sketch_inv_delta(const float *q, int nq, int hd, const float *max_step);
+
+/// Stage-1 score of every key in `nblocks` blocks: with Δ = 1/inv_delta,
+/// out[64·b + i] = sat16((max_r [round(−reference[r]/Δ) + Σ_d round(q_rd·lo_d/Δ) + Σ_d qc_rd·code_id]) >> ck_sketch_shift(hd)),
+/// qc_rd = round(clamp(q_rd·step_d/Δ, ±127)); at least INT16_MIN + 1. So Δ·2^shift·out estimates
+/// max_r (q_r·k − reference[r]). nq ≤ 16.
+void ck_sketch_scores(const uint8_t *blocks, int nblocks, int hd, const float *q, int nq, const float *reference,
+                      float inv_delta, int16_t *out);
 
 /// Bucketed top-k: items are assigned to `buckets` strided buckets (item i to bucket i mod buckets,
 /// buckets a multiple of 32) and the best `keep` ∈ {1, 2} of every bucket are kept (ties: lower index),
