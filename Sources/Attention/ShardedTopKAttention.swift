@@ -1,5 +1,6 @@
 import CKernels
 import KVCache
+import Synchronization
 import Tensor
 
 /// da-topk: DA-TOP-k (HiRE, arXiv 2402.09360 §"distributed approximate top-k") over KV shards.
@@ -78,13 +79,11 @@ public final class ShardedTopKAttention: SparseAttentionStrategy {
             return ShardStorage(cache: query.cache, stream: s.stream(unit), layer: s.layer, kvHead: head)
         }
 
-        // The coordinator's dense part (sinks, window): its maxima are the shards' reference.
+        // The coordinator's dense part (sinks, window) per unit; its maxima are the shards' reference.
         pool.forEach(count: units) { unit, _ in
-            stats[unit] = s.attendDense(unit, into: PartialSoftmax(base: stateBase + unit * stateFloats, group: group, headDim: hd))
-        }
-        for unit in 0..<units {
             let (query, plan, head) = s.unit(unit)
             let state = PartialSoftmax(base: stateBase + unit * stateFloats, group: group, headDim: hd)
+            stats[unit] = s.attendDense(unit, into: state)
             let request = ShardMessage.SelectRequest(
                 ticket: Int32(unit), layer: Int32(s.layer), kvHead: Int32(head), sinks: Int32(plan.sinks), sparseEnd: Int32(plan.sparseEnd),
                 buckets: Int32(budget.bucketsPerBlock(sparseTokens: plan.sparseTokenCount)), bucketKeep: Int32(budget.bucketKeep),
@@ -94,20 +93,14 @@ public final class ShardedTopKAttention: SparseAttentionStrategy {
             stats[unit].sparseTokens = plan.sparseTokenCount
             stats[unit].sparsePages = plan.sparsePageCount
         }
-        // Round 1: every shard's local top-k′.
-        pool.forEach(count: items) { item, thread in
-            let unit = item / shardCount, shard = item % shardCount
-            replies[item] = Self.check { () throws(ShardMessage.DecodingError) in
-                try shards[shard].select(requests[item], storage: storage(unit), scratch: selectorList[thread])
-            }
-        }
-        // Every row's global top-k over the union of the shards' replies: the thresholds.
+        // Every row's global top-k over the union of the shards' replies (the thresholds) and the
+        // round-2 requests of `unit`: run by whichever thread finishes the unit's last round-1 item.
         let k = budget.k
-        for unit in 0..<units {
+        func choose(_ unit: Int) {
             var scores = [[Float]](repeating: [], count: group), positions: [Int32] = []
             for shard in 0..<shardCount {
                 let item = unit * shardCount + shard
-                statistics.bytesExchanged += requests[item].count + replies[item].count
+                stats[unit].bytesExchanged += requests[item].count + replies[item].count
                 let reply = Self.check { () throws(ShardMessage.DecodingError) in try ShardMessage.SelectReply(decoding: replies[item]) }
                 let n = reply.positions.count
                 positions += reply.positions
@@ -117,28 +110,21 @@ public final class ShardedTopKAttention: SparseAttentionStrategy {
             var thresholds = [Float](repeating: 0, count: group), selection = [Float](repeating: 0, count: max(n, 1))
             TopKRule.thresholds(flat, stride: n, count: n, group: group, k: k, scratch: &selection, into: &thresholds)
             let winners = (0..<n).filter { TopKRule.passes(flat, stride: n, index: $0, group: group, thresholds: thresholds) }
-            for shard in 0..<shardCount {
-                requests[unit * shardCount + shard] = ShardMessage.AttendRequest(ticket: Int32(unit), thresholds: thresholds).encoded()
-            }
+            let request = ShardMessage.AttendRequest(ticket: Int32(unit), thresholds: thresholds).encoded()
+            for shard in 0..<shardCount { requests[unit * shardCount + shard] = request }
             stats[unit].candidateTokens = n
             stats[unit].selectedTokens = winners.count
             stats[unit].valuePagesRead = Set(winners.map { positions[$0] >> 6 }).count
         }
-        // Round 2: partial states over the winners.
-        pool.forEach(count: items) { item, thread in
-            let unit = item / shardCount, shard = item % shardCount
-            replies[item] = Self.check { () throws(ShardMessage.DecodingError) in
-                try shards[shard].attend(requests[item], storage: storage(unit), scratch: gatherList[thread], group: group)
-            }
-        }
-        // Merge the shards' states into the dense part's, normalise.
-        var partial = [Float](repeating: 0, count: stateFloats)
-        for unit in 0..<units {
+        // The shards' states merged into the dense part's and normalised: run by whichever thread
+        // finishes the unit's last round-2 item.
+        func merge(_ unit: Int) {
             let (query, _, head) = s.unit(unit)
             let state = PartialSoftmax(base: stateBase + unit * stateFloats, group: group, headDim: hd)
+            var partial = [Float](repeating: 0, count: stateFloats)
             for shard in 0..<shardCount {
                 let item = unit * shardCount + shard
-                statistics.bytesExchanged += requests[item].count + replies[item].count
+                stats[unit].bytesExchanged += requests[item].count + replies[item].count
                 let reply = Self.check { () throws(ShardMessage.DecodingError) in try ShardMessage.AttendReply(decoding: replies[item]) }
                 partial.withUnsafeMutableBufferPointer { p in
                     let other = PartialSoftmax(base: p.baseAddress!, group: group, headDim: hd)
@@ -150,12 +136,46 @@ public final class ShardedTopKAttention: SparseAttentionStrategy {
             }
             state.normalize(into: query.out + head * group * hd)
             stats[unit].sparseHeadSteps = 1
-            statistics.add(stats[unit])
         }
+
+        // Round 1: every shard's local top-k′; a unit's thresholds as soon as all its shards replied.
+        let selected = Countdown(units: units, each: shardCount)
+        pool.forEach(count: items) { item, thread in
+            let unit = item / shardCount, shard = item % shardCount
+            replies[item] = Self.check { () throws(ShardMessage.DecodingError) in
+                try shards[shard].select(requests[item], storage: storage(unit), scratch: selectorList[thread])
+            }
+            if selected.finish(unit) { choose(unit) }
+        }
+        // Round 2: partial states over the winners; a unit's merge as soon as all its shards replied.
+        let attended = Countdown(units: units, each: shardCount)
+        pool.forEach(count: items) { item, thread in
+            let unit = item / shardCount, shard = item % shardCount
+            replies[item] = Self.check { () throws(ShardMessage.DecodingError) in
+                try shards[shard].attend(requests[item], storage: storage(unit), scratch: gatherList[thread], group: group)
+            }
+            if attended.finish(unit) { merge(unit) }
+        }
+        for unit in 0..<units { statistics.add(stats[unit]) }
     }
 
     /// A message from our own shard or coordinator that does not decode is a programming error.
     private static func check<T>(_ body: () throws(ShardMessage.DecodingError) -> T) -> T {
         do { return try body() } catch { preconditionFailure("malformed shard message: \(error)") }
+    }
+}
+
+/// Per unit, how many of its work items are still running; `finish` tells the thread that ends a
+/// unit's last item (the lock orders the other items' writes before what that thread reads).
+private final class Countdown: Sendable {
+    private let remaining: Mutex<[Int]>
+
+    init(units: Int, each: Int) { remaining = Mutex(Array(repeating: each, count: units)) }
+
+    func finish(_ unit: Int) -> Bool {
+        remaining.withLock { counts in
+            counts[unit] -= 1
+            return counts[unit] == 0
+        }
     }
 }
