@@ -20,7 +20,7 @@ struct StrategyOptions: ParsableArguments {
     @Option(help: "Sparse strategies: attention-sink tokens always attended (0–64).")
     var sinks = 4
     @Option(help: "Sparse strategies: newest tokens always attended (rounded up to whole pages).")
-    var window = 64
+    var window = 256
     @Option(help: "Sparse strategies: first layers attended densely.")
     var denseLayers = 2
 

@@ -14,7 +14,7 @@ import TestSupport
         let seq = SyntheticSequence(tokens: 5000, seed: 11) // 5 selection blocks: S = 8 leaves shards empty
         let q = seq.plantedQuery(layer: 2, positions: [100, 1500, 1501, 1502, 3000, 4800], boost: 6)
         let budget = TopKBudget(k: 48, candidateCount: 160)
-        let exemptions = DenseExemptions()
+        let exemptions = DenseExemptions(windowTokenCount: 64)
         let single = seq.decode(TopKAttention(budget: budget, exemptions: exemptions), q: q, layer: 2, pool: Self.pool)
         var bytes: [Int: Int] = [:]
         for shards in [1, 2, 4, 8] {

@@ -126,7 +126,7 @@ import TestSupport
         let counting = CountingKVCache(try! PagedKVCache(format: .f16, geometry: SyntheticSequence.geometry))
         let seq = SyntheticSequence(tokens: 4000, seed: 9, cache: counting)
         let q = seq.plantedQuery(layer: 2, positions: [30, 2000, 3500])
-        let budget = TopKBudget(k: 8, candidateCount: 64), exemptions = DenseExemptions()
+        let budget = TopKBudget(k: 8, candidateCount: 64), exemptions = DenseExemptions(windowTokenCount: 64)
         let s: AttentionStrategy = switch strategy {
         case .topk: TopKAttention(budget: budget, exemptions: exemptions)
         case .daTopk: ShardedTopKAttention(budget: budget, exemptions: exemptions, shardCount: 3)
