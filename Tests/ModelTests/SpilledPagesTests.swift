@@ -8,8 +8,13 @@ import TestSupport
 
 /// Decode over a cache whose sealed pages are all on disk (a 0-byte budget), on a tiny random
 /// model, in every KV format: a selecting strategy loads only the pages it selects (fewer than
-/// dense attention, which loads whole layers) and decodes exactly what it decodes over a cache in
-/// RAM (same greedy tokens, same logits); a page that fails to load surfaces as an error.
+/// dense attention, which loads whole layers) and decodes what it decodes over a cache in RAM
+/// (same greedy tokens, same logits); a page that fails to load surfaces as an error.
+///
+/// The pages read back are bit-identical, so the logits are too, except that the kernel suites
+/// switch the process-global ISA level (`ck_set_isa`) while other suites run: two runs may then
+/// sum in different orders. Logits are compared to 1e-4 of their range (a missing or wrong page
+/// moves them by far more).
 @Suite struct SpilledPagesTests {
     static let model: LlamaModel = {
         var m = SyntheticModel()
@@ -84,17 +89,24 @@ import TestSupport
         return run
     }
 
+    /// Largest |a − b| over all steps' logits, relative to the largest |b|.
+    static func difference(_ a: [[Float]], _ b: [[Float]]) -> Float {
+        guard a.count == b.count else { return .infinity }
+        let scale = max(1e-6, b.joined().map { abs($0) }.max() ?? 0)
+        return zip(a.joined(), b.joined()).map { abs($0 - $1) }.max().map { $0 / scale } ?? 0
+    }
+
     @Test(arguments: KVFormat.allCases)
     func selectingStrategiesLoadOnlyTheirPagesAndDecodeAsInRAM(_ format: KVFormat) throws {
         let dense = try Self.decode(.dense, format: format, spilled: true)
-        #expect(dense.logits == (try Self.decode(.dense, format: format, spilled: false)).logits)
+        #expect(Self.difference(dense.logits, try Self.decode(.dense, format: format, spilled: false).logits) < 1e-4)
         for strategy in [Strategy.topk, .daTopk, .lsh] {
             let inRAM = try Self.decode(strategy, format: format, spilled: false)
             let spilled = try Self.decode(strategy, format: format, spilled: true)
             let label = "\(strategy.rawValue), \(format.rawValue)"
             #expect(inRAM.firstStepPageReads + inRAM.laterPageReads == 0)
             #expect(spilled.tokens == inRAM.tokens, "\(label)")
-            #expect(spilled.logits == inRAM.logits, "\(label): logits differ")
+            #expect(Self.difference(spilled.logits, inRAM.logits) < 1e-4, "\(label): logits differ")
             // The first step builds the index: it loads every page of the sparse ranges once, as
             // dense attention does at every step. The later steps load at most the pages they
             // attend (some are in RAM: unsealed), and far fewer than dense attention.
