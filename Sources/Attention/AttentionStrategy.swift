@@ -14,11 +14,13 @@ public protocol AttentionStrategy: AnyObject {
     /// The strategy's parameters, `key=value` joined by commas (empty for none): calibration rows
     /// and reports name a configuration by `name` and this.
     var parameterDescription: String { get }
-    /// Attends the queries of one layer, one query token per sequence.
-    func decode(_ queries: [DecodeQuery], layer: Int, pool: ThreadPool)
+    /// Attends the queries of one layer, one query token per sequence. Throws when a page it
+    /// loads fails (only a strategy that `prefetchesOwnPages` loads pages).
+    func decode(_ queries: [DecodeQuery], layer: Int, pool: ThreadPool) throws(KVCacheError)
     /// False (the default): the forward pass prefetches every page of the layer before `decode`
     /// (`KVCache.prefetch`). A strategy that reads only pages it selects returns true and
-    /// prefetches those itself, so a spilled cache loads only them.
+    /// prefetches those itself (the sparse strategies: `SelectedPages`), so a spilled cache loads
+    /// only them.
     var prefetchesOwnPages: Bool { get }
 }
 

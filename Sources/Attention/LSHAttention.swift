@@ -21,6 +21,7 @@ public final class LSHAttention: SparseAttentionStrategy {
     public static let minimumSparseTokens = 256
     public var name: String { "lsh" }
     public var parameterDescription: String { "K=\(bits),L=\(tables)," + exemptions.parameterDescription }
+    public var prefetchesOwnPages: Bool { true }
     public private(set) var statistics = SparseAttentionStatistics()
 
     private let dense = DenseAttention()
@@ -29,6 +30,7 @@ public final class LSHAttention: SparseAttentionStrategy {
     private let pageReaders = PerThread { ScratchBuffer<Float>() }
     private let samplers = PerThread { SamplingScratch() }
     private var projections: [Int: SimHashProjection] = [:] // by head dimension
+    private let gathered = SelectedPages()
 
     public init(bits: Int = 10, tables: Int = 150, exemptions: DenseExemptions = DenseExemptions()) {
         self.bits = bits
@@ -51,19 +53,19 @@ public final class LSHAttention: SparseAttentionStrategy {
         return p
     }
 
-    public func decode(_ queries: [DecodeQuery], layer: Int, pool: ThreadPool) {
-        guard let s = SparseQueries<LSHStream>.split(queries, layer: layer, exemptions: exemptions, threshold: Self.minimumSparseTokens, dense: dense,
+    public func decode(_ queries: [DecodeQuery], layer: Int, pool: ThreadPool) throws(KVCacheError) {
+        guard let s = try SparseQueries<LSHStream>.split(queries, layer: layer, exemptions: exemptions, threshold: Self.minimumSparseTokens, dense: dense,
             pool: pool, statistics: &statistics) else { return }
         let geometry = s.queries[0].cache.geometry
         let projection = projection(headDim: geometry.headDim)
-        s.extendIndexes(pool: pool, readers: pageReaders) {
+        try s.extendIndexes(pool: pool, readers: pageReaders) {
             LSHIndex.of($0.index, geometry: geometry, projection: projection).stream(layer: layer, kvHead: $1)
         }
-        attend(s, projection: projection, pool: pool)
+        try attend(s, projection: projection, pool: pool)
         statistics.indexPagesRead += s.indexPagesRead
     }
 
-    private func attend(_ s: SparseQueries<LSHStream>, projection: SimHashProjection, pool: ThreadPool) {
+    private func attend(_ s: SparseQueries<LSHStream>, projection: SimHashProjection, pool: ThreadPool) throws(KVCacheError) {
         let hd = s.headDim, group = s.group, units = s.unitCount
         let stateFloats = PartialSoftmax.floatCount(group: group, headDim: hd)
         let stateBase = states.reserve(units * stateFloats)
@@ -79,7 +81,7 @@ public final class LSHAttention: SparseAttentionStrategy {
             stats[unit * group].sparsePages = plan.sparsePageCount
             stats[unit * group].sparseHeadSteps = 1
         }
-        pool.forEach(count: units * group) { item, thread in
+        try gathered.run(count: units * group, layer: s.layer, pool: pool) { item, thread in
             let unit = item / group, r = item % group
             let (query, plan, head) = s.unit(unit)
             let stream = s.stream(unit), work = scratch[thread]
@@ -89,6 +91,7 @@ public final class LSHAttention: SparseAttentionStrategy {
             let row = work.row(headDim: hd)
             row.m[0] = state.m[r]; row.l[0] = state.l[r]; row.acc.update(from: state.acc + r * hd, count: hd)
             let n = work.sample(q: q, stream: stream, plan: plan, projection: projection)
+            guard gathered.ready(item, cache: query.cache, kvHead: head, positions: work.candidates, count: n) else { return }
             if n > 0 {
                 stats[item].valuePagesRead = GatheredValues.accumulate(query.cache, layer: s.layer, kvHead: head, positions: work.candidates,
                                                                        scores: work.logits, scoreStride: n, count: n, into: row, scratch: work.gather)

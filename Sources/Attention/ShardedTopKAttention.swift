@@ -24,6 +24,7 @@ public final class ShardedTopKAttention: SparseAttentionStrategy {
     public var parameterDescription: String {
         budget.parameterDescription + ",shards=\(shardCount),shard_keep=\(shardKeep)," + exemptions.parameterDescription
     }
+    public var prefetchesOwnPages: Bool { true }
     public private(set) var statistics = SparseAttentionStatistics()
 
     private let dense = DenseAttention()
@@ -53,16 +54,16 @@ public final class ShardedTopKAttention: SparseAttentionStrategy {
                          indexedKVBytes: index.indexedTokenCount * index.geometry.headDim * 4)
     }
 
-    public func decode(_ queries: [DecodeQuery], layer: Int, pool: ThreadPool) {
-        guard let s = SparseQueries<SketchedKeys>.split(queries, layer: layer, exemptions: exemptions, threshold: budget.k, dense: dense,
+    public func decode(_ queries: [DecodeQuery], layer: Int, pool: ThreadPool) throws(KVCacheError) {
+        guard let s = try SparseQueries<SketchedKeys>.split(queries, layer: layer, exemptions: exemptions, threshold: budget.k, dense: dense,
             pool: pool, statistics: &statistics) else { return }
         let geometry = s.queries[0].cache.geometry
-        s.extendIndexes(pool: pool, readers: pageReaders) { SketchIndex.of($0.index, geometry: geometry).stream(layer: layer, kvHead: $1) }
-        attend(s, pool: pool)
+        try s.extendIndexes(pool: pool, readers: pageReaders) { SketchIndex.of($0.index, geometry: geometry).stream(layer: layer, kvHead: $1) }
+        try attend(s, pool: pool)
         statistics.indexPagesRead += s.indexPagesRead
     }
 
-    private func attend(_ s: SparseQueries<SketchedKeys>, pool: ThreadPool) {
+    private func attend(_ s: SparseQueries<SketchedKeys>, pool: ThreadPool) throws(KVCacheError) {
         let hd = s.headDim, group = s.group, units = s.unitCount, shardCount = shardCount
         let stateFloats = PartialSoftmax.floatCount(group: group, headDim: hd)
         let stateBase = states.reserve(units * stateFloats)
@@ -114,7 +115,12 @@ public final class ShardedTopKAttention: SparseAttentionStrategy {
             for shard in 0..<shardCount { requests[unit * shardCount + shard] = request }
             stats[unit].candidateTokens = n
             stats[unit].selectedTokens = winners.count
-            stats[unit].valuePagesRead = Set(winners.map { positions[$0] >> 6 }).count
+            let pages = Set(winners.map { Int(positions[$0] >> 6) })
+            stats[unit].valuePagesRead = pages.count
+            // The shards here read the sequence's cache: the winners' pages on disk are loaded now,
+            // before round 2 (a shard in another process would hold its blocks' pages itself).
+            let (query, _, head) = s.unit(unit)
+            try query.cache.prefetch(layer: s.layer, kvHead: head, pages: pages.sorted())
         }
         // The shards' states merged into the dense part's and normalised: run by whichever thread
         // finishes the unit's last round-2 item.

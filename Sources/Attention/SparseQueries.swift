@@ -49,12 +49,18 @@ final class SparseQueries<Stream: IndexedStream> {
     @inline(__always) func stream(_ u: Int) -> Stream { streams[u] }
 
     /// Resolves every unit's stream and indexes the pages its sparse range added since the last
-    /// step (all of them on a sequence's first sparse step), in parallel over units.
-    func extendIndexes(pool: ThreadPool, readers: PerThread<ScratchBuffer<Float>>, resolve: (DecodeQuery, Int) -> Stream) {
+    /// step (all of them on a sequence's first sparse step), in parallel over units; loads those
+    /// pages first when they are on disk.
+    func extendIndexes(pool: ThreadPool, readers: PerThread<ScratchBuffer<Float>>,
+                       resolve: (DecodeQuery, Int) -> Stream) throws(KVCacheError) {
         streams = (0..<unitCount).map { resolve(queries[$0 / kvHeadCount], $0 % kvHeadCount) }
         let lagging = (0..<unitCount).filter { streams[$0].needsExtension(to: plans[$0 / kvHeadCount].sparsePageCount) }
         guard !lagging.isEmpty else { return }
         indexPagesRead = lagging.reduce(0) { $0 + max(0, plans[$1 / kvHeadCount].sparsePageCount - streams[$1].pageCount) }
+        for u in lagging {
+            let (query, plan, head) = unit(u), first = streams[u].pageCount
+            try query.cache.prefetch(layer: layer, kvHead: head, pages: Array(first..<max(first, plan.sparsePageCount)))
+        }
         let buffers = readers.reserve(pool.threadCount).map { $0.reserve(2 * 64 * headDim) }
         pool.forEach(count: lagging.count) { i, thread in
             let u = lagging[i]
@@ -81,19 +87,26 @@ extension SparseQueries {
     /// One layer's decode queries split the way every sparse strategy splits them: below
     /// `exemptions.denseLayerCount`, or with `threshold` or fewer keys in their sparse range, a query
     /// is attended by `dense` here (counted in `statistics`); the others are returned for sparse
-    /// attention (nil when there are none).
+    /// attention (nil when there are none). Pages on disk are loaded here for what is dense: every
+    /// page of a dense query, the sinks' and window's pages of a sparse one.
     static func split(_ queries: [DecodeQuery], layer: Int, exemptions: DenseExemptions, threshold: Int, dense: DenseAttention,
-                      pool: ThreadPool, statistics: inout SparseAttentionStatistics) -> SparseQueries? {
+                      pool: ThreadPool, statistics: inout SparseAttentionStatistics) throws(KVCacheError) -> SparseQueries? {
         guard let first = queries.first else { return nil }
         let geometry = first.cache.geometry
         let plans = queries.map { SparsePlan(visible: $0.visibleTokenCount, exemptions: exemptions, pageTokenCount: geometry.pageTokenCount) }
         let sparse = layer >= exemptions.denseLayerCount ? queries.indices.filter { plans[$0].sparseTokenCount > threshold } : []
         if sparse.count < queries.count {
             let denseOnes = queries.indices.filter { !sparse.contains($0) }.map { queries[$0] }
+            for q in denseOnes { try q.cache.prefetch(layer: layer, pages: 0..<q.cache.pageCount(for: q.visibleTokenCount)) }
             dense.decode(denseOnes, layer: layer, pool: pool)
             statistics.denseHeadSteps += denseOnes.count * geometry.kvHeadCount
         }
         guard !sparse.isEmpty else { return nil }
+        for i in sparse {
+            for piece in plans[i].densePieces(pageTokenCount: geometry.pageTokenCount) {
+                try queries[i].cache.prefetch(layer: layer, pages: piece.page..<(piece.page + 1))
+            }
+        }
         return SparseQueries(queries: sparse.map { queries[$0] }, plans: sparse.map { plans[$0] }, layer: layer)
     }
 }

@@ -22,6 +22,7 @@ public final class TopKAttention: SparseAttentionStrategy {
     public let exemptions: DenseExemptions
     public var name: String { "topk" }
     public var parameterDescription: String { budget.parameterDescription + "," + exemptions.parameterDescription }
+    public var prefetchesOwnPages: Bool { true }
     public private(set) var statistics = SparseAttentionStatistics()
 
     let dense = DenseAttention()
@@ -33,6 +34,7 @@ public final class TopKAttention: SparseAttentionStrategy {
     private var selectors: PerThread<SelectionScratch>?
     private var mergers: PerThread<MergeScratch>?
     private let pageReaders = PerThread { ScratchBuffer<Float>() }
+    private let gathered = SelectedPages()
 
     public init(budget: TopKBudget = TopKBudget(), exemptions: DenseExemptions = DenseExemptions()) {
         self.budget = budget
@@ -47,15 +49,15 @@ public final class TopKAttention: SparseAttentionStrategy {
                          indexedKVBytes: index.indexedTokenCount * index.geometry.headDim * 4)
     }
 
-    public func decode(_ queries: [DecodeQuery], layer: Int, pool: ThreadPool) {
-        guard let streams = SparseQueries<SketchedKeys>.split(queries, layer: layer, exemptions: exemptions, threshold: budget.k, dense: dense,
+    public func decode(_ queries: [DecodeQuery], layer: Int, pool: ThreadPool) throws(KVCacheError) {
+        guard let streams = try SparseQueries<SketchedKeys>.split(queries, layer: layer, exemptions: exemptions, threshold: budget.k, dense: dense,
             pool: pool, statistics: &statistics) else { return }
         let geometry = streams.queries[0].cache.geometry
-        streams.extendIndexes(pool: pool, readers: pageReaders) { SketchIndex.of($0.index, geometry: geometry).stream(layer: layer, kvHead: $1) }
-        attend(streams, pool: pool)
+        try streams.extendIndexes(pool: pool, readers: pageReaders) { SketchIndex.of($0.index, geometry: geometry).stream(layer: layer, kvHead: $1) }
+        try attend(streams, pool: pool)
     }
 
-    private func attend(_ s: SparseQueries<SketchedKeys>, pool: ThreadPool) {
+    private func attend(_ s: SparseQueries<SketchedKeys>, pool: ThreadPool) throws(KVCacheError) {
         let hd = s.headDim, group = s.group, units = s.unitCount
         let stateFloats = PartialSoftmax.floatCount(group: group, headDim: hd)
         let maxBlocks = s.plans.map { SelectionQuery.blockCountFor(sparseEnd: $0.sparseEnd) }.max() ?? 1
@@ -95,8 +97,8 @@ public final class TopKAttention: SparseAttentionStrategy {
             counts[item] = TopKSelection.select(block: block, stream: s.stream(unit), query: query, keep: keep,
                                                 bucketKeep: budget.bucketKeep, out: out, scratch: selectorList[thread])
         }
-        // 3–4. The k best over all blocks, their values, normalisation.
-        pool.forEach(count: units) { unit, thread in
+        // 3–4. The k best over all blocks, their values (pages on disk loaded first), normalisation.
+        try gathered.run(count: units, layer: s.layer, pool: pool) { unit, thread in
             let (query, _, head) = s.unit(unit)
             let state = PartialSoftmax(base: stateBase + unit * stateFloats, group: group, headDim: hd)
             let merge = mergerList[thread]
@@ -104,6 +106,7 @@ public final class TopKAttention: SparseAttentionStrategy {
                 (BlockCandidates(base: outBase + (unit * maxBlocks + b) * entryFloats, capacity: capacity), counts[unit * maxBlocks + b])
             }
             let n = merge.best(keep, of: lists)
+            guard gathered.ready(unit, cache: query.cache, kvHead: head, positions: merge.selected, count: n) else { return }
             stats[unit].candidateTokens = lists.reduce(0) { $0 + $1.1 }
             stats[unit].selectedTokens = n
             stats[unit].valuePagesRead = GatheredValues.accumulate(query.cache, layer: s.layer, kvHead: head, positions: merge.selected,

@@ -38,7 +38,7 @@ public final class TopKRecallProbe: AttentionStrategy {
         rows = ks.flatMap { k in ratios.map { Row(k: k, candidateCount: k * $0) } }
     }
 
-    public func decode(_ queries: [DecodeQuery], layer: Int, pool: ThreadPool) {
+    public func decode(_ queries: [DecodeQuery], layer: Int, pool: ThreadPool) throws(KVCacheError) {
         dense.decode(queries, layer: layer, pool: pool)
         guard layer >= exemptions.denseLayerCount, let first = queries.first else { return }
         let geometry = first.cache.geometry, largest = rows.map(\.candidateCount).max() ?? 0
@@ -46,7 +46,7 @@ public final class TopKRecallProbe: AttentionStrategy {
         let measured = queries.indices.filter { plans[$0].sparseTokenCount > largest }
         guard !measured.isEmpty else { return }
         let s = SparseQueries<SketchedKeys>(queries: measured.map { queries[$0] }, plans: measured.map { plans[$0] }, layer: layer)
-        s.extendIndexes(pool: pool, readers: PerThread { ScratchBuffer<Float>() }) {
+        try s.extendIndexes(pool: pool, readers: PerThread { ScratchBuffer<Float>() }) {
             SketchIndex.of($0.index, geometry: geometry).stream(layer: layer, kvHead: $1)
         }
         for unit in 0..<s.unitCount { measure(s, unit) }

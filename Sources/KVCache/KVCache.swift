@@ -35,6 +35,12 @@ public protocol KVCache: AnyObject {
     /// checking their checksums) ahead of concurrent `page` reads, and evicts other layers' sealed
     /// pages beyond the budget. A page that fails its checksum throws: nothing computed from it is used.
     func prefetch(layer: Int, pages: Range<Int>) throws(KVCacheError)
+    /// As `prefetch(layer:pages:)` for the listed pages of one KV head only: what a strategy that
+    /// selects pages loads once it has selected them (from one thread, before its parallel reads).
+    func prefetch(layer: Int, kvHead: Int, pages: [Int]) throws(KVCacheError)
+    /// Whether page `index` of (`layer`, `kvHead`) is in RAM (readable by `page` without a prefetch).
+    /// Safe to call concurrently with `page` reads, not with calls that load or evict pages.
+    func isResident(layer: Int, kvHead: Int, index: Int) -> Bool
     /// Page `index` of (`layer`, `kvHead`); it must be resident (see `prefetch`). Which of its
     /// tokens are valid is the caller's knowledge: during a forward pass, tokens stored but not yet
     /// committed are read too.

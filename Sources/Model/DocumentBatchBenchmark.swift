@@ -27,6 +27,10 @@ public struct DocumentBatchBenchmark {
         public var spilledBytes = 0
         public var pageWrites = 0
         public var pageReads = 0
+        /// Of `pageReads`, those during the decode steps (a selecting strategy loads only its pages),
+        /// and of those, the first step's (where a sparse strategy builds its index over every page).
+        public var decodePageReads = 0
+        public var firstDecodeStepPageReads = 0
         public var compressionRatio = 1.0
         public var prefillSeconds = 0.0
         public var decodeSeconds = 0.0
@@ -64,11 +68,14 @@ public struct DocumentBatchBenchmark {
             progress("prefilled \(doc.name): \(doc.tokens.count) tokens, resident KV \(budget?.residentByteCount ?? seq.cache.residentByteCount) bytes")
         }
         let t1 = DispatchTime.now().uptimeNanoseconds
+        let pageReads = { sequences.reduce(0) { $0 + $1.cache.statistics.pageReads } }
+        let prefillPageReads = pageReads()
         result.generated = Array(repeating: [], count: documents.count)
         for _ in 0..<decodeTokens {
             for i in sequences.indices { result.generated[i].append(next[i]) }
             let views = try context.forward(zip(sequences, next).map { ForwardRequest($0, tokens: [$1]) })
             next = views.map { Self.argmax($0.last) }
+            if result.decodeSteps == 0 { result.firstDecodeStepPageReads = pageReads() - prefillPageReads }
             result.decodeSteps += 1
         }
         let t2 = DispatchTime.now().uptimeNanoseconds
@@ -82,9 +89,11 @@ public struct DocumentBatchBenchmark {
             result.spilledBytes += s.spilledByteCount
             result.pageWrites += s.pageWrites
             result.pageReads += s.pageReads
+            result.decodePageReads += s.pageReads
             raw += s.rawBytesWritten
             stored += s.storedBytesWritten
         }
+        result.decodePageReads -= prefillPageReads
         result.compressionRatio = stored > 0 ? Double(raw) / Double(stored) : 1
         result.peakResidentKVBytes = budget?.peakResidentByteCount ?? sequences.reduce(0) { $0 + $1.cache.statistics.peakResidentByteCount }
         return result

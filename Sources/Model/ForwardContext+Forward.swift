@@ -105,7 +105,7 @@ extension ForwardContext {
                 }
                 rowBase += n
             }
-            if !decodes.isEmpty { decodeAttention.decode(decodes, layer: l, pool: pool) }
+            if !decodes.isEmpty { try kv { () throws(KVCacheError) in try decodeAttention.decode(decodes, layer: l, pool: pool) } }
             layer.attentionOutput.multiply(x: att, xStride: qd, count: rows, y: h, yStride: d, pool: pool, scratch: gemmScratch)
             forRows(rows, parallel: parallelRows) { range in
                 for r in range {

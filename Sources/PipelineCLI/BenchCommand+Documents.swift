@@ -1,3 +1,4 @@
+import Attention
 import CKernels
 import Foundation
 import KVCache
@@ -27,6 +28,7 @@ extension BenchCommand {
             if !json { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         }
         let peakRSS = ProcessMemory.peakResidentBytes()
+        if let sparse = context.decodeAttention as? SparseAttentionStrategy { emit(sparse.statistics, test: "documents") }
         if json {
             struct Report: Encodable { let result: DocumentBatchBenchmark.Result; let peakRSSBytes: Int; let threads: Int }
             try printJSON(Report(result: result, peakRSSBytes: peakRSS, threads: context.pool.threadCount))
@@ -36,6 +38,9 @@ extension BenchCommand {
         print("documents \(result.documents) (\(result.documentTokens.min() ?? 0)–\(result.documentTokens.max() ?? 0) tokens, \(result.documentTokens.reduce(0, +)) in all), kv \(result.format), threads \(context.pool.threadCount)")
         print("KV of all documents \(mb(result.totalKVBytes)); budget \(result.budgetBytes.map(mb) ?? "none"); peak resident KV \(mb(result.peakResidentKVBytes)); peak RSS \(mb(peakRSS))")
         print("spilled \(mb(result.spilledBytes)) on disk; pages written \(result.pageWrites), read back \(result.pageReads); LZ4 ratio of written pages \(String(format: "%.3f", result.compressionRatio))")
+        let later = result.decodePageReads - result.firstDecodeStepPageReads
+        print(String(format: "pages read back during decode %d (all documents): first step %d, later steps %.1f per step",
+                     result.decodePageReads, result.firstDecodeStepPageReads, Double(later) / Double(max(1, result.decodeSteps - 1))))
         print(String(format: "prefill %.1f tok/s (%.1f s); batched decode of %d documents × %d steps: %.2f tok/s (%.1f s)",
                      result.prefillTokensPerSecond, result.prefillSeconds, result.documents, result.decodeSteps,
                      result.decodeTokensPerSecond, result.decodeSeconds))

@@ -88,7 +88,7 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     /// What a sparse strategy read during a test (warm-up included), per sparse (layer, KV head) step.
-    private func emit(_ s: SparseAttentionStatistics, test: String) {
+    func emit(_ s: SparseAttentionStatistics, test: String) {
         if json {
             struct Line: Encodable { let test: String; let sparse: SparseAttentionStatistics }
             try? printJSON(Line(test: test, sparse: s))

@@ -191,7 +191,7 @@ public struct MachineProbe {
         }
         let seconds = samples.map(median)
         let fit = fitNonNegativeLine(batches.map(Double.init), seconds)
-        let attention = Self.attentionStepSeconds(context.decodeAttention, cache: sequences[0].cache, index: AttentionIndexSlot(),
+        let attention = try Self.attentionStepSeconds(context.decodeAttention, cache: sequences[0].cache, index: AttentionIndexSlot(),
                                                   visibleTokenCount: depth + 1, headCount: model.config.headCount,
                                                   steps: settings.decodeSteps, pool: pool, random: &random)
         return DecodeMeasurement(stepSeconds: seconds, weight: fit.intercept, perSequence: max(0, fit.slope - attention),
@@ -222,7 +222,7 @@ public struct MachineProbe {
             for depth in depths {
                 try appendRandom(to: cache, upTo: depth, random: &random)
                 for (i, strategy) in strategies.enumerated() {
-                    seconds[i].append(attentionStepSeconds(strategy, cache: cache, index: indexes[i], visibleTokenCount: depth,
+                    seconds[i].append(try attentionStepSeconds(strategy, cache: cache, index: indexes[i], visibleTokenCount: depth,
                                                            headCount: headCount, steps: steps, pool: pool, random: &random))
                 }
             }
@@ -258,7 +258,7 @@ public struct MachineProbe {
     /// after one untimed step (which builds or extends a sparse strategy's index). Queries are
     /// random, new each step, scaled by 1/√headDim as the forward pass scales them.
     static func attentionStepSeconds(_ strategy: AttentionStrategy, cache: KVCache, index: AttentionIndexSlot, visibleTokenCount: Int,
-                                     headCount: Int, steps: Int, pool: ThreadPool, random: inout Xoshiro256) -> Double {
+                                     headCount: Int, steps: Int, pool: ThreadPool, random: inout Xoshiro256) throws(KVCacheError) -> Double {
         let layers = cache.geometry.layerCount, qDim = headCount * cache.geometry.headDim
         let q = UnsafeMutablePointer<Float>.allocate(capacity: layers * qDim), out = UnsafeMutablePointer<Float>.allocate(capacity: qDim)
         defer { q.deallocate(); out.deallocate() }
@@ -270,7 +270,7 @@ public struct MachineProbe {
             for layer in 0..<layers {
                 let query = DecodeQuery(cache: cache, visibleTokenCount: visibleTokenCount, q: q + layer * qDim, out: out,
                                         headCount: headCount, index: index)
-                strategy.decode([query], layer: layer, pool: pool)
+                try strategy.decode([query], layer: layer, pool: pool)
             }
             if step > 0 { samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9) }
         }

@@ -170,9 +170,11 @@ final class SyntheticSequence {
                 cache other: KVCache? = nil) -> [Float] {
         let cache = other ?? self.cache
         var out = [Float](repeating: .nan, count: q.count)
+        // As the forward pass: a strategy that does not load its own pages reads a resident layer.
+        if !strategy.prefetchesOwnPages { try! cache.prefetch(layer: layer, pages: 0..<cache.pageCount(for: tokenCount)) }
         q.withUnsafeBufferPointer { qp in
             out.withUnsafeMutableBufferPointer { op in
-                strategy.decode([DecodeQuery(cache: cache, visibleTokenCount: tokenCount, q: qp.baseAddress!, out: op.baseAddress!,
+                try! strategy.decode([DecodeQuery(cache: cache, visibleTokenCount: tokenCount, q: qp.baseAddress!, out: op.baseAddress!,
                                              headCount: Self.headCount, index: slot ?? self.slot)], layer: layer, pool: pool)
             }
         }

@@ -21,6 +21,8 @@ final class CountingKVCache: KVCache, @unchecked Sendable {
     func commit(tokenCount: Int) throws(KVCacheError) { try base.commit(tokenCount: tokenCount) }
     func truncate(to tokenCount: Int) throws(KVCacheError) { try base.truncate(to: tokenCount) }
     func prefetch(layer: Int, pages: Range<Int>) throws(KVCacheError) { try base.prefetch(layer: layer, pages: pages) }
+    func prefetch(layer: Int, kvHead: Int, pages: [Int]) throws(KVCacheError) { try base.prefetch(layer: layer, kvHead: kvHead, pages: pages) }
+    func isResident(layer: Int, kvHead: Int, index: Int) -> Bool { base.isResident(layer: layer, kvHead: kvHead, index: index) }
 
     func page(layer: Int, kvHead: Int, index: Int) -> KVPage {
         lock.lock()

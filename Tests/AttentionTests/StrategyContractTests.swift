@@ -86,7 +86,7 @@ import TestSupport
             qb.withUnsafeBufferPointer { pb in
                 outA.withUnsafeMutableBufferPointer { oa in
                     outB.withUnsafeMutableBufferPointer { ob in
-                        s.decode([DecodeQuery(cache: a.cache, visibleTokenCount: a.tokenCount, q: pa.baseAddress!, out: oa.baseAddress!,
+                        try! s.decode([DecodeQuery(cache: a.cache, visibleTokenCount: a.tokenCount, q: pa.baseAddress!, out: oa.baseAddress!,
                                               headCount: SyntheticSequence.headCount, index: a.slot),
                                   DecodeQuery(cache: b.cache, visibleTokenCount: b.tokenCount, q: pb.baseAddress!, out: ob.baseAddress!,
                                               headCount: SyntheticSequence.headCount, index: b.slot)], layer: 2, pool: Self.pool)
