@@ -97,6 +97,9 @@ public final class ShardedTopKAttention: SparseAttentionStrategy {
         // Every row's global top-k over the union of the shards' replies (the thresholds) and the
         // round-2 requests of `unit`: run by whichever thread finishes the unit's last round-1 item.
         let k = budget.k
+        let winnerPages = UnsafeMutablePointer<[Int]>.allocate(capacity: units)
+        winnerPages.initialize(repeating: [], count: units)
+        defer { winnerPages.deinitialize(count: units); winnerPages.deallocate() }
         func choose(_ unit: Int) {
             var scores = [[Float]](repeating: [], count: group), positions: [Int32] = []
             for shard in 0..<shardCount {
@@ -117,10 +120,7 @@ public final class ShardedTopKAttention: SparseAttentionStrategy {
             stats[unit].selectedTokens = winners.count
             let pages = Set(winners.map { Int(positions[$0] >> 6) })
             stats[unit].valuePagesRead = pages.count
-            // The shards here read the sequence's cache: the winners' pages on disk are loaded now,
-            // before round 2 (a shard in another process would hold its blocks' pages itself).
-            let (query, _, head) = s.unit(unit)
-            try query.cache.prefetch(layer: s.layer, kvHead: head, pages: pages.sorted())
+            winnerPages[unit] = pages.sorted()
         }
         // The shards' states merged into the dense part's and normalised: run by whichever thread
         // finishes the unit's last round-2 item.
@@ -152,6 +152,12 @@ public final class ShardedTopKAttention: SparseAttentionStrategy {
                 try shards[shard].select(requests[item], storage: storage(unit), scratch: selectorList[thread])
             }
             if selected.finish(unit) { choose(unit) }
+        }
+        // The shards here read the sequence's cache: the winners' pages on disk are loaded now, on
+        // the driving thread, before round 2 (a shard in another process would hold its blocks' pages itself).
+        for unit in 0..<units {
+            let (query, _, head) = s.unit(unit)
+            try query.cache.prefetch(layer: s.layer, kvHead: head, pages: winnerPages[unit])
         }
         // Round 2: partial states over the winners; a unit's merge as soon as all its shards replied.
         let attended = Countdown(units: units, each: shardCount)
