@@ -18,18 +18,23 @@ public final class DenseAttention: AttentionStrategy {
         let geometry = first.cache.geometry
         let hd = geometry.headDim, kvHeads = geometry.kvHeadCount, group = first.headCount / kvHeads
         let pt = geometry.pageTokenCount
-        // Splits per (query, KV head): enough items to keep every thread busy, never more than pages.
+        // Splits per (query, KV head): about 8 items per thread, so that the last items claimed
+        // are small against a thread's share (with 4 per thread, 9 items on 2 threads left one
+        // thread a whole item idle at the end of every layer); never more than pages.
         let units = queries.count * kvHeads
         let maxPages = queries.map { ($0.visibleTokenCount + pt - 1) / pt }.max() ?? 1
-        let splits = max(1, min(maxPages, splitCount ?? (4 * pool.threadCount + units - 1) / units))
+        let splits = max(1, min(maxPages, splitCount ?? (8 * pool.threadCount + units - 1) / units))
         let stateFloats = group * (hd + 2) // m[group], l[group], acc[group × hd]
         let buffer = states.reserve(units * splits * stateFloats)
 
+        // Items are claimed newest split first: the last split of a sequence holds its partial page
+        // and, in an int4 cache, the f16 pages of the recent window (3.4× the bytes of an int4
+        // page), so the heavier items start early and the uniform ones fill the tail.
         pool.forEach(count: units * splits) { item, _ in
-            let unit = item / splits, split = item % splits
+            let unit = item % units, split = splits - 1 - item / units
             let query = queries[unit / kvHeads], head = unit % kvHeads
             let pages = (query.visibleTokenCount + pt - 1) / pt
-            let state = buffer + item * stateFloats
+            let state = buffer + (unit * splits + split) * stateFloats
             let m = state, l = state + group, acc = state + 2 * group
             for g in 0..<group { m[g] = -.infinity; l[g] = 0 }
             acc.initialize(repeating: 0, count: group * hd)

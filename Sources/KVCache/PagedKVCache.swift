@@ -7,7 +7,8 @@ import CKernels
 /// int8 for int8; int8 quantizes each token as it is stored, per token per head). `commit` seals
 /// the pages it completes; an int4 cache (KIVI) quantizes a page once it is full and all its tokens
 /// are at least `int4WindowTokenCount` tokens old, so the newest ≥ 128 tokens stay f16 and per-channel
-/// key statistics cover a whole page. Sealed pages may leave RAM (`PagedKVCache+Residency.swift`)
+/// key statistics cover a whole page; the pages one commit quantizes share one allocation per
+/// stream (`allocateRun`), in reading order. Sealed pages may leave RAM (`PagedKVCache+Residency.swift`)
 /// and be saved as a document snapshot (`PagedKVCache+Snapshot.swift`).
 ///
 /// Truncating into a sealed page reopens it; into an int4 page, expands it back to f16 (its tokens
@@ -36,6 +37,10 @@ public final class PagedKVCache: KVCache {
     lazy var codec = LZ4PageCodec(maxPageByteCount: KVPageKind.allCases.map { $0.byteCount(headDim: geometry.headDim) }.max()!)
     /// Read buffer for stored records.
     var readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 64)
+    /// Page runs (`allocateRun`): the run holding each of their pages, and per run its live pages
+    /// and bytes. A run is freed, and uncharged, with its last page.
+    private var runOfPage: [UnsafeMutableRawPointer: UnsafeMutableRawPointer] = [:]
+    private var runs: [UnsafeMutableRawPointer: (livePages: Int, byteCount: Int)] = [:]
 
     /// An empty cache. Throws when the format cannot hold the geometry's head dimension.
     public init(format: KVFormat, geometry: KVGeometry, budget: KVMemoryBudget? = nil) throws(KVCacheError) {
@@ -52,7 +57,10 @@ public final class PagedKVCache: KVCache {
     }
 
     deinit {
-        try? table.forEach { _, _, slot in slot.pointee.memory?.deallocate() }
+        try? table.forEach { _, _, slot in
+            if let m = slot.pointee.memory, runOfPage[m] == nil { m.deallocate() }
+        }
+        for run in runs.keys { run.deallocate() }
         budget?.add(-stats.residentByteCount)
         budget?.unregister(ObjectIdentifier(self))
         readBuffer.deallocate()
@@ -110,13 +118,13 @@ public final class PagedKVCache: KVCache {
         let pt = geometry.pageTokenCount
         // Pages a commit seals: full ones, and for int4 only those out of the recent window.
         let sealable = format == .int4 ? max(0, tokenCount - Self.int4WindowTokenCount) / pt : tokenCount / pt
-        while sealedPageCount < sealable {
-            let p = sealedPageCount
+        if sealedPageCount < sealable {
+            let pages = sealedPageCount..<sealable
             for s in 0..<table.streamCount {
-                if format == .int4 { try quantize(s, p) }
-                seal(table.slot(s, p), layer: layer(ofStream: s))
+                if format == .int4 { try quantize(s, pages) }
+                for p in pages { seal(table.slot(s, p), layer: layer(ofStream: s)) }
             }
-            sealedPageCount += 1
+            sealedPageCount = sealable
         }
         try makeRoom(nextLayer: 0)
     }
@@ -172,12 +180,20 @@ public final class PagedKVCache: KVCache {
     /// Read-ahead: pages are mostly read in order, so asking for page p also requests the first
     /// 2 KiB of page p+1 into the CPU cache; the kernel reading page p overlaps the DRAM latency of
     /// the next one (measured: int4 decode 4.0–6.9 → 2.8–3.0 ms per step at depth 8000, 2 threads).
+    /// Of an int4 page, the key minimums and scales first: the kernel needs them before any code
+    /// (measured, one thread, 90 streams × 125 pages: 4.7–4.8 → 4.4–4.5 ms).
     public func page(layer: Int, kvHead: Int, index: Int) -> KVPage {
         precondition(index < table.pageCount, "page \(index) beyond the reserved pages")
         let s = stream(layer, kvHead)
         let slot = table.slot(s, index).pointee
         guard let memory = slot.memory else { preconditionFailure("page \(index) of layer \(layer) is not resident: prefetch it first") }
-        if index + 1 < table.pageCount, let next = table.slot(s, index + 1).pointee.memory { ck_prefetch(next, 32 * 64) }
+        if index + 1 < table.pageCount {
+            let next = table.slot(s, index + 1).pointee
+            if let m = next.memory {
+                if next.kind == .int4 { ck_prefetch(m + 32 * geometry.headDim, Int64(4 * geometry.headDim)) } // kmin, kscale (ck_kv.h)
+                ck_prefetch(m, 32 * 64)
+            }
+        }
         switch slot.kind {
         case .f16:
             let keys = UnsafePointer(memory.assumingMemoryBound(to: UInt16.self))
@@ -198,9 +214,38 @@ public final class PagedKVCache: KVCache {
         return p
     }
 
+    /// `count` zeroed pages of `kind` in one allocation (`byteCount(kind)` apart, so 64-byte aligned
+    /// when that is a multiple of 64), charged to the budget as a whole; `freePage` frees each page,
+    /// the run goes (and is uncharged) with its last one. Pages of a stream read in order then lie
+    /// in order in memory, and the hardware prefetcher streams from one into the next: int4 decode
+    /// attention over 125 pages × 90 streams measured 4.5–4.8 ms (one thread) with each stream's
+    /// pages contiguous against 6.1–6.6 ms scattered as single allocations.
+    func allocateRun(_ kind: KVPageKind, count: Int) -> UnsafeMutableRawPointer {
+        let n = byteCount(kind)
+        guard count > 1 else { return allocatePage(kind) }
+        precondition(n % 64 == 0, "pages of a run must stay 64-byte aligned")
+        let run = UnsafeMutableRawPointer.allocate(byteCount: n * count, alignment: 64)
+        run.initializeMemory(as: UInt8.self, repeating: 0, count: n * count)
+        account(n * count)
+        runs[run] = (count, n * count)
+        for i in 0..<count { runOfPage[run + i * n] = run }
+        return run
+    }
+
     func freePage(_ memory: UnsafeMutableRawPointer, _ kind: KVPageKind) {
-        memory.deallocate()
-        account(-byteCount(kind))
+        guard let run = runOfPage.removeValue(forKey: memory) else {
+            memory.deallocate()
+            account(-byteCount(kind))
+            return
+        }
+        let r = runs[run]!
+        if r.livePages > 1 {
+            runs[run] = (r.livePages - 1, r.byteCount)
+        } else {
+            runs[run] = nil
+            run.deallocate()
+            account(-r.byteCount)
+        }
     }
 
     private func account(_ delta: Int) {
@@ -232,18 +277,22 @@ public final class PagedKVCache: KVCache {
         slot.pointee.record = nil
     }
 
-    /// Replaces a resident full f16 page by its int4 quantization.
-    private func quantize(_ s: Int, _ p: Int) throws(KVCacheError) {
-        let slot = table.slot(s, p)
-        guard slot.pointee.kind == .f16 else { return }
-        if slot.pointee.memory == nil { try load(s, p) }
-        try makeRoom(for: byteCount(.int4), nextLayer: 0)
-        let int4 = allocatePage(.int4)
-        ck_kv_quantize_i4(slot.pointee.memory!.assumingMemoryBound(to: UInt16.self), int4, Int32(geometry.headDim))
-        freePage(slot.pointee.memory!, .f16)
-        dropRecord(slot)
-        slot.pointee.memory = int4
-        slot.pointee.kind = .int4
+    /// Replaces the full f16 pages among `pages` of stream `s` by their int4 quantizations, in one run.
+    private func quantize(_ s: Int, _ pages: Range<Int>) throws(KVCacheError) {
+        let f16Pages = pages.filter { table.slot(s, $0).pointee.kind == .f16 }
+        guard !f16Pages.isEmpty else { return }
+        for p in f16Pages where table.slot(s, p).pointee.memory == nil { try load(s, p) }
+        let n = byteCount(.int4)
+        try makeRoom(for: f16Pages.count * n, nextLayer: 0)
+        let run = allocateRun(.int4, count: f16Pages.count)
+        for (i, p) in f16Pages.enumerated() {
+            let slot = table.slot(s, p), int4 = run + i * n
+            ck_kv_quantize_i4(slot.pointee.memory!.assumingMemoryBound(to: UInt16.self), int4, Int32(geometry.headDim))
+            freePage(slot.pointee.memory!, .f16)
+            dropRecord(slot)
+            slot.pointee.memory = int4
+            slot.pointee.kind = .int4
+        }
     }
 
     /// Replaces a resident int4 page by its f16 expansion.

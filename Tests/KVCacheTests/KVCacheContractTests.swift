@@ -153,6 +153,28 @@ import TestSupport
         _ = b
     }
 
+    @Test func int4PagesQuantizedTogetherLieInOrderInOneRun() throws {
+        // Decode reads a stream's pages in order: the pages one commit quantizes are consecutive in
+        // memory per stream, and their run is charged until its last page is freed.
+        let bench = CacheBench(), data = SyntheticKV(set: 1)
+        let cache = try bench.make(CacheCase(format: .int4, residency: .inRAM))
+        try cache.fill(data, from: 0, to: 448) // one commit: pages 0..<5 leave the window (64·5 ≤ 448 − 128)
+        let g = SyntheticKV.geometry, n = KVPageKind.int4.byteCount(headDim: g.headDim), f16 = KVPageKind.f16.byteCount(headDim: g.headDim)
+        let streams = g.layerCount * g.kvHeadCount
+        for l in 0..<g.layerCount {
+            for h in 0..<g.kvHeadCount {
+                let bases = (0..<5).map { Int(bitPattern: cache.page(layer: l, kvHead: h, index: $0).baseAddress) }
+                #expect(bases == (0..<5).map { bases[0] + $0 * n }, "layer \(l) head \(h)")
+            }
+        }
+        #expect(cache.residentByteCount == streams * (5 * n + 2 * f16))
+        try cache.truncate(to: 64) // frees pages 1..<7: the runs stay for page 0
+        #expect(cache.residentByteCount == streams * 5 * n)
+        Self.expectWithinBound(try cache.readBack(tokens: 64), data, positions: 0..<64, CacheCase(format: .int4, residency: .inRAM))
+        try cache.truncate(to: 0)
+        #expect(cache.residentByteCount == 0)
+    }
+
     @Test func int4NeedsAHeadDimensionMultipleOf64() {
         #expect(throws: KVCacheError.unsupportedGeometry(format: .int4, headDim: 80)) {
             try PagedKVCache(format: .int4, geometry: KVGeometry(layerCount: 1, kvHeadCount: 1, headDim: 80))
