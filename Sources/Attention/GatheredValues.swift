@@ -35,19 +35,22 @@ final class GatherScratch {
 /// pages that hold them, weighted by the given logits into an online-softmax state.
 enum GatheredValues {
     /// Adds keys `positions[0..<count]` of (layer, kvHead) with logits `scores[r * scoreStride + i]`
-    /// (−∞: not in row r's set) to `state`; returns the distinct pages read.
+    /// (−∞: not in row r's set) to `state`; returns the distinct pages read. Reads only the value
+    /// rows of those keys (no read-ahead of the pages that follow).
     @discardableResult
     static func accumulate(_ cache: KVCache, layer: Int, kvHead: Int, positions: UnsafePointer<Int32>,
                            scores: UnsafePointer<Float>, scoreStride: Int, count: Int, into state: PartialSoftmax,
                            scratch: GatherScratch) -> Int {
         var done = 0
+        var pageIndex = -1, current: ValuePage? = nil // the previous key's page: looked up once per run of keys on it
         while done < count { // in chunks of the scratch's capacity; all from one page kind per chunk
             let n = min(scratch.capacity, count - done)
             var kind: Int32 = 0
             var chunk = 0
             while chunk < n {
                 let t = Int(positions[done + chunk])
-                let page = ValuePage(cache.page(layer: layer, kvHead: kvHead, index: t >> 6))
+                if t >> 6 != pageIndex { pageIndex = t >> 6; current = ValuePage(cache.page(layer: layer, kvHead: kvHead, index: pageIndex, readAhead: false)) }
+                let page = current!
                 if chunk > 0 && page.kind != kind { break }
                 kind = page.kind
                 scratch.pages[chunk] = page.base

@@ -6,13 +6,17 @@ import Tensor
 ///
 /// Per (sequence, sparse layer, KV head) and step: the dense part (sinks, window) exactly; then
 /// for every query row of the GQA group its own sample — keys colliding with the query in ≥ 2 of
-/// L SimHash tables of K bits (`LSHStream`, `ck_lsh_collect`) — scored exactly against the key
+/// L SimHash tables of K bits (`LSHStream`, `ck_lsh_count`) — scored exactly against the key
 /// mirror and reweighted by the inclusion probability (logit − log(w + ε), `SimHashProjection`),
 /// a self-normalised importance-sampling estimate of the attention over the sparse range; the two
 /// parts merge through log-sum-exp (the sampled part continues the dense part's softmax state).
 /// Kept exactly as the reference: key centring, the ≥ 2 rule with its matching w, dense sinks,
-/// window and first layers. Work items: (query, KV head) for the dense part, (query, query head)
-/// for sampling.
+/// window and first layers.
+///
+/// Work: (query, query head) items count collisions (each row's sample is its own); then
+/// (query, KV head, half of the sparse range) items take the union of the group's samples in
+/// token order, score each key once for all rows of the group (a row that did not sample a key
+/// gets −∞ for it) and read each value row once, page by page; the halves merge at the end.
 public final class LSHAttention: SparseAttentionStrategy {
     public let bits: Int
     public let tables: Int
@@ -29,6 +33,7 @@ public final class LSHAttention: SparseAttentionStrategy {
     private let unitStatistics = ScratchBuffer<SparseAttentionStatistics>()
     private let pageReaders = PerThread { ScratchBuffer<Float>() }
     private let samplers = PerThread { SamplingScratch() }
+    private let collisionStates = ScratchBuffer<UInt8>()
     private var projections: [Int: SimHashProjection] = [:] // by head dimension
     private let gathered = SelectedPages()
 
@@ -65,92 +70,108 @@ public final class LSHAttention: SparseAttentionStrategy {
         statistics.indexPagesRead += s.indexPagesRead
     }
 
-    private func attend(_ s: SparseQueries<LSHStream>, projection: SimHashProjection, pool: ThreadPool) throws(KVCacheError) {
-        let hd = s.headDim, group = s.group, units = s.unitCount
-        let stateFloats = PartialSoftmax.floatCount(group: group, headDim: hd)
-        let stateBase = states.reserve(units * stateFloats)
-        let stats = unitStatistics.reserve(units * group)
-        let scratch = samplers.reserve(pool.threadCount)
+    /// Sparse-range halves attended as separate work items (a fixed number, so results do not
+    /// depend on the thread count); the second also attends the dense part.
+    static let parts = 2
 
-        pool.forEach(count: units) { unit, _ in
-            let part = s.attendDense(unit, into: PartialSoftmax(base: stateBase + unit * stateFloats, group: group, headDim: hd))
-            let (_, plan, _) = s.unit(unit)
-            for r in 0..<group { stats[unit * group + r] = SparseAttentionStatistics() }
-            stats[unit * group] = part
-            stats[unit * group].sparseTokens = plan.sparseTokenCount
-            stats[unit * group].sparsePages = plan.sparsePageCount
-            stats[unit * group].sparseHeadSteps = 1
-        }
-        try gathered.run(count: units * group, layer: s.layer, pool: pool) { item, thread in
+    private func attend(_ s: SparseQueries<LSHStream>, projection: SimHashProjection, pool: ThreadPool) throws(KVCacheError) {
+        let hd = s.headDim, group = s.group, units = s.unitCount, parts = Self.parts
+        precondition(group <= 32, "lsh: GQA groups of at most 32 query rows")
+        let stateFloats = PartialSoftmax.floatCount(group: group, headDim: hd)
+        let stateBase = states.reserve(units * parts * stateFloats)
+        let stats = unitStatistics.reserve(units * parts)
+        let scratch = samplers.reserve(pool.threadCount)
+        // Collision states of every query row: [unit][row][span] bytes.
+        let span = (0..<units).reduce(0) { max($0, s.stream($1).mirror.tokenCount) }
+        let collisions = collisionStates.reserve(max(1, units * group * span))
+
+        pool.forEach(count: units * group) { item, thread in
             let unit = item / group, r = item % group
-            let (query, plan, head) = s.unit(unit)
-            let stream = s.stream(unit), work = scratch[thread]
-            let q = query.q + (head * group + r) * hd
-            let state = PartialSoftmax(base: stateBase + unit * stateFloats, group: group, headDim: hd)
-            // This row's state, continued from the dense part.
-            let row = work.row(headDim: hd)
-            row.m[0] = state.m[r]; row.l[0] = state.l[r]; row.acc.update(from: state.acc + r * hd, count: hd)
-            let n = work.sample(q: q, stream: stream, plan: plan, projection: projection)
-            guard gathered.ready(item, cache: query.cache, kvHead: head, positions: work.candidates, count: n) else { return }
-            if n > 0 {
-                stats[item].valuePagesRead = GatheredValues.accumulate(query.cache, layer: s.layer, kvHead: head, positions: work.candidates,
-                                                                       scores: work.logits, scoreStride: n, count: n, into: row, scratch: work.gather)
-            }
-            stats[item].candidateTokens = n
-            stats[item].selectedTokens = n
-            row.normalize(into: query.out + (head * group + r) * hd)
+            let (query, _, head) = s.unit(unit)
+            scratch[thread].count(q: query.q + (head * group + r) * hd, stream: s.stream(unit), projection: projection,
+                                  into: collisions + item * span)
         }
-        for i in 0..<(units * group) { statistics.add(stats[i]) }
+        try gathered.run(count: units * parts, layer: s.layer, pool: pool) { item, thread in
+            let unit = item / parts, part = item % parts
+            let (query, plan, head) = s.unit(unit)
+            let state = PartialSoftmax(base: stateBase + item * stateFloats, group: group, headDim: hd)
+            var st = SparseAttentionStatistics()
+            if part == parts - 1 {
+                st = s.attendDense(unit, into: state)
+                st.sparseTokens = plan.sparseTokenCount
+                st.sparsePages = plan.sparsePageCount
+                st.sparseHeadSteps = 1
+            } else {
+                state.reset()
+            }
+            let pages = plan.sparsePageCount, first = pages * part / parts, last = pages * (part + 1) / parts
+            let range = max(plan.sinks, first * 64)..<min(plan.sparseEnd, last * 64)
+            if !range.isEmpty {
+                guard let (n, pagesRead) = scratch[thread].attendSampled(q: query.q + head * group * hd, group: group, stream: s.stream(unit),
+                    collisions: collisions + unit * group * span, span: span, tokens: range, projection: projection,
+                    cache: query.cache, layer: s.layer, kvHead: head, into: state, ready: { gathered.ready(item, cache: query.cache, kvHead: head, positions: $0, count: $1) })
+                else { return } // runs again once its pages are loaded
+                st.candidateTokens = n
+                st.selectedTokens = n
+                st.valuePagesRead = pagesRead
+            }
+            stats[item] = st
+        }
+        for unit in 0..<units { // the halves merged in a fixed order
+            let (query, _, head) = s.unit(unit)
+            let last = PartialSoftmax(base: stateBase + (unit * parts + parts - 1) * stateFloats, group: group, headDim: hd)
+            for part in 0..<(parts - 1) {
+                last.merge(PartialSoftmax(base: stateBase + (unit * parts + part) * stateFloats, group: group, headDim: hd))
+            }
+            last.normalize(into: query.out + head * group * hd)
+        }
+        for i in 0..<(units * parts) { statistics.add(stats[i]) }
     }
 }
 
-/// Scratch of one thread for sampling one query row.
+/// Scratch of one thread for the lsh work items.
 final class SamplingScratch {
-    private var stamp: [UInt32] = []
-    private var epoch: UInt32 = 0
-    private let candidateBuffer = ScratchBuffer<Int32>(), logitBuffer = ScratchBuffer<Float>(), rowBuffer = ScratchBuffer<Float>()
-    private var codes: [UInt16] = []
-    private(set) var candidates: UnsafeMutablePointer<Int32>
-    private(set) var logits: UnsafeMutablePointer<Float>
+    private let codeBuffer = ScratchBuffer<UInt16>(), candidateBuffer = ScratchBuffer<Int32>(), rowBuffer = ScratchBuffer<UInt32>()
+    private let logitBuffer = ScratchBuffer<Float>()
     let gather = GatherScratch(capacity: 256)
 
-    init() {
-        candidates = candidateBuffer.reserve(1)
-        logits = logitBuffer.reserve(1)
-    }
-
-    /// A one-row softmax state in scratch memory.
-    func row(headDim: Int) -> PartialSoftmax { PartialSoftmax(base: rowBuffer.reserve(headDim + 2), group: 1, headDim: headDim) }
-
-    /// The keys of the sparse range sampled for query `q` (into `candidates`) and their weighted
-    /// logits q·k − log(w + ε) (into `logits`); returns how many.
-    func sample(q: UnsafePointer<Float>, stream: LSHStream, plan: SparsePlan, projection: SimHashProjection) -> Int {
-        let hd = stream.headDim, L = projection.tables, total = stream.mirror.tokenCount
-        if codes.count < L { codes = [UInt16](repeating: 0, count: L) }
-        projection.hash(q, count: 1, mean: nil, into: &codes)
-        if stamp.count < total { stamp = [UInt32](repeating: 0, count: total); epoch = 0 }
-        if epoch >= UInt32.max / 2 - 1 { for i in stamp.indices { stamp[i] = 0 }; epoch = 0 }
-        epoch += 1
-        let out = candidateBuffer.reserve(total)
-        let found = stream.tables.withUnsafeBufferPointer { t in
+    /// Collision states (`ck_lsh_count`) of query row `q` against every token `stream` indexes.
+    func count(q: UnsafePointer<Float>, stream: LSHStream, projection: SimHashProjection, into state: UnsafeMutablePointer<UInt8>) {
+        let codes = codeBuffer.reserve(projection.tables)
+        projection.hash(q, count: 1, mean: nil, into: codes)
+        stream.tables.withUnsafeBufferPointer { t in
             stream.extensionCodes.withUnsafeBufferPointer { e in
-                Int(ck_lsh_collect(t.baseAddress, stream.tableByteCount, Int32(stream.staticTokenCount), Int32(projection.bits), Int32(L),
-                                   codes, e.baseAddress, Int32(stream.extensionTokenCount), &stamp, epoch, out))
+                ck_lsh_count(t.baseAddress, stream.tableByteCount, Int32(stream.staticTokenCount), Int32(projection.bits),
+                             Int32(projection.tables), codes, e.baseAddress, Int32(stream.extensionTokenCount), state)
             }
         }
-        var n = 0 // keep the sparse range only (the index may reach past it, and holds the sinks)
-        for i in 0..<found where Int(out[i]) >= plan.sinks && Int(out[i]) < plan.sparseEnd { out[n] = out[i]; n += 1 }
-        candidates = out
-        logits = logitBuffer.reserve(max(n, 1))
-        guard n > 0 else { return 0 }
-        ck_gather_dot_f16(q, 1, Int32(hd), stream.mirror.rows, Int64(hd), out, Int32(n), logits, Int64(n))
-        let qNorm = ck_dot_f32(q, q, Int64(hd)).squareRoot()
-        let qMean = stream.mean.withUnsafeBufferPointer { ck_dot_f32(q, $0.baseAddress!, Int64(hd)) }
-        for i in 0..<n {
-            let s = logits[i], norm = stream.norms[Int(out[i])]
-            let cosine = qNorm > 0 && norm > 0 ? (s - qMean) / (qNorm * norm) : 0
-            logits[i] = s - projection.logWeight(cosine: cosine)
+    }
+
+    /// Attends the keys in `tokens` that any of the group's rows `q` (`group` × headDim) sampled:
+    /// each row over its own sample, with logits q·k − log(w + ε), into `state`. Returns the keys
+    /// attended (the union over the rows) and the value pages read.
+    func attendSampled(q: UnsafePointer<Float>, group: Int, stream: LSHStream, collisions: UnsafePointer<UInt8>, span: Int,
+                       tokens: Range<Int>, projection: SimHashProjection, cache: KVCache, layer: Int, kvHead: Int,
+                       into state: PartialSoftmax, ready: (UnsafePointer<Int32>, Int) -> Bool) -> (keys: Int, pages: Int)? {
+        let hd = stream.headDim
+        let out = candidateBuffer.reserve(tokens.count), rows = rowBuffer.reserve(tokens.count)
+        let n = Int(ck_lsh_union(collisions, Int64(span), Int32(group), Int32(tokens.lowerBound), Int32(tokens.upperBound), out, rows))
+        guard n > 0 else { return (0, 0) }
+        guard ready(out, n) else { return nil } // its value pages are not all in RAM (`SelectedPages`)
+        let logits = logitBuffer.reserve(group * n)
+        ck_gather_dot_f16(q, Int32(group), Int32(hd), stream.mirror.rows, Int64(hd), out, Int32(n), logits, Int64(n))
+        stream.mean.withUnsafeBufferPointer { mean in
+            stream.norms.withUnsafeBufferPointer { norms in
+                for r in 0..<group {
+                    let qr = q + r * hd
+                    projection.weigh(logits + r * n, keys: out, rows: rows, bit: UInt32(1) << UInt32(r), count: n,
+                                     queryNorm: ck_dot_f32(qr, qr, Int64(hd)).squareRoot(), queryMean: ck_dot_f32(qr, mean.baseAddress!, Int64(hd)),
+                                     norms: norms.baseAddress!)
+                }
+            }
         }
-        return n
+        let pages = GatheredValues.accumulate(cache, layer: layer, kvHead: kvHead, positions: out, scores: logits, scoreStride: n,
+                                              count: n, into: state, scratch: gather)
+        return (n, pages)
     }
 }

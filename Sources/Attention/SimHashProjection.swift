@@ -22,7 +22,7 @@ final class SimHashProjection: @unchecked Sendable {
     /// `[headDim][bits · tables]`.
     let matrix: [Float]
     /// log(w + ε) at cos θ = −1 + 2i/intervals, i ∈ 0...intervals.
-    private let logWeights: [Float]
+    let logWeights: [Float]
     static let intervals = 4096
     static let epsilon = 1e-4
 
@@ -40,12 +40,13 @@ final class SimHashProjection: @unchecked Sendable {
         }
     }
 
-    /// log(w + ε) for a key at cosine `c` to the query.
-    @inline(__always)
-    func logWeight(cosine c: Float) -> Float {
-        let x = (min(max(c, -1), 1) + 1) * Float(Self.intervals / 2)
-        let i = min(Int(x), Self.intervals - 1), f = x - Float(i)
-        return logWeights[i] + f * (logWeights[i + 1] - logWeights[i])
+    /// Row `bit`'s logits over keys `idx` (its exact scores) reweighted: s − log(w + ε) at each key's
+    /// cosine to the query (`ck_lsh_weigh`); −∞ for keys outside the row's sample.
+    func weigh(_ logits: UnsafeMutablePointer<Float>, keys idx: UnsafePointer<Int32>, rows: UnsafePointer<UInt32>, bit: UInt32, count n: Int,
+               queryNorm: Float, queryMean: Float, norms: UnsafePointer<Float>) {
+        logWeights.withUnsafeBufferPointer {
+            ck_lsh_weigh(logits, idx, rows, bit, Int32(n), queryNorm, queryMean, norms, $0.baseAddress!, Int32(Self.intervals))
+        }
     }
 
     /// Codes `[n][tables]` of n vectors `[n][headDim]` (centred by `mean` when given).

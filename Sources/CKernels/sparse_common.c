@@ -264,41 +264,57 @@ __attribute__((target("bmi2,popcnt"))) static inline int ck_select_bmi2(uint64_t
         }                                                                                             \
     } while (0)
 
-/// Walks bucket `code`: calls EMIT(token) for each of its tokens in ascending order. The bucket
-/// starts after zero number code·2^hb (located from the sample of its group of 16 buckets) and
-/// its tokens are the ones before the next 2^hb zeros; a one at position p, the i-th of the
-/// bucket, has (p − start) − i zeros of the bucket before it: the token's high bits.
-#define CK_EF_WALK(table, n, bits, code, EMIT, SELECT)                                                    \
+/// Locates bucket `code` (`s_` its table's shape): its elements are the ones of bitmap positions
+/// [pos_, end_), count_ of them, the first being element e_. The bucket starts after zero number
+/// code·2^hb (located from the sample of its group of 16 buckets) and ends with the next 2^hb zeros.
+#define CK_EF_LOCATE(table, s_, code, pos_, end_, e_, count_, SELECT)                                    \
     do {                                                                                                 \
-        const ck_ef_shape s_ = ck_ef((n), (bits));                                                       \
-        const uint32_t *samples_ = (const uint32_t *)(table);                                           \
-        const uint64_t *bitmap_ = (const uint64_t *)((const uint8_t *)(table) + s_.samples_bytes);      \
-        const uint8_t *low_ = (const uint8_t *)(bitmap_ + s_.bitmap_words);                             \
-        const int b0_ = (code) & ~15;                                                                    \
-        uint64_t e_ = samples_[b0_ / 16];                                                                \
-        uint64_t pos_ = e_ + ((uint64_t)b0_ << s_.hb);                                                   \
-        if ((code) > b0_) CK_EF_SKIP(bitmap_, pos_, e_, (uint64_t)((code) - b0_) << s_.hb, SELECT);       \
-        uint64_t end_ = pos_, count_ = 0;                                                                \
-        CK_EF_SKIP(bitmap_, end_, count_, (uint64_t)1 << s_.hb, SELECT);                                 \
-        const uint64_t lowmask_ = s_.low ? ((uint64_t)1 << s_.low) - 1 : 0;                             \
+        const uint32_t *samples__ = (const uint32_t *)(table);                                          \
+        const uint64_t *bitmap__ = (const uint64_t *)((const uint8_t *)(table) + (s_).samples_bytes);   \
+        const int b0__ = (code) & ~15;                                                                   \
+        (e_) = samples__[b0__ / 16];                                                                     \
+        (pos_) = (e_) + ((uint64_t)b0__ << (s_).hb);                                                     \
+        if ((code) > b0__) CK_EF_SKIP(bitmap__, (pos_), (e_), (uint64_t)((code) - b0__) << (s_).hb, SELECT); \
+        (end_) = (pos_);                                                                                 \
+        (count_) = 0;                                                                                    \
+        CK_EF_SKIP(bitmap__, (end_), (count_), (uint64_t)1 << (s_).hb, SELECT);                          \
+    } while (0)
+
+/// Calls EMIT(token) for the tokens of a bucket CK_EF_LOCATE found, in ascending order: a one at
+/// position p, the i-th of the bucket, has (p − pos_) − i zeros of the bucket before it (the
+/// token's high bits); its low bits are element e_ + i's.
+#define CK_EF_EMIT_BUCKET(table, s_, pos_, end_, e_, count_, EMIT)                                       \
+    do {                                                                                                 \
+        const uint64_t *bitmap_ = (const uint64_t *)((const uint8_t *)(table) + (s_).samples_bytes);    \
+        const uint8_t *low_ = (const uint8_t *)(bitmap_ + (s_).bitmap_words);                           \
+        const uint64_t lowmask_ = (s_).low ? ((uint64_t)1 << (s_).low) - 1 : 0;                         \
         uint64_t i_ = 0;                                                                                 \
-        for (uint64_t p_ = pos_; i_ < count_;) {                                                         \
+        for (uint64_t p_ = (pos_); i_ < (count_);) {                                                     \
             const int off_ = (int)(p_ & 63);                                                             \
             uint64_t w_ = bitmap_[p_ >> 6] >> off_;                                                      \
-            const uint64_t span_ = (uint64_t)(64 - off_) < end_ - p_ ? (uint64_t)(64 - off_) : end_ - p_; \
+            const uint64_t span_ = (uint64_t)(64 - off_) < (end_) - p_ ? (uint64_t)(64 - off_) : (end_) - p_; \
             if (span_ < 64) w_ &= ((uint64_t)1 << span_) - 1;                                            \
             while (w_) {                                                                                 \
-                const uint64_t at_ = p_ + (uint64_t)__builtin_ctzll(w_) - pos_;                          \
-                const uint64_t e2_ = e_ + i_, bit_ = e2_ * (uint64_t)s_.low;                             \
+                const uint64_t at_ = p_ + (uint64_t)__builtin_ctzll(w_) - (pos_);                        \
+                const uint64_t e2_ = (e_) + i_, bit_ = e2_ * (uint64_t)(s_).low;                         \
                 uint64_t lw_;                                                                            \
                 memcpy(&lw_, low_ + (bit_ >> 3), 8);                                                     \
-                const int32_t token_ = (int32_t)(((at_ - i_) << s_.low) | ((lw_ >> (bit_ & 7)) & lowmask_)); \
+                const int32_t token_ = (int32_t)(((at_ - i_) << (s_).low) | ((lw_ >> (bit_ & 7)) & lowmask_)); \
                 EMIT(token_);                                                                            \
                 i_++;                                                                                    \
                 w_ &= w_ - 1;                                                                            \
             }                                                                                            \
             p_ += span_;                                                                                 \
         }                                                                                                \
+    } while (0)
+
+/// Walks bucket `code`: calls EMIT(token) for each of its tokens in ascending order.
+#define CK_EF_WALK(table, n, bits, code, EMIT, SELECT)                                                   \
+    do {                                                                                                 \
+        const ck_ef_shape sw_ = ck_ef((n), (bits));                                                      \
+        uint64_t posw_, endw_, ew_, countw_;                                                             \
+        CK_EF_LOCATE((table), sw_, (code), posw_, endw_, ew_, countw_, SELECT);                          \
+        CK_EF_EMIT_BUCKET((table), sw_, posw_, endw_, ew_, countw_, EMIT);                               \
     } while (0)
 
 int ck_lsh_table_bucket(const void *table, int n, int bits, int code, int32_t *out) {
@@ -309,68 +325,125 @@ int ck_lsh_table_bucket(const void *table, int n, int bits, int code, int32_t *o
     return count;
 }
 
-/// Stamps: `once` after a token's first collision, `twice` once emitted.
-#define CK_HIT(t)                                                      \
-    do {                                                               \
-        uint32_t s__ = stamp[(t)];                                     \
-        if (s__ == once) { stamp[(t)] = twice; out[count++] = (t); }   \
-        else if (s__ != twice) stamp[(t)] = once;                      \
+/// A collision of token t: its state byte becomes s | s << 1 | 1 — bit 0 from the first collision on,
+/// bit 1 from the second on (MagicPIG's ≥ 2 rule). Branch-free: half the hits of a query are a
+/// token's first and half its second or later, which a branch on the state would mispredict.
+#define CK_HIT(t)                                                  \
+    do {                                                           \
+        uint8_t *s__ = state + (t);                                \
+        *s__ = (uint8_t)(*s__ | (uint8_t)(*s__ << 1) | 1u);        \
     } while (0)
 
-/// Collection over all tables is bound by memory latency (three dependent reads per table:
-/// sample, bitmap, low bits, in tables far larger than the caches), so it runs in two passes
-/// that issue every table's reads before using any: prefetch the samples, then read them and
-/// prefetch the bitmap and low-bit lines the buckets start in, then walk.
-#define CK_LSH_COLLECT_BODY(SELECT)                                                                      \
-    const uint32_t once = 2 * epoch, twice = 2 * epoch + 1;                                              \
-    int count = 0;                                                                                       \
+/// Collision counting is bound by memory latency (three dependent reads per table: sample,
+/// bitmap, low bits, in tables far larger than the caches), so it runs in stages over a chunk of
+/// tables, each issuing every table's next read before any is used: prefetch the samples; read
+/// them and prefetch the bitmap lines of the buckets' groups; locate the buckets and prefetch
+/// their low bits; walk.
+#define CK_LSH_CHUNK 256
+#define CK_LSH_COUNT_BODY(SELECT)                                                                        \
+    memset(state, 0, (size_t)n + (size_t)(ext_tokens > 0 ? ext_tokens : 0));                             \
     if (n > 0) {                                                                                         \
         const ck_ef_shape sh = ck_ef(n, bits);                                                           \
-        for (int t = 0; t < ntables; t++)                                                                \
-            __builtin_prefetch(tables + (size_t)t * table_stride + (qcodes[t] >> 4) * 4, 0, 3);          \
-        for (int t = 0; t < ntables; t++) {                                                              \
-            const uint8_t *table = tables + (size_t)t * table_stride;                                    \
-            const int b0 = qcodes[t] & ~15;                                                              \
-            const uint64_t e = ((const uint32_t *)table)[b0 / 16], pos = e + ((uint64_t)b0 << sh.hb);    \
-            const uint8_t *bitmap = table + sh.samples_bytes, *low = bitmap + sh.bitmap_words * 8;        \
-            __builtin_prefetch(bitmap + (pos >> 6) * 8, 0, 3);                                           \
-            __builtin_prefetch(bitmap + (pos >> 6) * 8 + 64, 0, 3);                                      \
-            __builtin_prefetch(low + e * (uint64_t)sh.low / 8, 0, 3);                                    \
-            __builtin_prefetch(low + e * (uint64_t)sh.low / 8 + 64, 0, 3);                               \
-        }                                                                                                \
-        for (int t = 0; t < ntables; t++) {                                                              \
-            const uint8_t *table = tables + (size_t)t * table_stride;                                    \
-            CK_EF_WALK(table, n, bits, qcodes[t], CK_HIT, SELECT);                                        \
+        uint64_t pos[CK_LSH_CHUNK], end[CK_LSH_CHUNK], first[CK_LSH_CHUNK], size[CK_LSH_CHUNK];          \
+        for (int t0 = 0; t0 < ntables; t0 += CK_LSH_CHUNK) {                                             \
+            const int t1 = ntables - t0 < CK_LSH_CHUNK ? ntables : t0 + CK_LSH_CHUNK;                    \
+            for (int t = t0; t < t1; t++)                                                                \
+                __builtin_prefetch(tables + (size_t)t * table_stride + (qcodes[t] >> 4) * 4, 0, 3);      \
+            for (int t = t0; t < t1; t++) {                                                              \
+                const uint8_t *table = tables + (size_t)t * table_stride;                                \
+                const int b0 = qcodes[t] & ~15;                                                          \
+                const uint64_t at = ((const uint32_t *)table)[b0 / 16] + ((uint64_t)b0 << sh.hb);        \
+                const uint8_t *bitmap = table + sh.samples_bytes;                                        \
+                __builtin_prefetch(bitmap + (at >> 6) * 8, 0, 3);                                        \
+                __builtin_prefetch(bitmap + (at >> 6) * 8 + 64, 0, 3);                                   \
+            }                                                                                            \
+            for (int t = t0; t < t1; t++) {                                                              \
+                const uint8_t *table = tables + (size_t)t * table_stride;                                \
+                const int i = t - t0;                                                                    \
+                CK_EF_LOCATE(table, sh, qcodes[t], pos[i], end[i], first[i], size[i], SELECT);          \
+                const uint8_t *low = table + sh.samples_bytes + sh.bitmap_words * 8;                     \
+                const uint64_t a = first[i] * (uint64_t)sh.low / 8, b = (first[i] + size[i]) * (uint64_t)sh.low / 8 + 8; \
+                for (uint64_t o = a & ~(uint64_t)63; o < b; o += 64) __builtin_prefetch(low + o, 0, 3);   \
+            }                                                                                            \
+            for (int t = t0; t < t1; t++) {                                                              \
+                const int i = t - t0;                                                                    \
+                CK_EF_EMIT_BUCKET(tables + (size_t)t * table_stride, sh, pos[i], end[i], first[i], size[i], CK_HIT); \
+            }                                                                                            \
         }                                                                                                \
     }                                                                                                    \
     const int pages = (ext_tokens + 63) / 64;                                                            \
     for (int p = 0; p < pages; p++) {                                                                    \
         const int valid = ext_tokens - 64 * p < 64 ? ext_tokens - 64 * p : 64;                          \
+        uint8_t *s = state + n + 64 * p;                                                                 \
         for (int t = 0; t < ntables; t++) {                                                              \
             const uint16_t *c = ext + ((int64_t)p * ntables + t) * 64, qc = qcodes[t];                   \
-            for (int j = 0; j < valid; j++)                                                              \
-                if (c[j] == qc) CK_HIT(n + 64 * p + j);                                                  \
+            for (int j = 0; j < valid; j++) {                                                            \
+                const uint8_t hit = (uint8_t)(c[j] == qc);                                               \
+                s[j] = (uint8_t)(s[j] | ((uint8_t)(s[j] << 1) & (uint8_t)-hit) | hit);                   \
+            }                                                                                            \
         }                                                                                                \
-    }                                                                                                    \
-    return count;
+    }
 
-static int ck_lsh_collect_portable(const uint8_t *tables, size_t table_stride, int n, int bits, int ntables, const uint16_t *qcodes,
-                                   const uint16_t *ext, int ext_tokens, uint32_t *stamp, uint32_t epoch, int32_t *out) {
-    CK_LSH_COLLECT_BODY(ck_select_portable)
+static void ck_lsh_count_portable(const uint8_t *tables, size_t table_stride, int n, int bits, int ntables, const uint16_t *qcodes,
+                                  const uint16_t *ext, int ext_tokens, uint8_t *state) {
+    CK_LSH_COUNT_BODY(ck_select_portable)
 }
 
-CK_BMI2_TARGET static int ck_lsh_collect_bmi2(const uint8_t *tables, size_t table_stride, int n, int bits, int ntables,
-                                              const uint16_t *qcodes, const uint16_t *ext, int ext_tokens, uint32_t *stamp,
-                                              uint32_t epoch, int32_t *out) {
-    CK_LSH_COLLECT_BODY(ck_select_bmi2)
+CK_BMI2_TARGET static void ck_lsh_count_bmi2(const uint8_t *tables, size_t table_stride, int n, int bits, int ntables,
+                                             const uint16_t *qcodes, const uint16_t *ext, int ext_tokens, uint8_t *state) {
+    CK_LSH_COUNT_BODY(ck_select_bmi2)
 }
 #undef CK_HIT
 
-int ck_lsh_collect(const uint8_t *tables, size_t table_stride, int n, int bits, int ntables, const uint16_t *qcodes,
-                   const uint16_t *ext, int ext_tokens, uint32_t *stamp, uint32_t epoch, int32_t *out) {
+void ck_lsh_count(const uint8_t *tables, size_t table_stride, int n, int bits, int ntables, const uint16_t *qcodes,
+                  const uint16_t *ext, int ext_tokens, uint8_t *state) {
     // Every non-portable level requires BMI2 (dispatch.c).
-    return (ck_isa() >= CK_ISA_AVX2 ? ck_lsh_collect_bmi2 : ck_lsh_collect_portable)(tables, table_stride, n, bits, ntables, qcodes,
-                                                                                       ext, ext_tokens, stamp, epoch, out);
+    (ck_isa() >= CK_ISA_AVX2 ? ck_lsh_count_bmi2 : ck_lsh_count_portable)(tables, table_stride, n, bits, ntables, qcodes, ext,
+                                                                           ext_tokens, state);
+}
+
+/// Rows of token t sampled (bit 1 of their state byte) as a mask; appended to out/rows when any.
+static inline int ck_lsh_union_one(const uint8_t *state, int64_t row_stride, int nq, int t, int count, int32_t *out, uint32_t *rows) {
+    uint32_t m = 0;
+    for (int r = 0; r < nq; r++) m |= (uint32_t)(state[r * row_stride + t] >> 1 & 1) << r;
+    if (m) { out[count] = t; rows[count] = m; count++; }
+    return count;
+}
+
+int ck_lsh_union(const uint8_t *state, int64_t row_stride, int nq, int lo, int hi, int32_t *out, uint32_t *rows) {
+    int count = 0, t = lo;
+    for (; t < hi && (t & 7); t++) count = ck_lsh_union_one(state, row_stride, nq, t, count, out, rows);
+    for (; t + 8 <= hi; t += 8) { // eight tokens at a time: skip those no row samples
+        uint64_t any = 0;
+        for (int r = 0; r < nq; r++) {
+            uint64_t w;
+            memcpy(&w, state + r * row_stride + t, 8);
+            any |= w;
+        }
+        any &= 0x0202020202020202ull;
+        while (any) {
+            count = ck_lsh_union_one(state, row_stride, nq, t + (__builtin_ctzll(any) >> 3), count, out, rows);
+            any &= any - 1;
+        }
+    }
+    for (; t < hi; t++) count = ck_lsh_union_one(state, row_stride, nq, t, count, out, rows);
+    return count;
+}
+
+void ck_lsh_weigh(float *logits, const int32_t *idx, const uint32_t *rows, uint32_t bit, int n, float qnorm, float qmean,
+                  const float *norms, const float *log_w, int intervals) {
+    const float half = 0.5f * (float)intervals;
+    for (int i = 0; i < n; i++) {
+        if (!(rows[i] & bit)) { logits[i] = -INFINITY; continue; }
+        const float s = logits[i], norm = norms[idx[i]];
+        float c = qnorm > 0 && norm > 0 ? (s - qmean) / (qnorm * norm) : 0;
+        c = c < -1 ? -1 : c > 1 ? 1 : c;
+        const float x = (c + 1) * half;
+        int j = (int)x;
+        j = j > intervals - 1 ? intervals - 1 : j;
+        const float f = x - (float)j;
+        logits[i] = s - (log_w[j] + f * (log_w[j + 1] - log_w[j]));
+    }
 }
 
 double ck_lsh_log_weight(double c, int bits, int tables) {

@@ -45,11 +45,17 @@ public protocol KVCache: AnyObject {
     /// tokens are valid is the caller's knowledge: during a forward pass, tokens stored but not yet
     /// committed are read too.
     func page(layer: Int, kvHead: Int, index: Int) -> KVPage
+    /// `page(layer:kvHead:index:)` without the read-ahead of the next page (for readers of a few
+    /// rows per page, to whom the next page's keys are only traffic).
+    func page(layer: Int, kvHead: Int, index: Int, readAhead: Bool) -> KVPage
     /// Counters: bytes in RAM and on disk, page reads and writes.
     var statistics: KVCacheStatistics { get }
 }
 
 extension KVCache {
+    /// Caches without read-ahead serve both forms alike.
+    public func page(layer: Int, kvHead: Int, index: Int, readAhead: Bool) -> KVPage { page(layer: layer, kvHead: kvHead, index: index) }
+
     public var pageTokenCount: Int { geometry.pageTokenCount }
     /// Pages holding tokens `0..<tokenCount`.
     public func pageCount(for tokenCount: Int) -> Int { (tokenCount + pageTokenCount - 1) / pageTokenCount }

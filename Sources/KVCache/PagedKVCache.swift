@@ -182,12 +182,14 @@ public final class PagedKVCache: KVCache {
     /// the next one (measured: int4 decode 4.0–6.9 → 2.8–3.0 ms per step at depth 8000, 2 threads).
     /// Of an int4 page, the key minimums and scales first: the kernel needs them before any code
     /// (measured, one thread, 90 streams × 125 pages: 4.7–4.8 → 4.4–4.5 ms).
-    public func page(layer: Int, kvHead: Int, index: Int) -> KVPage {
+    public func page(layer: Int, kvHead: Int, index: Int) -> KVPage { page(layer: layer, kvHead: kvHead, index: index, readAhead: true) }
+
+    public func page(layer: Int, kvHead: Int, index: Int, readAhead: Bool) -> KVPage {
         precondition(index < table.pageCount, "page \(index) beyond the reserved pages")
         let s = stream(layer, kvHead)
         let slot = table.slot(s, index).pointee
         guard let memory = slot.memory else { preconditionFailure("page \(index) of layer \(layer) is not resident: prefetch it first") }
-        if index + 1 < table.pageCount {
+        if readAhead, index + 1 < table.pageCount {
             let next = table.slot(s, index + 1).pointee
             if let m = next.memory {
                 if next.kind == .int4 { ck_prefetch(m + 32 * geometry.headDim, Int64(4 * geometry.headDim)) } // kmin, kscale (ck_kv.h)

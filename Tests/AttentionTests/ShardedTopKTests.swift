@@ -47,9 +47,17 @@ import TestSupport
     @Test func lshWeightTableFollowsTheFormula() {
         for (bits, tables) in [(10, 150), (6, 40)] {
             let p = SimHashProjection(headDim: 64, bits: bits, tables: tables)
-            for c in stride(from: Float(-0.99), through: 1, by: 0.013) {
+            // Keys of norm 2 scored s = 2c·‖q‖ against a query of norm 3 whose dot with the key mean
+            // is 0.5: cosine (s − 0.5)/(3·2); every other key is outside row 1's sample.
+            let cosines = Array(stride(from: Float(-0.99), through: 1, by: 0.013))
+            var logits = cosines.map { 0.5 + 6 * $0 }
+            let idx = (0..<cosines.count).map { Int32($0) }, norms = [Float](repeating: 2, count: cosines.count)
+            let rows = (0..<cosines.count).map { UInt32($0 % 2 == 0 ? 0b10 : 0b01) }
+            p.weigh(&logits, keys: idx, rows: rows, bit: 0b10, count: cosines.count, queryNorm: 3, queryMean: 0.5, norms: norms)
+            for (i, c) in cosines.enumerated() {
+                guard i % 2 == 0 else { #expect(logits[i] == -.infinity); continue }
                 let exact = Foundation.log(Foundation.exp(ck_lsh_log_weight(Double(c), Int32(bits), Int32(tables))) + SimHashProjection.epsilon)
-                #expect(abs(Double(p.logWeight(cosine: c)) - exact) < 2e-3, "K \(bits) L \(tables) cos \(c)")
+                #expect(abs(Double(0.5 + 6 * c - logits[i]) - exact) < 2e-3, "K \(bits) L \(tables) cos \(c)")
             }
         }
     }

@@ -36,10 +36,10 @@ import TestSupport
     }
 
     @Test(arguments: Array(Int32(0)...ck_isa_supported()))
-    func collisionCountingEmitsTokensSeenInTwoTables(level: Int32) {
+    func collisionCountingMarksTokensSeenInOneAndInTwoTables(level: Int32) {
         let saved = ck_isa(); ck_set_isa(level); defer { ck_set_isa(saved) }
         var rng = SeededRandom(seed: 31)
-        let n = 777, tables = 20, bits = 6, extTokens = 100
+        let n = 777, tables = 20, bits = 6, extTokens = 100, rowCount = 3
         let codes = (0..<(n * tables)).map { _ in UInt16.random(in: 0..<64, using: &rng) }
         let built = (0..<tables).map { Self.table(codes: codes, tables: tables, column: $0, bits: bits) }
         let stride = built[0].count
@@ -47,18 +47,34 @@ import TestSupport
         // extension pages [page][table][64]
         let extPages = (extTokens + 63) / 64
         let ext = (0..<(extPages * tables * 64)).map { _ in UInt16.random(in: 0..<64, using: &rng) }
-        let q = (0..<tables).map { _ in UInt16.random(in: 0..<64, using: &rng) }
-        var stamp = [UInt32](repeating: 0, count: n + 64 * extPages)
-        var out = [Int32](repeating: -1, count: n + 64 * extPages)
-        for epoch in UInt32(1)...3 { // stamps from earlier calls must not leak into later ones
-            let count = Int(ck_lsh_collect(flat, stride, Int32(n), Int32(bits), Int32(tables), q, ext, Int32(extTokens), &stamp, epoch, &out))
-            var expected: [Int32] = []
-            for t in 0..<n where (0..<tables).filter({ codes[t * tables + $0] == q[$0] }).count >= 2 { expected.append(Int32(t)) }
-            for e in 0..<extTokens {
-                let p = e / 64, j = e % 64
-                if (0..<tables).filter({ ext[(p * tables + $0) * 64 + j] == q[$0] }).count >= 2 { expected.append(Int32(n + e)) }
+        let total = n + extTokens, span = total + 5
+        var state = [UInt8](repeating: 0xFF, count: rowCount * span) // stale bytes must be overwritten
+        var collisions: [[Int]] = []
+        for r in 0..<rowCount {
+            let q = (0..<tables).map { _ in UInt16.random(in: 0..<64, using: &rng) }
+            state.withUnsafeMutableBufferPointer { ck_lsh_count(flat, stride, Int32(n), Int32(bits), Int32(tables), q, ext, Int32(extTokens), $0.baseAddress! + r * span) }
+            let counted = (0..<total).map { t in
+                t < n ? (0..<tables).filter { codes[t * tables + $0] == q[$0] }.count
+                      : (0..<tables).filter { ext[((t - n) / 64 * tables + $0) * 64 + (t - n) % 64] == q[$0] }.count
             }
-            #expect(Array(out[0..<count]).sorted() == expected, "epoch \(epoch)")
+            for t in 0..<total {
+                #expect(state[r * span + t] & 1 == (counted[t] >= 1 ? 1 : 0), "row \(r) token \(t): \(counted[t]) collisions")
+                #expect(state[r * span + t] & 2 == (counted[t] >= 2 ? 2 : 0), "row \(r) token \(t): \(counted[t]) collisions")
+            }
+            collisions.append(counted)
+        }
+        #expect(collisions.allSatisfy { $0.contains { $0 >= 2 } } && collisions.allSatisfy { $0.contains { $0 == 1 } })
+        // The union over the rows of a token range, ascending, with each token's rows.
+        for (lo, hi) in [(0, total), (3, 700), (5, 13), (777, total), (64, 64)] {
+            var out = [Int32](repeating: -1, count: total), rows = [UInt32](repeating: 0, count: total)
+            let count = Int(ck_lsh_union(state, Int64(span), Int32(rowCount), Int32(lo), Int32(hi), &out, &rows))
+            var expected: [(Int32, UInt32)] = []
+            for t in lo..<hi {
+                let mask = (0..<rowCount).reduce(UInt32(0)) { $0 | (collisions[$1][t] >= 2 ? 1 << UInt32($1) : 0) }
+                if mask != 0 { expected.append((Int32(t), mask)) }
+            }
+            #expect(Array(out[0..<count]) == expected.map(\.0), "tokens \(lo)..<\(hi)")
+            #expect(Array(rows[0..<count]) == expected.map(\.1), "tokens \(lo)..<\(hi)")
         }
     }
 

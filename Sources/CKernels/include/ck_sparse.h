@@ -106,14 +106,25 @@ void ck_lsh_table_build(const uint16_t *codes, int64_t stride, int n, int bits, 
 /// Tokens of bucket `code`, ascending; returns how many (out has room for n).
 int ck_lsh_table_bucket(const void *table, int n, int bits, int code, int32_t *out);
 
-/// Collision counting for one query over `tables` tables (tables[t] built over the same n tokens,
-/// each ck_lsh_table_bytes(n, bits) bytes, table_stride apart) plus `ext_pages` pages of raw codes
-/// (ext [page][tables][64], tokens n + 64·page + j, the first ext_tokens of them valid). A token is emitted the
-/// moment it collides for the second time (MagicPIG's ≥ 2 rule). `stamp`: one uint32 per token
-/// (n + 64·ext_pages), reused across calls with a fresh `epoch` each (epoch ≥ 1; zero it when the
-/// epoch wraps). Returns the count written to out (ascending order not guaranteed).
-int ck_lsh_collect(const uint8_t *tables, size_t table_stride, int n, int bits, int ntables, const uint16_t *qcodes,
-                   const uint16_t *ext, int ext_tokens, uint32_t *stamp, uint32_t epoch, int32_t *out);
+/// Collision counting for one query row over `ntables` tables (tables[t] built over the same n
+/// tokens, each ck_lsh_table_bytes(n, bits) bytes, table_stride apart) plus raw codes of tokens
+/// n ..< n + ext_tokens (ext [page][ntables][64], token n + 64·page + j). Writes one state byte per
+/// token to state[0 ..< n + ext_tokens] (every byte is written): bit 0 set when the token collides
+/// with the query in ≥ 1 table, bit 1 when in ≥ 2 (MagicPIG's sampling rule); other bits unspecified.
+void ck_lsh_count(const uint8_t *tables, size_t table_stride, int n, int bits, int ntables, const uint16_t *qcodes,
+                  const uint16_t *ext, int ext_tokens, uint8_t *state);
+
+/// The tokens t in [lo, hi) sampled by any of `nq` ≤ 32 query rows (bit 1 of state[r·row_stride + t],
+/// ck_lsh_count's states), ascending, into out; rows[i] gets the mask of the rows that sample out[i].
+/// Returns how many.
+int ck_lsh_union(const uint8_t *state, int64_t row_stride, int nq, int lo, int hi, int32_t *out, uint32_t *rows);
+
+/// MagicPIG's reweighting of one query row's exact scores: for i < n, when rows[i] & bit, logits[i]
+/// (q·k for key idx[i]) becomes q·k − log(w + ε) at the key's cosine to the query,
+/// c = (q·k − qmean) / (qnorm · norms[idx[i]]) (0 when a norm is 0; clamped to [−1, 1]), log(w + ε)
+/// interpolated linearly in log_w (its value at c = −1 + 2j/intervals, j ≤ intervals); otherwise −∞.
+void ck_lsh_weigh(float *logits, const int32_t *idx, const uint32_t *rows, uint32_t bit, int n, float qnorm, float qmean,
+                  const float *norms, const float *log_w, int intervals);
 
 /// log of MagicPIG's inclusion probability of a key at cosine `c` to the query under the ≥ 2 rule:
 /// p = (1 − acos(c)/π)^bits, w = 1 − (1−p)^L − L·p·(1−p)^(L−1). Double precision (reference and tables).
