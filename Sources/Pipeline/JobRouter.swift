@@ -28,8 +28,9 @@ public struct JobRouter: UnitPlanning {
     /// the page formats (ck_kv.h); index bytes per token are the strategies' structures per (layer,
     /// KV head): topk / da-topk an int4 sketch (headDim/2 bytes + per-page min/step) and the f16 key mirror (2·headDim),
     /// lsh L 2-byte codes while building plus Elias–Fano tables (≈ L·2 bytes) and the key mirror.
-    /// Every strategy reads all pages of a layer today (none prefetches only its own), so a step
-    /// reads all spilled bytes: readFraction 1.
+    /// With spilled pages a selecting strategy loads only the pages it selects: the share of dense's
+    /// page loads per decode step measured on two 7.6–8.2K-token documents under a 16 MiB budget
+    /// (BENCHMARKS.md, "Spilled pages"): topk / da-topk 0.45, lsh 0.84; dense 1.
     public static func description(of mix: StrategyMix, shape: ModelShape) -> MixDescription {
         let streams = Double(shape.layerCount * shape.kvHeadCount), hd = Double(shape.headDim)
         let sealed: KVPageKind = switch mix.cacheFormat ?? .f16 {
@@ -44,9 +45,15 @@ public struct JobRouter: UnitPlanning {
         case .topk, .daTopk: streams * (40 * hd / 64 + 2 * hd) // ck_sketch_block_bytes per 64 keys
         case .lsh: streams * (Double(mix.lshL ?? 150) * 2 + 2 * hd)
         }
+        let readFraction: Double = switch mix.attention {
+        case .dense: 1
+        case .topk, .daTopk: 0.45
+        case .lsh: 0.84
+        }
         let strategy = mix.makeAttention()
         return MixDescription(attention: mix.attention.rawValue, kvFormat: mix.kv.rawValue, parameters: strategy.parameterDescription,
-                              cost: MixCost(costKey: mix.costKey, kvBytesPerToken: kvPerToken, indexBytesPerToken: index))
+                              cost: MixCost(costKey: mix.costKey, kvBytesPerToken: kvPerToken, indexBytesPerToken: index,
+                                            readFraction: readFraction))
     }
 
     public func router(shape: ModelShape, modelPath: String) -> Router {
