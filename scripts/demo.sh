@@ -9,7 +9,7 @@ swift build -c release
 pipeline=.build/release/pipeline
 $pipeline calibrate 2>/dev/null | tail -12
 $pipeline submit jobs/
-$pipeline plan licence-and-manual-questions | head -20
+$pipeline plan licence-and-manual-questions | sed -n 1,20p # sed reads it all; head would stop plan with SIGPIPE (exit 141 under pipefail)
 $pipeline run
 $pipeline status
 for job in $(ls jobs/*.json | xargs -n1 basename | sed 's/\.json$//'); do
