@@ -48,17 +48,12 @@ public final class ShardedTopKAttention: SparseAttentionStrategy {
 
     public func resetStatistics() { statistics = SparseAttentionStatistics() }
 
-    public func indexByteCount(_ slot: AttentionIndexSlot) -> IndexSize? {
-        guard let index = slot.index as? SketchIndex else { return nil }
-        return IndexSize(indexBytes: index.sketchByteCount, mirrorBytes: index.byteCount - index.sketchByteCount,
-                         indexedKVBytes: index.indexedTokenCount * index.geometry.headDim * 4)
-    }
+    public func indexByteCount(_ slot: AttentionIndexSlot) -> IndexSize? { SketchIndex.size(in: slot) }
 
     public func decode(_ queries: [DecodeQuery], layer: Int, pool: ThreadPool) throws(KVCacheError) {
         guard let s = try SparseQueries<SketchedKeys>.split(queries, layer: layer, exemptions: exemptions, threshold: budget.k, dense: dense,
             pool: pool, statistics: &statistics) else { return }
-        let geometry = s.queries[0].cache.geometry
-        try s.extendIndexes(pool: pool, readers: pageReaders) { SketchIndex.of($0.index, geometry: geometry).stream(layer: layer, kvHead: $1) }
+        try s.extendSketches(pool: pool, readers: pageReaders)
         try attend(s, pool: pool)
         statistics.indexPagesRead += s.indexPagesRead
     }

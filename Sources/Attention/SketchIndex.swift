@@ -1,5 +1,6 @@
 import CKernels
 import KVCache
+import Tensor
 
 /// HiRE's stage-1 sketch of one (layer, KV head), beside the key mirror it is derived from.
 ///
@@ -102,5 +103,23 @@ final class SketchIndex: AttentionIndex {
         let index = SketchIndex(geometry: geometry)
         slot.index = index
         return index
+    }
+}
+
+extension SketchIndex {
+    /// The sizes `indexByteCount` reports for the sketch index in `slot`, if it holds one.
+    static func size(in slot: AttentionIndexSlot) -> IndexSize? {
+        guard let index = slot.index as? SketchIndex else { return nil }
+        return IndexSize(indexBytes: index.sketchByteCount, mirrorBytes: index.byteCount - index.sketchByteCount,
+                         indexedKVBytes: index.indexedTokenCount * index.geometry.headDim * 4)
+    }
+}
+
+extension SparseQueries where Stream == SketchedKeys {
+    /// Every unit's sketch stream (the sequence's `SketchIndex`, created on its first sparse step),
+    /// extended over the pages new since the last step.
+    func extendSketches(pool: ThreadPool, readers: PerThread<ScratchBuffer<Float>>) throws(KVCacheError) {
+        let geometry = queries[0].cache.geometry, layer = layer
+        try extendIndexes(pool: pool, readers: readers) { SketchIndex.of($0.index, geometry: geometry).stream(layer: layer, kvHead: $1) }
     }
 }

@@ -43,17 +43,12 @@ public final class TopKAttention: SparseAttentionStrategy {
 
     public func resetStatistics() { statistics = SparseAttentionStatistics() }
 
-    public func indexByteCount(_ slot: AttentionIndexSlot) -> IndexSize? {
-        guard let index = slot.index as? SketchIndex else { return nil }
-        return IndexSize(indexBytes: index.sketchByteCount, mirrorBytes: index.byteCount - index.sketchByteCount,
-                         indexedKVBytes: index.indexedTokenCount * index.geometry.headDim * 4)
-    }
+    public func indexByteCount(_ slot: AttentionIndexSlot) -> IndexSize? { SketchIndex.size(in: slot) }
 
     public func decode(_ queries: [DecodeQuery], layer: Int, pool: ThreadPool) throws(KVCacheError) {
         guard let streams = try SparseQueries<SketchedKeys>.split(queries, layer: layer, exemptions: exemptions, threshold: budget.k, dense: dense,
             pool: pool, statistics: &statistics) else { return }
-        let geometry = streams.queries[0].cache.geometry
-        try streams.extendIndexes(pool: pool, readers: pageReaders) { SketchIndex.of($0.index, geometry: geometry).stream(layer: layer, kvHead: $1) }
+        try streams.extendSketches(pool: pool, readers: pageReaders)
         try attend(streams, pool: pool)
     }
 

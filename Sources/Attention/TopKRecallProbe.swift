@@ -46,9 +46,7 @@ public final class TopKRecallProbe: AttentionStrategy {
         let measured = queries.indices.filter { plans[$0].sparseTokenCount > largest }
         guard !measured.isEmpty else { return }
         let s = SparseQueries<SketchedKeys>(queries: measured.map { queries[$0] }, plans: measured.map { plans[$0] }, layer: layer)
-        try s.extendIndexes(pool: pool, readers: PerThread { ScratchBuffer<Float>() }) {
-            SketchIndex.of($0.index, geometry: geometry).stream(layer: layer, kvHead: $1)
-        }
+        try s.extendSketches(pool: pool, readers: PerThread { ScratchBuffer<Float>() })
         for unit in 0..<s.unitCount { measure(s, unit) }
     }
 

@@ -24,7 +24,7 @@ CK_DECLARE_SPARSE_ISA(avx512)
 /// definition (elementwise products in one order and round-to-nearest-even), so all ISAs agree exactly.
 static inline void ck_sketch_block_query(const uint8_t *block, int hd, const float *q, int nq, const int32_t *row_bias,
                                          float inv, int8_t *qc, int32_t *bias) {
-    const float *lo = (const float *)(block + 32 * hd), *step = lo + hd;
+    const float *lo = ck_sketch_lows(block, hd), *step = ck_sketch_steps(block, hd);
     for (int r = 0; r < nq; r++) {
         int32_t b = row_bias[r];
         for (int d = 0; d < hd; d++) {

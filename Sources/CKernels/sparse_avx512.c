@@ -14,7 +14,7 @@
 /// ck_sketch_block_query with AVX-512 (same products, same rounding, exact integer sums).
 static inline __attribute__((always_inline)) TV void sketch_block_query_avx512(const uint8_t *block, int hd, const float *q, int nq,
                                                                                const int32_t *row_bias, float inv, int8_t *qc, int32_t *bias) {
-    const float *lo = (const float *)(block + 32 * hd), *step = lo + hd;
+    const float *lo = ck_sketch_lows(block, hd), *step = ck_sketch_steps(block, hd);
     const __m512 vinv = _mm512_set1_ps(inv), c127 = _mm512_set1_ps(127), c24 = _mm512_set1_ps(16777216.0f);
     for (int r = 0; r < nq; r++) {
         __m512i sum = _mm512_setzero_si512();

@@ -51,7 +51,7 @@ void ck_simhash(const float *keys, int n, int hd, const float *mean, const float
 
 void ck_sketch_encode(const float *keys, int n, int hd, uint8_t *block) {
     memset(block, 0, (size_t)ck_sketch_block_bytes(hd));
-    float *lo = (float *)(block + 32 * hd), *step = lo + hd;
+    float *lo = (float *)ck_sketch_lows(block, hd), *step = (float *)ck_sketch_steps(block, hd);
     for (int d = 0; d < hd; d++) {
         float mn = n > 0 ? keys[d] : 0, mx = mn;
         for (int i = 1; i < n; i++) {

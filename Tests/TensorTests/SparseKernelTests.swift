@@ -20,7 +20,7 @@ import TestSupport
             let q = rng.normals(nq * hd, scale: 0.3), reference = rng.normals(nq, scale: 3)
             let blockBytes = Int(ck_sketch_block_bytes(Int32(hd)))
             var blocks = [UInt8](repeating: 0, count: nblocks * blockBytes), maxStep = [Float](repeating: 0, count: hd)
-            var steps = [[Float]](), los = [[Float]]()
+            var steps = [[Float]]()
             let lastCount = 50 // a partial last block: missing keys get code 0
             for b in 0..<nblocks {
                 let n = b == nblocks - 1 ? lastCount : 64
@@ -28,7 +28,6 @@ import TestSupport
                     keys.withUnsafeBufferPointer { ck_sketch_encode($0.baseAddress! + b * 64 * hd, Int32(n), Int32(hd), out.baseAddress! + b * blockBytes) }
                     let step = ck_sketch_steps(out.baseAddress! + b * blockBytes, Int32(hd))!
                     steps.append((0..<hd).map { step[$0] })
-                    los.append((0..<hd).map { (step - hd)[$0] })
                 }
                 for d in 0..<hd { maxStep[d] = max(maxStep[d], steps[b][d]) }
             }

@@ -44,8 +44,9 @@ static inline int ck_sketch_shift(int hd) {
 /// step over the n keys); missing keys get code 0.
 void ck_sketch_encode(const float *keys, int n, int hd, uint8_t *block);
 
-/// The per-channel steps of a block (`hd` floats, read-only view into it).
-static inline const float *ck_sketch_steps(const uint8_t *block, int hd) { return (const float *)(block + 32 * hd) + hd; }
+/// The per-channel mins and steps of a block (`hd` floats each, read-only views into it).
+static inline const float *ck_sketch_lows(const uint8_t *block, int hd) { return (const float *)(block + 32 * hd); }
+static inline const float *ck_sketch_steps(const uint8_t *block, int hd) { return ck_sketch_lows(block, hd) + hd; }
 
 /// 1/Δ for `nq` query rows (q: nq × hd) against blocks whose steps are at most `max_step[d]`:
 /// the largest |q[r][d]·max_step[d]| maps to 127. 0 when every such product is 0.
