@@ -5,7 +5,8 @@
 // key row of 64 tokens per d, shared by the GQA group's query rows) and inside the value loop (one
 // token row per j); no page is ever expanded to memory. Scales are folded where they are cheapest:
 // int8 key scales multiply the 64 scores once, int8 value scales the 64 probabilities; int4 key
-// scales fold into the query (KIVI: q·k = Σ (q·kscale)·code + Σ q·kmin), int4 value scales into the
+// scales fold into the query once per half page (KIVI: q·k = Σ (q·kscale)·code + Σ q·kmin; a half
+// is 32 tokens, the key group), int4 value scales into the
 // probabilities per 32-channel group, and the value minimums into one bias per row and group.
 #include "ck_kv_internal.h"
 #if defined(__x86_64__)
@@ -35,7 +36,8 @@ INL void u4x64(const uint8_t *p, __m512 *w) {
 /// the key line 32 rows ahead and lines d and d + hd of the value region: the page streams from
 /// DRAM with a steady number of misses in flight. (Requesting all 132 lines at once measured no
 /// better than no prefetch — 0.8 µs per page from DRAM, one thread — the interleaved requests
-/// 0.53 µs. For the 76-line int4 page, requesting it whole measured best: 0.41 µs against 0.47.)
+/// 0.53 µs. For the int4 page — 76 lines when measured, 80 since its keys have two groups — requesting it
+/// whole measured best: 0.41 µs against 0.47.)
 INL void prefetch_at(const uint8_t *region, size_t bytes, size_t offset) {
     if (offset < bytes) _mm_prefetch((const char *)region + offset, _MM_HINT_T0);
 }
@@ -98,9 +100,9 @@ INL void i8_rows(const float *q, const uint8_t *base, int n, float *m, float *l,
         for (int c = 0; c < HV; c++) _mm512_storeu_ps(acc + r * hd + 16 * c, a[r * HV + c]);
 }
 
-/// As i8_rows for an int4 (KIVI) page: key scales fold into the query, key minimums into one
-/// bias per row; value scales into the probabilities per group, value minimums into one bias
-/// per row and group.
+/// As i8_rows for an int4 (KIVI) page: key scales fold into the query and key minimums into one
+/// bias per row, both per half page (score vectors c = 0, 1 are the first half, 2, 3 the second);
+/// value scales into the probabilities per group, value minimums into one bias per row and group.
 INL void i4_rows(const float *q, const uint8_t *base, int n, float *m, float *l, float *acc, const int NV, const int HV,
                  const int R) {
     const int hd = 16 * HV, NG = HV / 2;
@@ -109,32 +111,34 @@ INL void i4_rows(const float *q, const uint8_t *base, int n, float *m, float *l,
     const uint16_t *vmin = (const uint16_t *)(base + ck_i4_vmin(hd)), *vscale = (const uint16_t *)(base + ck_i4_vscale(hd));
     __mmask16 valid[4];
     valid_masks(n, NV, valid);
-    float p[4 * CK_ATTN_MAX_KEYS] CK_ALIGN64, rescale[4], bias[4];
-    float qs[4 * 128] CK_ALIGN64;                  // [R][hd] query · key scale
+    float p[4 * CK_ATTN_MAX_KEYS] CK_ALIGN64, rescale[4], bias[4][2];
+    float qs[4 * 2 * 128] CK_ALIGN64;              // [R][half][hd] query · key scale
     float pw[4 * 4 * CK_ATTN_MAX_KEYS] CK_ALIGN64; // [R][group][64] probability · value scale
     float vbias[4 * 4];                            // [R][group] Σ_j probability · value min
-    for (int r = 0; r < R; r++) {
-        __m512 b = _mm512_setzero_ps();
-        for (int c = 0; c < HV; c++) {
-            __m512 qv = _mm512_loadu_ps(q + r * hd + 16 * c);
-            _mm512_store_ps(qs + r * 128 + 16 * c, _mm512_mul_ps(qv, f16x16(kscale + 16 * c)));
-            b = _mm512_fmadd_ps(qv, f16x16(kmin + 16 * c), b);
+    const int NH = NV > 2 ? 2 : 1;                 // halves holding tokens
+    for (int r = 0; r < R; r++)
+        for (int h = 0; h < NH; h++) {
+            __m512 b = _mm512_setzero_ps();
+            for (int c = 0; c < HV; c++) {
+                __m512 qv = _mm512_loadu_ps(q + r * hd + 16 * c);
+                _mm512_store_ps(qs + (r * 2 + h) * 128 + 16 * c, _mm512_mul_ps(qv, f16x16(kscale + h * hd + 16 * c)));
+                b = _mm512_fmadd_ps(qv, f16x16(kmin + h * hd + 16 * c), b);
+            }
+            bias[r][h] = hsum(b);
         }
-        bias[r] = hsum(b);
-    }
     __m512 s[16];
     for (int i = 0; i < R * NV; i++) s[i] = _mm512_setzero_ps();
     for (int d = 0; d < hd; d++) {
         __m512 kk[4];
         u4x64(kc + d * 32, kk);
         for (int r = 0; r < R; r++) {
-            __m512 qb = _mm512_set1_ps(qs[r * 128 + d]);
-            for (int c = 0; c < NV; c++) s[r * NV + c] = _mm512_fmadd_ps(qb, kk[c], s[r * NV + c]);
+            __m512 qb[2];
+            for (int h = 0; h < NH; h++) qb[h] = _mm512_set1_ps(qs[(r * 2 + h) * 128 + d]);
+            for (int c = 0; c < NV; c++) s[r * NV + c] = _mm512_fmadd_ps(qb[c / 2], kk[c], s[r * NV + c]);
         }
     }
     for (int r = 0; r < R; r++) {
-        __m512 b = _mm512_set1_ps(bias[r]);
-        for (int c = 0; c < NV; c++) s[r * NV + c] = _mm512_add_ps(s[r * NV + c], b);
+        for (int c = 0; c < NV; c++) s[r * NV + c] = _mm512_add_ps(s[r * NV + c], _mm512_set1_ps(bias[r][c / 2]));
         rescale[r] = softmax_update(s + r * NV, valid, NV, &m[r], &l[r], p + r * CK_ATTN_MAX_KEYS);
         for (int g = 0; g < NG; g++) {
             __m512 vb = _mm512_setzero_ps();
@@ -207,7 +211,7 @@ T void ck_attn_decode_i4_avx512(const float *q, int nq, int hd, const void *page
         ck_attn_decode_i4_portable(q, nq, hd, page, n, m, l, acc);
         return;
     }
-    prefetch_page(page, (size_t)76 * hd);
+    prefetch_page(page, ck_i4_bytes(hd));
     decode_rows(KIND_I4, q, nq, hd, (const uint8_t *)page, n, m, l, acc);
 }
 
@@ -237,9 +241,9 @@ T void ck_kv_dequantize_f16_avx512(int kind, const void *page, int hd, uint16_t 
         const uint16_t *vmin = (const uint16_t *)(base + ck_i4_vmin(hd)), *vscale = (const uint16_t *)(base + ck_i4_vscale(hd));
         __m512 w[4];
         for (int d = 0; d < hd; d++) {
-            __m512 sc = f16_1(kscale[d]), mn = f16_1(kmin[d]);
+            __m512 sc[2] = {f16_1(kscale[d]), f16_1(kscale[hd + d])}, mn[2] = {f16_1(kmin[d]), f16_1(kmin[hd + d])};
             u4x64(kc + d * 32, w);
-            for (int c = 0; c < 4; c++) store_f16(kt + d * 64 + 16 * c, _mm512_fmadd_ps(w[c], sc, mn));
+            for (int c = 0; c < 4; c++) store_f16(kt + d * 64 + 16 * c, _mm512_fmadd_ps(w[c], sc[c / 2], mn[c / 2]));
         }
         for (int j = 0; j < 64; j++)
             for (int k = 0; k < hd / 64; k++) {

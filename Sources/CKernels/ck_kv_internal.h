@@ -9,12 +9,13 @@
 static inline size_t ck_i8_ks(int hd) { return (size_t)64 * hd; }
 static inline size_t ck_i8_vc(int hd) { return (size_t)64 * hd + 128; }
 static inline size_t ck_i8_vs(int hd) { return (size_t)128 * hd + 128; }
-// int4 page regions
+// int4 page regions (key minimums and scales: [2][hd] each, half-page major)
 static inline size_t ck_i4_kmin(int hd) { return (size_t)32 * hd; }
-static inline size_t ck_i4_kscale(int hd) { return (size_t)34 * hd; }
-static inline size_t ck_i4_vc(int hd) { return (size_t)36 * hd; }
-static inline size_t ck_i4_vmin(int hd) { return (size_t)68 * hd; }
-static inline size_t ck_i4_vscale(int hd) { return (size_t)72 * hd; }
+static inline size_t ck_i4_kscale(int hd) { return (size_t)36 * hd; }
+static inline size_t ck_i4_vc(int hd) { return (size_t)40 * hd; }
+static inline size_t ck_i4_vmin(int hd) { return (size_t)72 * hd; }
+static inline size_t ck_i4_vscale(int hd) { return (size_t)76 * hd; }
+static inline size_t ck_i4_bytes(int hd) { return (size_t)80 * hd; }
 
 /// key(d, j) and value(j, d) of a page of any kind, in fp32 (scalar reference accessors; int4 with
 /// one fused multiply-add, as the SIMD paths compute it).
@@ -23,7 +24,8 @@ static inline float ck_kv_key_at(int kind, const uint8_t *p, int hd, int d, int 
     case CK_KV_I8: return (float)((const int8_t *)p)[d * 64 + j] * ck_h2f(((const uint16_t *)(p + ck_i8_ks(hd)))[j]);
     case CK_KV_I4: {
         uint8_t byte = p[d * 32 + (j & 31)], code = j < 32 ? byte & 15 : byte >> 4;
-        return fmaf(ck_h2f(((const uint16_t *)(p + ck_i4_kscale(hd)))[d]), (float)code, ck_h2f(((const uint16_t *)(p + ck_i4_kmin(hd)))[d]));
+        int at = (j / 32) * hd + d;
+        return fmaf(ck_h2f(((const uint16_t *)(p + ck_i4_kscale(hd)))[at]), (float)code, ck_h2f(((const uint16_t *)(p + ck_i4_kmin(hd)))[at]));
     }
     default: return ck_h2f(((const uint16_t *)p)[d * 64 + j]);
     }

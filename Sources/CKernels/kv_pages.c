@@ -5,7 +5,8 @@
 // int8 follows the usual symmetric per-token scheme (scale = absmax / 127, code = round(x / scale)).
 // int4 follows KIVI (Liu et al., "KIVI: A Tuning-Free Asymmetric 2bit Quantization for KV Cache",
 // ICML 2024; github jy-yuan/KIVI): asymmetric min/scale (scale = (max − min) / 15), keys grouped
-// per channel along the tokens of a page, values per token in groups of 32 channels. Scales and
+// per channel along 32 tokens (KIVI's group size; half a page), values per token in groups of 32
+// channels. Scales and
 // minimums are stored as f16, and codes are computed against the f16-rounded parameters, so a
 // code's reconstruction is exactly what the kernels compute.
 #include "ck_kv_internal.h"
@@ -15,7 +16,7 @@ size_t ck_kv_page_bytes(int kind, int hd) {
     switch (kind) {
     case CK_KV_F16: return (size_t)256 * hd;
     case CK_KV_I8: return (size_t)128 * hd + 256;
-    case CK_KV_I4: return hd % 64 == 0 ? (size_t)76 * hd : 0;
+    case CK_KV_I4: return hd % 64 == 0 ? ck_i4_bytes(hd) : 0;
     default: return 0;
     }
 }
@@ -67,11 +68,13 @@ void ck_kv_quantize_i4(const uint16_t *f16_page, void *page, int hd) {
     uint16_t *vmin = (uint16_t *)(p + ck_i4_vmin(hd)), *vsc = (uint16_t *)(p + ck_i4_vscale(hd));
     const uint16_t *kt = f16_page, *v = f16_page + 64 * hd;
     float x[64], minf;
-    for (int d = 0; d < hd; d++) { // keys: one channel across the page's 64 tokens
+    for (int d = 0; d < hd; d++) { // keys: one channel across each half page's 32 tokens
+        float min1;
         for (int j = 0; j < 64; j++) x[j] = ck_h2f(kt[d * 64 + j]);
-        float inv = i4_params(x, 64, &kmin[d], &ksc[d], &minf);
+        float inv0 = i4_params(x, 32, &kmin[d], &ksc[d], &minf);
+        float inv1 = i4_params(x + 32, 32, &kmin[hd + d], &ksc[hd + d], &min1);
         for (int b = 0; b < 32; b++)
-            kc[d * 32 + b] = (uint8_t)(i4_code(x[b], minf, inv) | i4_code(x[b + 32], minf, inv) << 4);
+            kc[d * 32 + b] = (uint8_t)(i4_code(x[b], minf, inv0) | i4_code(x[b + 32], min1, inv1) << 4);
     }
     for (int j = 0; j < 64; j++) { // values: one token, groups of 32 channels
         uint8_t *row = vc + (size_t)j * (hd / 2);

@@ -54,7 +54,7 @@ extension PagedKVCache {
             let split = switch kind {
             case .f16: 128 * hd
             case .int8: 64 * hd + 128
-            case .int4: 36 * hd
+            case .int4: 40 * hd
             }
             for filter in LZ4PageCodec.Filter.allCases {
                 survey.add(kind: kind, region: "page", filter: filter, raw: n,

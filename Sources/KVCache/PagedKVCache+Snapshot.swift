@@ -11,7 +11,7 @@ import Darwin
 ///
 /// File layout (little-endian):
 ///
-///     0   magic "PLKVSNAP"                8   version u32 = 1       12  header bytes u32 (H)
+///     0   magic "PLKVSNAP"                8   version u32 = 2       12  header bytes u32 (H)
 ///     16  format u8, 3 zero bytes          20  layers, KV heads, head dim, page tokens: u32 × 4
 ///     36  token count n u32                40  model digest u64       48  pages per stream P u32, 0 u32
 ///     56  token ids i32 × n
@@ -27,7 +27,8 @@ import Darwin
 /// from the snapshot file on demand (still checksum-verified), never copied to a spill file.
 extension PagedKVCache {
     static let snapshotMagic = Array("PLKVSNAP".utf8)
-    static let snapshotVersion: UInt32 = 1
+    /// 2 since int4 keys have a minimum and scale per half page (older snapshots are recomputed).
+    static let snapshotVersion: UInt32 = 2
     static let snapshotEntryBytes = 24
 
     static func snapshotHeaderByteCount(tokenCount: Int, streams: Int, pagesPerStream: Int) -> Int {

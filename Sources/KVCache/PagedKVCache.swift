@@ -192,7 +192,7 @@ public final class PagedKVCache: KVCache {
         if readAhead, index + 1 < table.pageCount {
             let next = table.slot(s, index + 1).pointee
             if let m = next.memory {
-                if next.kind == .int4 { ck_prefetch(m + 32 * geometry.headDim, Int64(4 * geometry.headDim)) } // kmin, kscale (ck_kv.h)
+                if next.kind == .int4 { ck_prefetch(m + 32 * geometry.headDim, Int64(8 * geometry.headDim)) } // kmin, kscale (ck_kv.h)
                 ck_prefetch(m, 32 * 64)
             }
         }

@@ -126,7 +126,7 @@ struct PageErrorBound {
             }
             keys = k.map(perToken)
             values = v.map(perToken)
-        case .int4: // half a step of range / 15: keys per channel over the page, values per 32-channel group
+        case .int4: // half a step of range / 15: keys per channel over all tokens (bounds its 32-token groups), values per 32-channel group
             let channelRange = (0..<width).map { i in let c = k.map { $0[i] }; return c.max()! - c.min()! }
             keys = k.map { row in (0..<width).map { channelRange[$0] / 30 * 1.02 + Self.f16(row[$0]) + 1e-4 } }
             values = v.map { row in

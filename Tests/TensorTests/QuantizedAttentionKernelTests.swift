@@ -56,8 +56,8 @@ extension AttentionKernelTests { @Suite struct QuantizedPages {
                 if kind == Self.I8 { // half a step of absmax / 127, plus f16 rounding of the scale
                     let kmax = page.keys[j].map(abs).max()!, vmax = page.values[j].map(abs).max()!
                     #expect(ek <= kmax / 254 * 1.01 + 1e-6 && ev <= vmax / 254 * 1.01 + 1e-6, "token \(j) channel \(d)")
-                } else { // half a step of range / 15: keys per channel over the page, values per 32-channel group
-                    let channel = page.keys.map { $0[d] }, group = page.values[j][(d / 32 * 32)..<(d / 32 * 32 + 32)]
+                } else { // half a step of range / 15: keys per channel over the token's half page, values per 32-channel group
+                    let channel = page.keys[(j / 32 * 32)..<(j / 32 * 32 + 32)].map { $0[d] }, group = page.values[j][(d / 32 * 32)..<(d / 32 * 32 + 32)]
                     let kRange = channel.max()! - channel.min()!, vRange = group.max()! - group.min()!
                     // f16 rounding of the key itself (the page is f16 before quantization), of min and scale
                     #expect(ek <= kRange / 30 * 1.02 + abs(k) / 1024 + 1e-3 && ev <= vRange / 30 * 1.02 + 1e-3, "token \(j) channel \(d)")
@@ -150,7 +150,7 @@ extension AttentionKernelTests { @Suite struct QuantizedPages {
     @Test func pageSizes() {
         #expect(ck_kv_page_bytes(Self.F16, 64) == 16384)
         #expect(ck_kv_page_bytes(Self.I8, 64) == 8448)
-        #expect(ck_kv_page_bytes(Self.I4, 64) == 4864)
+        #expect(ck_kv_page_bytes(Self.I4, 64) == 5120)
         #expect(ck_kv_page_bytes(Self.I4, 80) == 0)
         #expect(ck_kv_page_bytes(Self.I8, 80) == 128 * 80 + 256)
         #expect(ck_kv_page_bytes(Self.I8, 72) == 0)

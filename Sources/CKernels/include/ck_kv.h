@@ -6,17 +6,18 @@
 //   CK_KV_I8   symmetric int8, one scale per token (absmax / 127) for keys and for values:
 //              kc i8 [hd][64] | ks f16 [64] | vc i8 [64][hd] | vs f16 [64]          128·hd + 256 bytes
 //              key(d, j) = kc[d][j]·ks[j]          value(j, d) = vc[j][d]·vs[j]
-//   CK_KV_I4   KIVI (Liu et al., ICML 2024): asymmetric 4-bit, keys per channel over the page,
-//              values per token in groups of 32 channels (hd a multiple of 64):
+//   CK_KV_I4   KIVI (Liu et al., ICML 2024): asymmetric 4-bit, keys per channel in groups of 32
+//              tokens (KIVI's group size: the two halves of the page), values per token in groups of
+//              32 channels (hd a multiple of 64):
 //              kc u8 [hd][32]     row d: byte b holds token b (low nibble) and token b+32 (high)
-//              kmin f16 [hd] | kscale f16 [hd]
+//              kmin f16 [2][hd] | kscale f16 [2][hd]   (half h: tokens 32h..32h+31, the low/high nibbles)
 //              vc u8 [64][hd/2]   row j: byte 32c+i holds channel 64c+i (low) and 64c+32+i (high)
 //              vmin f16 [hd/32][64] | vscale f16 [hd/32][64]   (group-major: contiguous over tokens)
-//              key(d, j) = kmin[d] + kscale[d]·code     value(j, d) = vmin[d/32][j] + vscale[d/32][j]·code
-//                                                                                   76·hd bytes
+//              key(d, j) = kmin[j/32][d] + kscale[j/32][d]·code
+//              value(j, d) = vmin[d/32][j] + vscale[d/32][j]·code                   80·hd bytes
 // Keys are transposed in every format, so scoring a query against a page is an outer product over
-// d (no horizontal sums), and KIVI's per-channel key parameters fold into the query:
-// q·k_j = Σ_d (q_d·kscale_d)·code_dj + Σ_d q_d·kmin_d.
+// d (no horizontal sums), and KIVI's per-channel key parameters fold into the query, once per half:
+// q·k_j = Σ_d (q_d·kscale[h]_d)·code_dj + Σ_d q_d·kmin[h]_d, h = j / 32.
 #ifndef CK_KV_H
 #define CK_KV_H
 #include <stddef.h>
