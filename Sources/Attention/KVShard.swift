@@ -57,12 +57,14 @@ final class KVShard {
         // The shard's local top-k′ of every row.
         var thresholds = [Float](repeating: 0, count: group), selection = [Float](repeating: 0, count: max(n, 1))
         TopKRule.thresholds(entries.exact, stride: capacity, count: n, group: group, k: keep, scratch: &selection, into: &thresholds)
-        var positions: [Int32] = [], rowsOfScores = [[Float]](repeating: [], count: group)
-        for i in 0..<n where TopKRule.passes(entries.exact, stride: capacity, index: i, group: group, thresholds: thresholds) {
-            positions.append(entries.positions[i])
-            for r in 0..<group { rowsOfScores[r].append(entries.exact[r * capacity + i]) }
+        let passing = (0..<n).filter { TopKRule.passes(entries.exact, stride: capacity, index: $0, group: group, thresholds: thresholds) }
+        let count = passing.count
+        let positions = passing.map { entries.positions[$0] }
+        let scores = [Float](unsafeUninitializedCapacity: group * count) { out, written in
+            for r in 0..<group { for (j, i) in passing.enumerated() { out[r * count + j] = entries.exact[r * capacity + i] } }
+            written = group * count
         }
-        let reply = ShardMessage.SelectReply(ticket: request.ticket, positions: positions, scores: rowsOfScores.flatMap { $0 })
+        let reply = ShardMessage.SelectReply(ticket: request.ticket, positions: positions, scores: scores)
         saved[Int(request.ticket)] = (reply.positions, reply.scores)
         return reply.encoded()
     }

@@ -57,7 +57,14 @@ struct MessageWriter {
     init(capacity: Int = 64) { bytes.reserveCapacity(capacity) }
 
     mutating func int(_ v: Int32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
-    mutating func floats(_ v: [Float]) { ints(v.map { Int32(bitPattern: $0.bitPattern) }) }
+    mutating func floats(_ v: [Float]) {
+        int(Int32(v.count))
+        #if _endian(little)
+        v.withUnsafeBytes { bytes.append(contentsOf: $0) } // already the wire order
+        #else
+        for x in v { int(Int32(bitPattern: x.bitPattern)) }
+        #endif
+    }
     mutating func ints(_ v: [Int32]) {
         int(Int32(v.count))
         #if _endian(little)
@@ -83,25 +90,37 @@ struct MessageReader {
         return Int32(bitPattern: v)
     }
     mutating func floats() throws(ShardMessage.DecodingError) -> [Float] {
+        #if _endian(little)
+        try wireOrder(Float.self) // already the host's
+        #else
         try ints().map { Float(bitPattern: UInt32(bitPattern: $0)) }
+        #endif
     }
     mutating func ints() throws(ShardMessage.DecodingError) -> [Int32] {
+        #if _endian(little)
+        try wireOrder(Int32.self)
+        #else
         let n = Int(try int())
         guard n >= 0, offset + 4 * n <= bytes.count else { throw .truncated }
-        #if _endian(little)
-        let out = [Int32](unsafeUninitializedCapacity: n) { buffer, count in
-            bytes.withUnsafeBytes { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + 4 * n)])) }
-            count = n
-        }
-        offset += 4 * n
-        return out
-        #else
         var out: [Int32] = []
         out.reserveCapacity(n)
         for _ in 0..<n { out.append(try int()) }
         return out
         #endif
     }
+    #if _endian(little)
+    /// A count-prefixed array of 4-byte fields, copied as they are.
+    private mutating func wireOrder<Element: BitwiseCopyable>(_: Element.Type) throws(ShardMessage.DecodingError) -> [Element] {
+        let n = Int(try int())
+        guard n >= 0, offset + 4 * n <= bytes.count else { throw .truncated }
+        let out = [Element](unsafeUninitializedCapacity: n) { buffer, count in
+            bytes.withUnsafeBytes { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + 4 * n)])) }
+            count = n
+        }
+        offset += 4 * n
+        return out
+    }
+    #endif
     func end() throws(ShardMessage.DecodingError) { if offset != bytes.count { throw .trailingBytes } }
 }
 

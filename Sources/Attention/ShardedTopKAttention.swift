@@ -96,26 +96,41 @@ public final class ShardedTopKAttention: SparseAttentionStrategy {
         winnerPages.initialize(repeating: [], count: units)
         defer { winnerPages.deinitialize(count: units); winnerPages.deallocate() }
         func choose(_ unit: Int) {
-            var scores = [[Float]](repeating: [], count: group), positions: [Int32] = []
-            for shard in 0..<shardCount {
+            let list = (0..<shardCount).map { shard in
                 let item = unit * shardCount + shard
                 stats[unit].bytesExchanged += requests[item].count + replies[item].count
-                let reply = Self.check { () throws(ShardMessage.DecodingError) in try ShardMessage.SelectReply(decoding: replies[item]) }
-                let n = reply.positions.count
-                positions += reply.positions
-                for r in 0..<group { scores[r] += reply.scores[(r * n)..<((r + 1) * n)] }
+                return Self.check { () throws(ShardMessage.DecodingError) in try ShardMessage.SelectReply(decoding: replies[item]) }
             }
-            let flat = scores.flatMap { $0 }, n = positions.count
+            let n = list.reduce(0) { $0 + $1.positions.count }
+            let positions = list.flatMap { $0.positions }
+            let flat = [Float](unsafeUninitializedCapacity: group * n) { out, written in // [group][n]
+                var at = 0
+                for reply in list {
+                    let c = reply.positions.count
+                    for r in 0..<group { for j in 0..<c { out[r * n + at + j] = reply.scores[r * c + j] } }
+                    at += c
+                }
+                written = group * n
+            }
             var thresholds = [Float](repeating: 0, count: group), selection = [Float](repeating: 0, count: max(n, 1))
             TopKRule.thresholds(flat, stride: n, count: n, group: group, k: k, scratch: &selection, into: &thresholds)
-            let winners = (0..<n).filter { TopKRule.passes(flat, stride: n, index: $0, group: group, thresholds: thresholds) }
+            var winners = 0, marked = [UInt64](repeating: 0, count: s.plans[unit / s.kvHeadCount].sparsePageCount / 64 + 1)
+            for i in 0..<n where TopKRule.passes(flat, stride: n, index: i, group: group, thresholds: thresholds) {
+                let page = Int(positions[i] >> 6)
+                marked[page >> 6] |= 1 << UInt64(page & 63)
+                winners += 1
+            }
             let request = ShardMessage.AttendRequest(ticket: Int32(unit), thresholds: thresholds).encoded()
             for shard in 0..<shardCount { requests[unit * shardCount + shard] = request }
             stats[unit].candidateTokens = n
-            stats[unit].selectedTokens = winners.count
-            let pages = Set(winners.map { Int(positions[$0] >> 6) })
+            stats[unit].selectedTokens = winners
+            var pages: [Int] = [] // ascending
+            for (w, word) in marked.enumerated() {
+                var bits = word
+                while bits != 0 { pages.append(64 * w + bits.trailingZeroBitCount); bits &= bits - 1 }
+            }
             stats[unit].valuePagesRead = pages.count
-            winnerPages[unit] = pages.sorted()
+            winnerPages[unit] = pages
         }
         // The shards' states merged into the dense part's and normalised: run by whichever thread
         // finishes the unit's last round-2 item.

@@ -153,6 +153,24 @@ import TestSupport
         }
     }
 
+    @Test func kthLargestMatchesSorting() {
+        var rng = SeededRandom(seed: 27)
+        let special: [Float] = [.nan, -.infinity, .infinity, 0, -0.0, -1e-30, 1e-30, .greatestFiniteMagnitude, -.greatestFiniteMagnitude]
+        for n in [1, 2, 7, 136, 545, 2000] {
+            var scores = (0..<n).map { _ in Float.random(in: -20...20, using: &rng) }
+            for i in 0..<n where i % 5 == 0 { scores[i] = Float(Int.random(in: -3...3, using: &rng)) } // ties
+            for (i, x) in special.enumerated() where i < n / 3 { scores[n - 1 - i] = x }
+            let sorted = scores.map { $0.isNaN ? -Float.infinity : $0 }.sorted(by: >)
+            var scratch = [Float](repeating: 0, count: n)
+            for k in Set([1, 2, n / 2, n - 1, n].filter { (1...n).contains($0) }) {
+                let kth = ck_kth_largest(scores, Int32(n), Int32(k), &scratch)
+                #expect(kth == sorted[k - 1], "n \(n) k \(k): \(kth) vs \(sorted[k - 1])")
+            }
+            #expect(ck_kth_largest(scores, Int32(n), Int32(n + 1), &scratch) == -.infinity)
+            #expect(ck_kth_largest(scores, Int32(n), 0, &scratch) == .infinity)
+        }
+    }
+
     @Test(arguments: levels)
     func accumulateMatchesSoftmaxOverTheGatheredRows(level: Int32) {
         let saved = ck_isa(); ck_set_isa(level); defer { ck_set_isa(saved) }
