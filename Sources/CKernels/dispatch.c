@@ -14,11 +14,13 @@ static int ck_detect(void) {
     return CK_ISA_PORTABLE;
 }
 
-static int ck_level = -1;
+static int ck_level = -1;                 // the detected level, shared
+static _Thread_local int ck_forced = -1;  // a test's override, per thread
 
 int ck_isa_supported(void) { return ck_detect(); }
 
 int ck_isa(void) {
+    if (ck_forced >= 0) return ck_forced;
     int l = __atomic_load_n(&ck_level, __ATOMIC_RELAXED);
     if (l < 0) { l = ck_detect(); __atomic_store_n(&ck_level, l, __ATOMIC_RELAXED); }
     return l;
@@ -28,7 +30,7 @@ int ck_set_isa(int level) {
     int best = ck_detect();
     if (level > best) level = best;
     if (level < 0) level = 0;
-    __atomic_store_n(&ck_level, level, __ATOMIC_RELAXED);
+    ck_forced = level;
     return level;
 }
 

@@ -46,12 +46,10 @@ import TestSupport
         let exact = run(DenseAttention())
         let every = run(strategy.makeExhaustive())
         let err = relativeError(every, exact.map(Double.init))
-        // Alone, topk and da-topk attending every key give dense's output exactly (0 error); but
-        // the kernel suites switch the process-global ISA level (`ck_set_isa`) while this suite
-        // runs, and the int4 path (page quantization, attention kernels) is not bit-identical across
-        // ISA levels: one full run saw 2e-4 relative between the two runs here, so 1e-3. A wrong
-        // decode is off by far more.
-        #expect(err < (strategy == .lsh ? 2e-2 : 1e-3), "every key: error \(err)")
+        // topk and da-topk attending every key give dense's output up to summation order. (When
+        // `ck_set_isa` was process-wide, a kernel suite switching levels mid-run once made this
+        // 2e-4; it is per thread now.) A wrong decode is off by far more.
+        #expect(err < (strategy == .lsh ? 2e-2 : 1e-5), "every key: error \(err)")
         let kept = relativeError(run(strategy.make()), exact.map(Double.init))
         #expect(kept < 0.05, "planted keys: error \(kept)")
         // And the quantized dense result is close to the f16 one (the copy holds the same tokens).

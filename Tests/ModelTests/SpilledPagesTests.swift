@@ -11,10 +11,9 @@ import TestSupport
 /// dense attention, which loads whole layers) and decodes what it decodes over a cache in RAM
 /// (same greedy tokens, same logits); a page that fails to load surfaces as an error.
 ///
-/// The pages read back are bit-identical, so the logits are too, except that the kernel suites
-/// switch the process-global ISA level (`ck_set_isa`) while other suites run: two runs may then
-/// sum in different orders. Logits are compared to 1e-4 of their range (a missing or wrong page
-/// moves them by far more).
+/// The pages read back are bit-identical, so the logits are too up to the threads' summation
+/// order. Logits are compared to 1e-4 of their range (a missing or wrong page moves them by far
+/// more).
 @Suite struct SpilledPagesTests {
     static let model: LlamaModel = {
         var m = SyntheticModel()

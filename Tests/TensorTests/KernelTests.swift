@@ -7,7 +7,7 @@ import TestSupport
 
 /// Every kernel on every instruction-set path this CPU has, against references nobody here wrote
 /// (gguf-py's dequantization, committed as a fixture) or plain double-precision arithmetic.
-/// Serialized: the ISA level is process-wide.
+/// Serialized, although the ISA level a test forces (`ck_set_isa`) applies to its own thread only.
 @Suite(.serialized) struct KernelTests {
     static let levels: [Int32] = Array(0...ck_isa_supported())
     static let allTypes: [GGMLType] = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K]

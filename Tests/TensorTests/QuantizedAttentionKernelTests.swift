@@ -6,7 +6,8 @@ import TestSupport
 /// The int8 / int4 KV page kernels (ck_kv.h) on every ISA path: quantization error within each
 /// format's bound, decode attention against double-precision softmax over the dequantized page,
 /// prefill tiles with their causal mask, and the f16 expansion identical on every path. Nested in
-/// AttentionKernelTests so its `.serialized` trait covers both: the ISA level is process-global.
+/// AttentionKernelTests so its `.serialized` trait covers both (the ISA level a test forces is
+/// per thread, `ck_set_isa`).
 extension AttentionKernelTests { @Suite struct QuantizedPages {
     static let (F16, I8, I4) = (Int32(CK_KV_F16), Int32(CK_KV_I8), Int32(CK_KV_I4))
     static let levels = Array(Int32(0)...ck_isa_supported())
@@ -82,7 +83,7 @@ extension AttentionKernelTests { @Suite struct QuantizedPages {
                         else { ck_attn_decode_i4(q, Int32(nq), Int32(hd), page.bytes, Int32(n), &m, &l, &acc) }
                     }
                     // The AVX2 path expands a page to f16 first (attn_quant_avx2.c): its reference rounds likewise.
-                    // (Both references are tried: KernelTests, in another suite, may switch the process-wide ISA.)
+                    // (Both references are tried, whichever path ran.)
                     let round: ([[Float]]) -> [[Float]] = { $0.map { $0.map { ck_f16_to_f32_1(ck_f32_to_f16_1($0)) } } }
                     let keys = pages.flatMap { $0.dequantizedKeys }, values = pages.flatMap { $0.dequantizedValues }
                     let (keys16, values16) = (round(keys), round(values))

@@ -2,7 +2,8 @@
 // single-threaded; Swift splits work across threads and calls these on slices.
 //
 // Every kernel has an AVX-512 path, an AVX2 path and a portable C path, selected at run time
-// (`ck_isa`); `ck_set_isa` forces a lower path so tests can check all of them on one machine.
+// (`ck_isa`); `ck_set_isa` forces a lower path on the calling thread so tests can check all of them
+// on one machine.
 // Weights stay in their GGUF block formats and are dequantized in registers; activations are
 // always fp32 (no 8-bit activation quantization).
 #ifndef CKERNELS_H
@@ -25,9 +26,11 @@ enum { CK_ISA_PORTABLE = 0, CK_ISA_AVX2 = 1, CK_ISA_AVX512 = 2 };
 
 /// The best level this CPU supports.
 int ck_isa_supported(void);
-/// The level in use (defaults to the best supported).
+/// The level in use on the calling thread (defaults to the best supported).
 int ck_isa(void);
-/// Forces a level (clamped to what the CPU supports); returns the level now in use.
+/// Forces a level on the calling thread only (clamped to what the CPU supports), so a kernel test
+/// stepping through the levels does not change the paths of work running on other threads;
+/// returns the level now in use there.
 int ck_set_isa(int level);
 
 /// A spin-wait hint (x86 `pause`), for the thread pool's short waits.
