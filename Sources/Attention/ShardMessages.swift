@@ -58,21 +58,27 @@ struct MessageWriter {
 
     mutating func int(_ v: Int32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
     mutating func floats(_ v: [Float]) {
-        int(Int32(v.count))
         #if _endian(little)
-        v.withUnsafeBytes { bytes.append(contentsOf: $0) } // already the wire order
+        wireOrder(v)
         #else
-        for x in v { int(Int32(bitPattern: x.bitPattern)) }
+        ints(v.map { Int32(bitPattern: $0.bitPattern) })
         #endif
     }
     mutating func ints(_ v: [Int32]) {
-        int(Int32(v.count))
         #if _endian(little)
-        v.withUnsafeBytes { bytes.append(contentsOf: $0) } // already the wire order
+        wireOrder(v)
         #else
+        int(Int32(v.count))
         for x in v { int(x) }
         #endif
     }
+    #if _endian(little)
+    /// A count-prefixed array of 4-byte fields, appended as they are (already the wire order).
+    private mutating func wireOrder<Element: BitwiseCopyable>(_ v: [Element]) {
+        int(Int32(v.count))
+        v.withUnsafeBytes { bytes.append(contentsOf: $0) }
+    }
+    #endif
 }
 
 /// Reads fields back; every read checks the bytes left.

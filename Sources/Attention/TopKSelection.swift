@@ -76,11 +76,9 @@ struct BlockCandidates {
 /// attended do not depend on how the range was split (k′ ≥ k).
 enum TopKRule {
     /// Per-row thresholds over `count` entries of `scores` (`[group][stride]`). `scratch`: count floats.
-    /// With k ≥ count every entry passes: −∞, without selecting (a DA-TOP-k shard whose blocks
-    /// kept no more than k′ keys, the usual case, would otherwise run a full quickselect per row).
     static func thresholds(_ scores: UnsafePointer<Float>, stride: Int, count: Int, group: Int, k: Int,
                            scratch: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-        for r in 0..<group { out[r] = k >= count ? -.infinity : ck_kth_largest(scores + r * stride, Int32(count), Int32(k), scratch) }
+        for r in 0..<group { out[r] = ck_kth_largest(scores + r * stride, Int32(count), Int32(k), scratch) }
     }
 
     @inline(__always)

@@ -21,6 +21,22 @@ size_t ck_kv_page_bytes(int kind, int hd) {
     }
 }
 
+size_t ck_kv_key_params_offset(int kind, int hd) {
+    switch (kind) {
+    case CK_KV_I8: return ck_i8_ks(hd);
+    case CK_KV_I4: return ck_i4_kmin(hd);
+    default: return ck_kv_values_offset(kind, hd);
+    }
+}
+
+size_t ck_kv_values_offset(int kind, int hd) {
+    switch (kind) {
+    case CK_KV_I8: return ck_i8_vc(hd);
+    case CK_KV_I4: return ck_i4_vc(hd);
+    default: return (size_t)128 * hd;
+    }
+}
+
 // ---- quantization ----
 
 /// f16 scale for a symmetric int8 row and the matching reciprocal (0 for an all-zero row).

@@ -168,6 +168,11 @@ int ck_select_topk_unsorted(const float *scores, int n, int k, int32_t *idx, flo
 float ck_kth_largest(const float *scores, int n, int k, float *v) {
     if (k <= 0) return INFINITY;
     if (k > n) return -INFINITY;
+    if (k == n) { // the minimum: no select needed
+        float lo = INFINITY;
+        for (int i = 0; i < n; i++) { float s = ck_key(scores[i]); lo = s < lo ? s : lo; }
+        return lo;
+    }
     for (int i = 0; i < n; i++) v[i] = ck_key(scores[i]);
     return ck_quickselect_desc(v, n, k - 1);
 }

@@ -106,6 +106,12 @@ public enum KVPageKind: UInt8, Sendable, CaseIterable, Codable {
 
     /// Bytes of one page; 0 when the kind cannot hold `headDim`.
     public func byteCount(headDim: Int) -> Int { ck_kv_page_bytes(Int32(rawValue), Int32(headDim)) }
+    /// Bytes of one page holding its key parameters (empty for f16); the values follow.
+    public func keyParameterRange(headDim: Int) -> Range<Int> {
+        ck_kv_key_params_offset(Int32(rawValue), Int32(headDim))..<valuesOffset(headDim: headDim)
+    }
+    /// Where the values start in one page (the keys and their parameters come before).
+    public func valuesOffset(headDim: Int) -> Int { ck_kv_values_offset(Int32(rawValue), Int32(headDim)) }
 }
 
 /// Read access to one page for the attention kernels. Pointers stay valid until the cache is

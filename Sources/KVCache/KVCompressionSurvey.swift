@@ -49,13 +49,7 @@ extension PagedKVCache {
         let hd = geometry.headDim
         try? table.forEach { _, _, slot in
             guard slot.pointee.sealed, let memory = slot.pointee.memory else { return }
-            let kind = slot.pointee.kind, n = byteCount(kind)
-            // Where the values start: after the keys and their parameters (ck_kv.h).
-            let split = switch kind {
-            case .f16: 128 * hd
-            case .int8: 64 * hd + 128
-            case .int4: 40 * hd
-            }
+            let kind = slot.pointee.kind, n = byteCount(kind), split = kind.valuesOffset(headDim: hd)
             for filter in LZ4PageCodec.Filter.allCases {
                 survey.add(kind: kind, region: "page", filter: filter, raw: n,
                            stored: codec.storedByteCount(memory, byteCount: n, filter: filter))

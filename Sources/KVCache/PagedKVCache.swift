@@ -7,7 +7,7 @@ import CKernels
 /// int8 for int8; int8 quantizes each token as it is stored, per token per head). `commit` seals
 /// the pages it completes; an int4 cache (KIVI) quantizes a page once it is full and all its tokens
 /// are at least `int4WindowTokenCount` tokens old, so the newest ≥ 128 tokens stay f16 and per-channel
-/// key statistics cover a whole page; the pages one commit quantizes share one allocation per
+/// key statistics cover whole 32-token groups (half pages); the pages one commit quantizes share one allocation per
 /// stream (`allocateRun`), in reading order. Sealed pages may leave RAM (`PagedKVCache+Residency.swift`)
 /// and be saved as a document snapshot (`PagedKVCache+Snapshot.swift`).
 ///
@@ -42,6 +42,9 @@ public final class PagedKVCache: KVCache {
     private var runOfPage: [UnsafeMutableRawPointer: UnsafeMutableRawPointer] = [:]
     private var runs: [UnsafeMutableRawPointer: (livePages: Int, byteCount: Int)] = [:]
 
+    /// Bytes of an int4 page holding its key minimums and scales: what the read-ahead requests first.
+    private let int4KeyParameters: Range<Int>
+
     /// An empty cache. Throws when the format cannot hold the geometry's head dimension.
     public init(format: KVFormat, geometry: KVGeometry, budget: KVMemoryBudget? = nil) throws(KVCacheError) {
         let hd = geometry.headDim
@@ -51,6 +54,7 @@ public final class PagedKVCache: KVCache {
         self.format = format
         self.geometry = geometry
         self.budget = budget
+        int4KeyParameters = KVPageKind.int4.keyParameterRange(headDim: hd)
         table = PageTable(streamCount: geometry.layerCount * geometry.kvHeadCount)
         evictableByteCount = Array(repeating: 0, count: geometry.layerCount)
         budget?.register(self)
@@ -192,7 +196,7 @@ public final class PagedKVCache: KVCache {
         if readAhead, index + 1 < table.pageCount {
             let next = table.slot(s, index + 1).pointee
             if let m = next.memory {
-                if next.kind == .int4 { ck_prefetch(m + 32 * geometry.headDim, Int64(8 * geometry.headDim)) } // kmin, kscale (ck_kv.h)
+                if next.kind == .int4 { ck_prefetch(m + int4KeyParameters.lowerBound, Int64(int4KeyParameters.count)) }
                 ck_prefetch(m, 32 * 64)
             }
         }

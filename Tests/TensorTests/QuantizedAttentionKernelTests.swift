@@ -153,6 +153,10 @@ extension AttentionKernelTests { @Suite struct QuantizedPages {
         #expect(ck_kv_page_bytes(Self.I8, 64) == 8448)
         #expect(ck_kv_page_bytes(Self.I4, 64) == 5120)
         #expect(ck_kv_page_bytes(Self.I4, 80) == 0)
+        // Regions (ck_kv.h): key parameters, then values to the page end.
+        #expect((ck_kv_key_params_offset(Self.F16, 64), ck_kv_values_offset(Self.F16, 64)) == (8192, 8192))
+        #expect((ck_kv_key_params_offset(Self.I8, 64), ck_kv_values_offset(Self.I8, 64)) == (4096, 4224))
+        #expect((ck_kv_key_params_offset(Self.I4, 64), ck_kv_values_offset(Self.I4, 64)) == (2048, 2560))
         #expect(ck_kv_page_bytes(Self.I8, 80) == 128 * 80 + 256)
         #expect(ck_kv_page_bytes(Self.I8, 72) == 0)
     }

@@ -33,6 +33,11 @@ enum { CK_KV_F16 = 1, CK_KV_I8 = 2, CK_KV_I4 = 3 };
 /// Bytes of one page of `kind` for head dimension `hd`; 0 when the kind cannot hold that hd
 /// (int4 needs hd % 64 == 0, the others hd % 16 == 0; hd ≤ 256).
 size_t ck_kv_page_bytes(int kind, int hd);
+/// Where a page of `kind` keeps its key parameters (int8: per-token scales; int4: per-channel
+/// minimums and scales; f16: none, an empty region at the values): they lie in
+/// [ck_kv_key_params_offset, ck_kv_values_offset), and the values region follows to the page end.
+size_t ck_kv_key_params_offset(int kind, int hd);
+size_t ck_kv_values_offset(int kind, int hd);
 
 /// Quantizes one token's keys and values (`hd` fp32 each) into token `slot` of an int8 page.
 void ck_kv_store_i8(void *page, int hd, int slot, const float *k, const float *v);

@@ -82,7 +82,7 @@ int ck_select_topk(const float *scores, int n, int k, int32_t *idx);
 /// The same set as ck_select_topk in no particular order, in O(n) (quickselect on a copy of the
 /// scores in `scratch`, n floats).
 int ck_select_topk_unsorted(const float *scores, int n, int k, int32_t *idx, float *scratch);
-/// The k-th largest of scores[0..n) (NaN counting as −∞): −∞ when k > n (everything passes), +∞
+/// The k-th largest of scores[0..n) (NaN counting as −∞; the minimum when k = n): −∞ when k > n (everything passes), +∞
 /// when k ≤ 0. `scratch`: n floats.
 float ck_kth_largest(const float *scores, int n, int k, float *scratch);
 
