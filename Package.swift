@@ -60,7 +60,7 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "Store", "Model", "KVCache", "Attention", "Tensor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store", "Model", "TestSupport"],
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Planner", "Attention", "KVCache", "Store", "Model", "TestSupport"],
                     swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

@@ -4,6 +4,7 @@
 // with sorted keys and every default filled in — is what the store keeps and what the job id is
 // derived from: whitespace, key order and spelled-out defaults do not make a new job.
 import Foundation
+import Planner
 
 public struct JobSpec: Codable, Equatable, Sendable {
     public var name: String

@@ -53,16 +53,13 @@ public final class ModelUnitExecutor: BatchUnitExecutor, @unchecked Sendable {
         }
     }
 
-    /// `kvDirectory`: spill files and snapshots (cleaned up by `KVRetentionPolicy` when the
-    /// executor starts and ends).
+    /// `kvDirectory`: spill files and snapshots. The executor only adds to it; the runner's owner
+    /// applies the retention policy (`KVStorage.cleanUp`), so planning has no side effects.
     public init(threads: Int? = nil, planning: UnitPlanning = ExactPlanning(), kvDirectory: String = "data/kv") {
         self.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         self.planning = planning
         storage = KVStorage(root: kvDirectory)
-        _ = storage.cleanUp()
     }
-
-    deinit { _ = storage.cleanUp() }
 
     func engine(for path: String) throws -> Engine {
         lock.lock()
@@ -80,9 +77,11 @@ public final class ModelUnitExecutor: BatchUnitExecutor, @unchecked Sendable {
     /// The plan for a unit, checked against what this build runs.
     func plan(_ work: UnitWork, workload: UnitWorkload, model: LlamaModel, shape: ModelShape, prefix: [Int32]) throws -> UnitPlan {
         let plan = try planning.plan(work, workload: workload, shape: shape, cachedFormats: cachedFormats(model: model, prefix: prefix))
-        guard plan.mix.cacheFormat != nil else {
-            throw PipelineError.strategyNotImplemented(document: work.documentPath, strategy: plan.mix.label,
-                                                       available: "KV formats f16, int8, int4")
+        do {
+            try plan.mix.attention.validate(queryHeadsPerKVHead: model.config.headCount / max(1, model.config.kvHeadCount),
+                                            headDim: model.config.headDim)
+        } catch {
+            throw PipelineError.strategyUnsupported(document: work.documentPath, strategy: plan.mix.label, reason: "\(error)")
         }
         return plan
     }

@@ -48,4 +48,8 @@ public enum PipelineError: Error, Codable, Equatable, Sendable {
     case engineUnavailable(modelPath: String, reason: String)
     /// The job pins a strategy mix this build cannot run (it never silently runs another one).
     case strategyNotImplemented(document: String, strategy: String, available: String)
+    /// The mix cannot run on this unit's model (a kernel limit such as the GQA group size).
+    case strategyUnsupported(document: String, strategy: String, reason: String)
+    /// The prompt and the answer's token limit leave no room for the document in the context.
+    case noRoomForDocument(path: String, contextLength: Int, templateTokens: Int, longestPromptTokens: Int, maxNewTokens: Int)
 }

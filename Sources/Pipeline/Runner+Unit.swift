@@ -48,8 +48,8 @@ extension Runner {
                                        documentPath: document, attempt: lease.attempt,
                                        promptCount: leased.job.promptCount, previousOwner: leased.previousOwner)))
         // Its previous runners all died holding it: give up rather than crash forever.
-        if lease.attempt > options.maxAttempts {
-            try recordFailure(.unitAbandoned(document: document, attempts: lease.attempt - 1), lease, &summary)
+        if lease.attempt > options.maxAttempts || leased.unit.abandonedLeases >= options.maxAbandonedLeases {
+            try recordFailure(.unitAbandoned(document: document, attempts: lease.attempt - 1), lease, &summary, final: true)
             return nil
         }
         let started = Date()
@@ -117,9 +117,9 @@ extension Runner {
                  modelPath: leased.job.modelPath ?? options.modelPath, threads: options.threads)
     }
 
-    /// Records a failed attempt: final after `maxAttempts`. The error is stored as JSON.
-    private func recordFailure(_ error: PipelineError, _ lease: LeaseRecord, _ summary: inout RunSummary) throws {
-        let final = lease.attempt >= options.maxAttempts
+    /// Records a failed attempt: final after `maxAttempts` (or when `final`). The error is stored as JSON.
+    private func recordFailure(_ error: PipelineError, _ lease: LeaseRecord, _ summary: inout RunSummary, final: Bool = false) throws {
+        let final = final || lease.attempt >= options.maxAttempts
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let json = (try? encoder.encode(error)).map { String(decoding: $0, as: UTF8.self) } ?? "\(error)"

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Attention
 import Foundation
 import Model
 import Pipeline
@@ -36,7 +37,7 @@ struct CalibrateCommand: AsyncParsableCommand {
             let store = try SQLiteStore(path: storeOptions.databasePath)
             let model = try LlamaModel(path: modelOptions.modelPath)
             let pool = ThreadPool(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount)
-            let strategies = try AttentionKind.allCases.map { try StrategyOptions.parse(["--strategy", $0.rawValue]).make() }
+            let strategies = AttentionConfiguration.Kind.allCases.map { AttentionConfiguration($0).makeStrategy() }
             var probe = MachineProbe(model: model, pool: pool, kvDirectory: kvDir)
             probe.progress = { [json] line in
                 if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }

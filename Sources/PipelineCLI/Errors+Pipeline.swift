@@ -9,7 +9,8 @@ extension PipelineError: CLIReportable {
         case .jobFileMissing, .jobFileUnreadable, .noJobFiles, .documentMissing, .documentUnreadable:
             .noInput
         case .jobFileNotJSON, .invalidJobField, .unknownJobField, .documentIsFolder, .documentEmpty, .documentNotUTF8,
-             .documentChanged, .documentTooLong, .storedSpecUnreadable, .strategyNotImplemented:
+             .documentChanged, .documentTooLong, .storedSpecUnreadable, .strategyNotImplemented, .strategyUnsupported,
+             .noRoomForDocument:
             .dataError
         case .executorFailed, .executorContractViolated, .unitAbandoned, .engineUnavailable:
             .software
@@ -56,6 +57,11 @@ extension PipelineError: CLIReportable {
             "cannot run units with model \(modelPath): \(reason)"
         case .strategyNotImplemented(let document, let strategy, let available):
             "document \(document): strategy \(strategy) is not implemented in this build (available: \(available))"
+        case .strategyUnsupported(let document, let strategy, let reason):
+            "document \(document): strategy \(strategy) cannot run on this model: \(reason)"
+        case .noRoomForDocument(let path, let context, let template, let prompt, let maxNew):
+            "document \(path): the model's context of \(context) tokens holds no document after the template (\(template) tokens), "
+                + "the longest prompt (\(prompt) tokens) and max_new_tokens (\(maxNew)); shorten the prompts or lower max_new_tokens"
         }
     }
 

@@ -6,7 +6,7 @@ extension StoreError: CLIReportable {
     var exitStatus: ExitStatus {
         switch self {
         case .storeMissing, .cannotOpen, .jobNotFound: .noInput
-        case .notADatabase, .schemaFromNewerVersion: .dataError
+        case .notADatabase, .notAPipelineStore, .corrupt, .schemaFromNewerVersion: .dataError
         case .busy, .leaseLost: .tempFail
         case .inconsistent, .database: .software
         }
@@ -20,6 +20,10 @@ extension StoreError: CLIReportable {
             "cannot open the store \(path): \(reason)"
         case .notADatabase(let path):
             "\(path) is not a pipeline store (not an SQLite database)"
+        case .notAPipelineStore(let path, let tables):
+            "\(path) is an SQLite database but not a pipeline store (its tables: \(tables.prefix(8).joined(separator: ", "))); nothing was written"
+        case .corrupt(let path, let detail):
+            "the store \(path) is damaged: \(detail); restore it from a backup"
         case .schemaFromNewerVersion(let path):
             "the store \(path) was written by a newer version of pipeline"
         case .busy(let path, let operation):

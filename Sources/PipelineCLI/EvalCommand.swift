@@ -53,7 +53,8 @@ struct EvalCommand: AsyncParsableCommand {
             let pool = ThreadPool(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount)
             let documents = try docs.map { path in (path, try documentTokens(path, tokenizer: tokenizer, limit: model.config.contextLength - 1)) }
             if recall { return try measureRecall(model: model, pool: pool, documents: documents) }
-            let strategy = try strategyOptions.make()
+            let mix = StrategyMix(attention: try strategyOptions.configuration(), kv: format)
+            let strategy = mix.makeAttention()
             let harness = FidelityHarness(model: model, pool: pool, strategy: strategy, format: format)
             var total = FidelityComparison(), index: IndexSize?
             for (path, tokens) in documents {
@@ -68,7 +69,7 @@ struct EvalCommand: AsyncParsableCommand {
             }
             let needleResult = try runNeedles(harness, tokenizer: tokenizer)
             var row = CalibrationRecord(
-                strategy: strategy.name, parameters: strategy.parameterDescription, kvFormat: kv, contextTokens: total.meanContextTokens,
+                strategy: mix.attention.kind.rawValue, parameters: mix.parametersJSON, kvFormat: mix.kv.rawValue, contextTokens: total.meanContextTokens,
                 model: URL(fileURLWithPath: modelOptions.modelPath).lastPathComponent, steps: total.steps, documents: total.documents,
                 meanKL: total.meanKL, maxKL: total.maxKL, top1Agreement: total.top1Agreement,
                 confidentTop1Agreement: total.confidentTop1Agreement, perplexity: total.candidatePerplexity,
@@ -115,9 +116,9 @@ struct EvalCommand: AsyncParsableCommand {
     /// The sketch's recall@k over every document's decode steps (dense attention throughout).
     private func measureRecall(model: LlamaModel, pool: ThreadPool, documents: [(String, [Int32])]) throws {
         let ks = try parseCounts(recallKs, name: "--recall-ks"), ratios = try parseCounts(recallRatios, name: "--recall-ratios")
-        let exemptions = DenseExemptions(denseLayerCount: strategyOptions.denseLayers, sinkTokenCount: strategyOptions.sinks,
-                                         windowTokenCount: strategyOptions.window)
-        let probe = TopKRecallProbe(ks: ks, ratios: ratios, bucketKeep: strategyOptions.bucketKeep, exemptions: exemptions)
+        let c = try strategyOptions.configuration()
+        let exemptions = DenseExemptions(denseLayerCount: c.denseLayers, sinkTokenCount: c.sinks, windowTokenCount: c.window)
+        let probe = TopKRecallProbe(ks: ks, ratios: ratios, bucketKeep: c.bucketKeep, exemptions: exemptions)
         let context = ForwardContext(model: model, pool: pool, maxTokens: 512, decodeAttention: probe)
         for (_, tokens) in documents {
             let seq = try model.makeSequence()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KVCache
 import Model
 import Pipeline
 import Planner
@@ -59,8 +60,12 @@ struct RunCommand: AsyncParsableCommand {
             // The engine is built only when there is work, and before any unit is leased.
             let router = try loadRouter(store, threads: threads)
             if router.profile == nil { display.log("no machine profile: strategy auto runs dense f16 (run pipeline calibrate)") }
+            let storage = KVStorage(root: kvDir ?? Defaults.kvDirectory)
+            // Retention: what finished or killed runs left in the KV folder, before and after this run.
+            storage.cleanUp()
+            defer { storage.cleanUp() }
             let executor = try makeDefaultExecutor(modelPath: modelOptions.modelPath, threads: threads, planning: router,
-                                                   kvDirectory: kvDir ?? Defaults.kvDirectory)
+                                                   kvDirectory: storage.root)
             var options = RunnerOptions(modelPath: modelOptions.modelPath)
             options.once = once
             options.maxSeconds = maxSeconds
@@ -99,7 +104,7 @@ extension RunCommand {
                                                     promptTokens: [32, 32, 32], maxNewTokens: 128))
         let budgetMB = memoryBudgetMB ?? JobSpec.defaultMemoryBudgetMB
         let route = router.route(workload, fidelity: .high, shape: shape, modelPath: modelPath, budgetMB: budgetMB)
-        let mix = JobRouter.mix(forKey: route.chosen)
+        let mix = route.chosenMix
         let choice = BatchPlanner.choose(CostModel(profile: profile, shape: shape), workload: workload,
                                          mix: JobRouter.description(of: mix, shape: shape).cost, budgetBytes: budgetMB << 20, maxBatch: 8)
         display.log("batch of \(choice.batch) units (cost model, \(mix.costKey), \(workload.documentTokens)-token documents: "

@@ -43,7 +43,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try SQLiteStore(path: storeOptions.databasePath, createIfMissing: false)
+            let store = try SQLiteStore(path: storeOptions.databasePath, createIfMissing: false, readOnly: true)
             var output = Output(jobs: [])
             if let job {
                 let record = try store.job(job)

@@ -12,28 +12,25 @@ public enum FidelityRequirement: String, Sendable, Codable {
     case fast
 }
 
-/// A strategy mix as the router sees it: its cost key (`<strategy>+<kv>`), the strategy's
-/// parameter description (to match calibration rows) and its cost-model figures.
+/// A strategy mix as the router sees it: the mix (its key matches calibration rows), a label for
+/// reports, and its cost-model figures.
 public struct MixDescription: Sendable {
-    public var attention: String
-    public var kvFormat: String
-    public var parameters: String
+    public var mix: StrategyMix
     public var cost: MixCost
 
-    public init(attention: String, kvFormat: String, parameters: String, cost: MixCost) {
-        self.attention = attention
-        self.kvFormat = kvFormat
-        self.parameters = parameters
+    public init(mix: StrategyMix, cost: MixCost) {
+        self.mix = mix
         self.cost = cost
     }
 
-    public var key: String { "\(attention)+\(kvFormat)" }
-    var isExact: Bool { attention == "dense" && kvFormat == "f16" }
+    public var label: String { mix.label }
 }
 
 /// One mix the router considered for a unit.
 public struct RouteAlternative: Sendable, Codable, Equatable {
+    /// The mix's label.
     public var mix: String
+    public var mixValue: StrategyMix
     public var eligible: Bool
     /// Why it is (not) eligible: the calibration row's figures, or what is missing.
     public var reason: String
@@ -41,7 +38,10 @@ public struct RouteAlternative: Sendable, Codable, Equatable {
 }
 
 public struct Route: Sendable, Codable, Equatable {
+    /// The chosen mix's label (`topk+int8`).
     public var chosen: String
+    /// The chosen mix itself.
+    public var chosenMix: StrategyMix
     /// Why the winner won.
     public var reason: String
     public var prediction: CostPrediction?
@@ -71,15 +71,17 @@ public struct Router: Sendable {
 
     /// The newest calibration row of `mix` for this model.
     public func calibration(of mix: MixDescription) -> CalibrationRecord? {
-        calibrations.filter { $0.strategy == mix.attention && $0.kvFormat == mix.kvFormat && $0.parameters == mix.parameters && $0.model == modelName }
-            .max { $0.measuredAt < $1.measuredAt }
+        let key = mix.mix.key
+        return calibrations.filter { row in
+            row.model == modelName && StrategyMix(strategy: row.strategy, parametersJSON: row.parameters, kv: row.kvFormat)?.key == key
+        }.max { $0.measuredAt < $1.measuredAt }
     }
 
     /// Whether `mix` meets `fidelity`, and why.
     public func admits(_ mix: MixDescription, _ fidelity: FidelityRequirement) -> (Bool, String) {
-        if mix.isExact { return (true, "the exact path") }
+        if mix.mix.isExact { return (true, "the exact path") }
         if fidelity == .exact { return (false, "fidelity exact allows dense attention over f16 KV only") }
-        guard let row = calibration(of: mix) else { return (false, "no calibration row for \(mix.key) (\(mix.parameters)) on \(modelName): run pipeline eval") }
+        guard let row = calibration(of: mix) else { return (false, "no calibration row for \(mix.label) on \(modelName): run pipeline eval") }
         let figures = String(format: "calibrated at %d tokens: top-1 %.2f%%, mean KL %.4f", row.contextTokens, row.top1Agreement * 100, row.meanKL)
         guard let needles = row.needles, let passed = row.needlesReferencePassed, let kept = row.needlesKept else {
             return (false, figures + ", no needle check")
@@ -101,32 +103,33 @@ public struct Router: Sendable {
             if let model {
                 if model.profile.attention[mix.cost.costKey] == nil {
                     eligible = false
-                    reason += "; no measured attention cost for \(mix.key): run pipeline calibrate"
+                    reason += "; no measured attention cost for \(mix.cost.costKey): run pipeline calibrate"
                 } else {
                     var w = workload
-                    w.snapshotCached = cachedFormats.contains(mix.kvFormat)
+                    w.snapshotCached = cachedFormats.contains(mix.mix.kv.rawValue)
                     prediction = model.predict(w, mix: mix.cost, batch: batch, budgetBytes: budgetBytes)
                     if w.snapshotCached { reason += "; KV snapshot cached" }
                     if let p = prediction, p.spillFraction > 0 { reason += String(format: "; spills %.0f%% of its KV", p.spillFraction * 100) }
                 }
             }
-            alternatives.append(RouteAlternative(mix: mix.key, eligible: eligible, reason: reason, prediction: prediction))
+            alternatives.append(RouteAlternative(mix: mix.label, mixValue: mix.mix, eligible: eligible, reason: reason, prediction: prediction))
         }
         alternatives.sort { a, b in
             if a.eligible != b.eligible { return a.eligible }
             return (a.prediction?.seconds ?? .infinity) < (b.prediction?.seconds ?? .infinity)
         }
         guard model != nil else {
-            let exact = alternatives.first { $0.mix == "dense+f16" }
-            return Route(chosen: "dense+f16", reason: "no machine profile (run pipeline calibrate): dense f16, which meets every fidelity level",
+            let exact = alternatives.first { $0.mixValue.isExact }
+            return Route(chosen: StrategyMix.exact.label, chosenMix: .exact, reason: "no machine profile (run pipeline calibrate): dense f16, which meets every fidelity level",
                          prediction: exact?.prediction, alternatives: alternatives)
         }
         guard let best = alternatives.first(where: { $0.eligible && $0.prediction != nil }) else {
-            return Route(chosen: "dense+f16", reason: "no mix could be costed: dense f16", prediction: nil, alternatives: alternatives)
+            return Route(chosen: StrategyMix.exact.label, chosenMix: .exact, reason: "no mix could be costed: dense f16", prediction: nil,
+                         alternatives: alternatives)
         }
         let runnerUp = alternatives.dropFirst().first { $0.eligible && $0.prediction != nil }
         var why = String(format: "cheapest eligible at %.1f s predicted", best.prediction!.seconds)
         if let r = runnerUp, let p = r.prediction { why += String(format: " (next: %@ at %.1f s)", r.mix, p.seconds) }
-        return Route(chosen: best.mix, reason: why, prediction: best.prediction, alternatives: alternatives)
+        return Route(chosen: best.mix, chosenMix: best.mixValue, reason: why, prediction: best.prediction, alternatives: alternatives)
     }
 }
