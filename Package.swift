@@ -4,10 +4,16 @@
 //   CKernels, CLZ4 → GGUF → Tensor → KVCache → Attention → Tokenizer → Model → Planner → Store → Pipeline → pipeline
 import PackageDescription
 
-// Release builds must let SIMD code reach memory bandwidth: no exclusivity or overflow checks in
-// the hot paths (-Ounchecked), whole-module optimisation so generic SIMD code specialises.
-let swiftSettings: [SwiftSetting] = [
+// Release builds of the engine's hot loops (Tensor, KVCache, Attention, Model) must let SIMD code
+// reach memory bandwidth: no exclusivity or overflow checks (-Ounchecked), whole-module
+// optimisation so generic SIMD code specialises. Everything that reads user input or keeps state
+// (GGUF, Tokenizer, Planner, Store, Pipeline, the CLI) keeps Swift's checks (-O): there a broken
+// invariant traps instead of becoming undefined behaviour.
+let hotSwiftSettings: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-wmo", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+let swiftSettings: [SwiftSetting] = [
+    .unsafeFlags(["-wmo"], .when(configuration: .release)),
 ]
 // The C kernels are always optimised, also in debug builds (tests run them on real models).
 // ISA-specific code is selected per function with target attributes and runtime dispatch, so the
@@ -31,13 +37,13 @@ let package = Package(
         .target(name: "CKernels", cSettings: kernelCSettings),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .target(name: "GGUF", swiftSettings: swiftSettings),
-        .target(name: "Tensor", dependencies: ["GGUF", "CKernels"], swiftSettings: swiftSettings),
-        .target(name: "KVCache", dependencies: ["Tensor", "CKernels", "CLZ4"], swiftSettings: swiftSettings),
-        .target(name: "Attention", dependencies: ["KVCache", "Tensor", "CKernels"], swiftSettings: swiftSettings),
+        .target(name: "Tensor", dependencies: ["GGUF", "CKernels"], swiftSettings: hotSwiftSettings),
+        .target(name: "KVCache", dependencies: ["Tensor", "CKernels", "CLZ4"], swiftSettings: hotSwiftSettings),
+        .target(name: "Attention", dependencies: ["KVCache", "Tensor", "CKernels"], swiftSettings: hotSwiftSettings),
         .target(name: "Tokenizer", dependencies: ["GGUF", .product(name: "Collections", package: "swift-collections")],
                 swiftSettings: swiftSettings),
         .target(name: "Model", dependencies: ["GGUF", "Tensor", "KVCache", "Attention", "Tokenizer", "CKernels"],
-                swiftSettings: swiftSettings),
+                swiftSettings: hotSwiftSettings),
         .target(name: "Planner", dependencies: ["Model", "KVCache", "Attention", "Tensor", "Store"], swiftSettings: swiftSettings),
         .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")], swiftSettings: swiftSettings),
         .target(name: "Pipeline", dependencies: ["Store", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "GGUF"],

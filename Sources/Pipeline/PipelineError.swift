@@ -20,6 +20,8 @@ public enum PipelineError: Error, Codable, Equatable, Sendable {
     case invalidJobField(file: String, field: String, expected: String, found: String?)
     /// A field the job format does not have (a typo, usually).
     case unknownJobField(file: String, field: String, allowed: [String])
+    /// A document resolves (symbolic links followed) outside the folders documents may come from.
+    case documentOutsideRoots(file: String, path: String, roots: [String])
 
     // MARK: Documents (one unit fails, the rest go on)
 
@@ -29,6 +31,8 @@ public enum PipelineError: Error, Codable, Equatable, Sendable {
     case documentEmpty(path: String)
     /// Not UTF-8 text: the first invalid byte and its offset.
     case documentNotUTF8(path: String, byteOffset: Int, byte: UInt8)
+    /// The path, resolved at submit time, now leads elsewhere (a symbolic link was put in its way).
+    case documentBecameLink(path: String, resolved: String)
     /// The file's bytes differ from those fingerprinted at submit time.
     case documentChanged(path: String, submittedHash: String, currentHash: String)
     /// Longer than the model's context under the `fail` overflow policy.

@@ -8,7 +8,7 @@ extension PipelineError: CLIReportable {
         switch self {
         case .jobFileMissing, .jobFileUnreadable, .noJobFiles, .documentMissing, .documentUnreadable:
             .noInput
-        case .jobFileNotJSON, .invalidJobField, .unknownJobField, .documentIsFolder, .documentEmpty, .documentNotUTF8,
+        case .jobFileNotJSON, .invalidJobField, .unknownJobField, .documentOutsideRoots, .documentBecameLink, .documentIsFolder, .documentEmpty, .documentNotUTF8,
              .documentChanged, .documentTooLong, .storedSpecUnreadable, .strategyNotImplemented, .strategyUnsupported,
              .noRoomForDocument:
             .dataError
@@ -31,6 +31,11 @@ extension PipelineError: CLIReportable {
             "\(file): field \"\(field)\": expected \(expected), found \(found ?? "nothing (the field is missing)")"
         case .unknownJobField(let file, let field, let allowed):
             "\(file): unknown field \"\(field)\"; the fields are \(allowed.joined(separator: ", "))"
+        case .documentOutsideRoots(let file, let path, let roots):
+            "\(file): document \(path) is outside the folders documents may come from (\(roots.joined(separator: ", "))); "
+                + "allow its folder with --documents-root or PIPELINE_DOCUMENT_ROOTS"
+        case .documentBecameLink(let path, let resolved):
+            "document \(path): now leads to \(resolved) through a symbolic link; submit the job again"
         case .documentMissing(let path):
             "document \(path): no such file"
         case .documentIsFolder(let path):

@@ -35,7 +35,7 @@ import TestSupport
 
         // The same work done directly by the executor gives the same texts.
         let executor = ModelUnitExecutor(threads: 1, kvDirectory: w.folder.file("kv"))
-        let spec = try JobFile.load(jobPath).spec
+        let spec = try JobFile.load(jobPath, roots: w.roots).spec
         for n in 1...3 {
             let path = w.folder.file("docs/doc-\(n).txt")
             let work = UnitWork(jobID: "direct", jobName: "tiny", unitID: Int64(n), attempt: 1, documentPath: path,
