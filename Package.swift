@@ -1,6 +1,6 @@
 // swift-tools-version:6.1
 // `pipeline`: batch LLM inference over long documents on CPU. Targets and their order follow
-// DESIGN.md; dependencies point down only:
+// docs/architecture.md; dependencies point down only:
 //   CKernels, CLZ4 → GGUF → Tensor → KVCache → Attention → Tokenizer → Model → Planner → Store → Pipeline → pipeline
 import PackageDescription
 

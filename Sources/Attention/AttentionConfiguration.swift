@@ -22,6 +22,8 @@ public struct AttentionConfiguration: Sendable, Hashable, Codable {
         case dense, topk
         case daTopk = "da-topk"
         case lsh
+
+        public var isDense: Bool { self == .dense }
     }
 
     public var kind: Kind
@@ -174,6 +176,17 @@ public struct AttentionConfiguration: Sendable, Hashable, Codable {
     public var label: String {
         let changed = nonDefaultParameters
         return changed.isEmpty ? kind.rawValue : "\(kind.rawValue)(" + changed.map { "\($0.name)=\($0.value)" }.joined(separator: ",") + ")"
+    }
+
+    /// Whether every decode query that sees at most `visibleTokens` tokens is attended densely:
+    /// the sparse range (after the sinks, before the window, in whole 64-token pages) never holds
+    /// more keys than the strategy's threshold (k for topk / da-topk, 256 for lsh), so the sparse
+    /// strategy would run dense attention everywhere (`SparseQueries.split`).
+    public func attendsDensely(upToVisibleTokens visibleTokens: Int) -> Bool {
+        guard kind != .dense else { return true }
+        let exemptions = DenseExemptions(denseLayerCount: denseLayers, sinkTokenCount: sinks, windowTokenCount: window)
+        let plan = SparsePlan(visible: visibleTokens, exemptions: exemptions, pageTokenCount: 64)
+        return plan.sparseTokenCount <= (kind == .lsh ? LSHAttention.minimumSparseTokens : topK)
     }
 
     // MARK: Cost-model facts

@@ -63,7 +63,7 @@ public struct JobSpec: Codable, Equatable, Sendable {
     }
 }
 
-/// How close to dense, exact inference the engine must stay (DESIGN.md, "fidelity").
+/// How close to dense, exact inference the engine must stay (README, job file reference, `fidelity`).
 public enum Fidelity: String, Codable, Sendable, CaseIterable {
     case exact, high, fast
 }

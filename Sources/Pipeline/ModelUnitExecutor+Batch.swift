@@ -90,6 +90,7 @@ extension ModelUnitExecutor {
                 m.batchSize = groups[run.mix.label]!.count
                 m.kvPeakResidentBytes = budget.peakResidentByteCount
                 m.prediction = run.plan.prediction
+                m.routeReason = run.plan.reason
                 results[i] = .success(UnitOutcome(prompts: run.outcomes, measurements: m))
             }
         }

@@ -13,7 +13,7 @@ import Tokenizer
 /// the template's head (up to the document), the document (special-token text in it stays plain
 /// text), and the tail (`\n\n<prompt>` plus the template's closing and assistant header) — so
 /// the head and document tokens are the same for every prompt: they are prefilled once, and each
-/// prompt's tail is appended after them, decoded, then rolled back (DESIGN.md, data flow).
+/// prompt's tail is appended after them, decoded, then rolled back (docs/architecture.md, "One unit").
 ///
 /// Before prefilling, the unit is planned (`UnitPlanning`: the router for `strategy: auto`, a cost
 /// for a pinned mix). The document's KV lives in a `PagedKVCache` of the mix's format under the
@@ -76,12 +76,20 @@ public final class ModelUnitExecutor: BatchUnitExecutor, @unchecked Sendable {
 
     /// The plan for a unit, checked against what this build runs.
     func plan(_ work: UnitWork, workload: UnitWorkload, model: LlamaModel, shape: ModelShape, prefix: [Int32]) throws -> UnitPlan {
-        let plan = try planning.plan(work, workload: workload, shape: shape, cachedFormats: cachedFormats(model: model, prefix: prefix))
+        var plan = try planning.plan(work, workload: workload, shape: shape, cachedFormats: cachedFormats(model: model, prefix: prefix))
         do {
             try plan.mix.attention.validate(queryHeadsPerKVHead: model.config.headCount / max(1, model.config.kvHeadCount),
                                             headDim: model.config.headDim)
         } catch {
             throw PipelineError.strategyUnsupported(document: work.documentPath, strategy: plan.mix.label, reason: "\(error)")
+        }
+        // A sparse strategy over a context shorter than its sinks + window + budget attends
+        // densely everywhere: run dense (no index to build) and record that dense ran.
+        let visible = workload.documentTokens + (workload.promptTokens.max() ?? 0) + workload.maxNewTokens
+        if plan.mix.attention.attendsDensely(upToVisibleTokens: visible) && !plan.mix.attention.kind.isDense {
+            plan.reason += "; dense attention ran: the context (at most \(visible) tokens) never exceeds "
+                + "\(plan.mix.label)'s sinks, window and budget"
+            plan.mix = StrategyMix(.dense, kv: plan.mix.kv)
         }
         return plan
     }

@@ -179,6 +179,7 @@ extension Runner {
         record.predictedPrefillSeconds = m.prediction?.prefillSeconds
         record.predictedDecodeSeconds = m.prediction?.decodeSeconds
         record.predictedPeakMemoryBytes = m.prediction?.peakMemoryBytes
+        record.routeReason = m.routeReason
         return record
     }
 

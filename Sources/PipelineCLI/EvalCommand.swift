@@ -30,7 +30,8 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Text documents for the distribution comparison.") var docs: [String] = []
     @Option(help: "Decode steps compared per document.") var steps = 64
     @Option(parsing: .upToNextOption, help: "Needle case files (JSON).") var needles: [String] = []
-    @Option(help: "Tokens generated per needle answer.") var needleTokens = 8
+    @Option(help: "Tokens generated per needle answer (answers are compared with dense's over their first 32).") var needleTokens = 32
+    static let answerPrefixTokens = 32
     @Flag(help: "Measure the top-k sketch's recall@k over the documents' decode steps instead.") var recall = false
     @Option(help: "--recall: the k values (comma-separated).") var recallKs = "64,128,256"
     @Option(help: "--recall: the k′/k ratios (comma-separated).") var recallRatios = "2,4,8"
@@ -75,6 +76,9 @@ struct EvalCommand: AsyncParsableCommand {
                 confidentTop1Agreement: total.confidentTop1Agreement, perplexity: total.candidatePerplexity,
                 referencePerplexity: total.referencePerplexity, needles: needleResult?.cases, needlesReferencePassed: needleResult?.referencePassed,
                 needlesKept: needleResult?.kept, indexBytes: index.map { $0.indexBytes + $0.mirrorBytes }, indexedKVBytes: index?.indexedKVBytes)
+            row.probableTop1Agreement = documents.isEmpty ? nil : total.probableTop1Agreement
+            row.answersCompared = needleResult?.cases
+            row.answersChanged = needleResult?.changed
             if !noStore { row = try SQLiteStore(path: storeOptions.databasePath).record(row) }
             print(Self.markdownRow(row))
         }
@@ -86,9 +90,11 @@ struct EvalCommand: AsyncParsableCommand {
     }
 
     /// Needle cases: how many dense f16 passes, and how many of those the candidate keeps.
-    private func runNeedles(_ harness: FidelityHarness, tokenizer: Tokenizer) throws -> (cases: Int, referencePassed: Int, kept: Int)? {
+    /// Needle cases: both paths answer greedily; a case passes when the answer contains the code.
+    /// `changed`: answers that differ from dense's within their first `answerPrefixTokens` tokens.
+    private func runNeedles(_ harness: FidelityHarness, tokenizer: Tokenizer) throws -> (cases: Int, referencePassed: Int, kept: Int, changed: Int)? {
         guard !needles.isEmpty else { return nil }
-        var cases = 0, referencePassed = 0, kept = 0, candidatePassed = 0
+        var cases = 0, referencePassed = 0, kept = 0, candidatePassed = 0, changed = 0
         for file in needles {
             struct Case: Decodable { let name: String; let prompt: String; let answer: String }
             let list: [Case]
@@ -103,14 +109,16 @@ struct EvalCommand: AsyncParsableCommand {
                 cases += 1
                 if pass[0] { referencePassed += 1; if pass[1] { kept += 1 } }
                 if pass[1] { candidatePassed += 1 }
+                if r.prefix(Self.answerPrefixTokens) != k.prefix(Self.answerPrefixTokens) { changed += 1 }
                 struct NeedleLine: Encodable { let needle: String; let tokens: Int; let answer: String; let reference: String; let candidate: String }
                 emit(NeedleLine(needle: c.name, tokens: ids.count, answer: c.answer, reference: answers[0], candidate: answers[1]),
                      "\(c.name) (\(ids.count) tokens, code \(c.answer)): dense \(pass[0] ? "ok" : "MISS") \(answers[0].debugDescription), "
                      + "candidate \(pass[1] ? "ok" : "MISS") \(answers[1].debugDescription)")
             }
         }
-        print("needles: dense f16 passes \(referencePassed)/\(cases), the candidate \(candidatePassed)/\(cases), keeping \(kept) of dense's \(referencePassed)")
-        return (cases, referencePassed, kept)
+        print("needles: dense f16 passes \(referencePassed)/\(cases), the candidate \(candidatePassed)/\(cases), keeping \(kept) of dense's \(referencePassed); "
+              + "\(changed) of \(cases) answers differ from dense's within \(Self.answerPrefixTokens) tokens")
+        return (cases, referencePassed, kept, changed)
     }
 
     /// The sketch's recall@k over every document's decode steps (dense attention throughout).
@@ -148,8 +156,9 @@ struct EvalCommand: AsyncParsableCommand {
     }
 
     static func summary(_ c: FidelityComparison) -> String {
-        String(format: "%d steps: mean KL %.5f (max %.4f), top-1 agreement %.2f%% (%.2f%% of %d where dense's margin ≥ %.1f), perplexity %.3f (dense %.3f)",
-               c.steps, c.meanKL, c.maxKL, c.top1Agreement * 100, c.confidentTop1Agreement * 100, c.confidentSteps,
+        String(format: "%d steps: mean KL %.5f (max %.4f), top-1 agreement %.2f%% (%.2f%% of %d where dense's top-1 p ≥ 0.5; %.2f%% of %d where its margin ≥ %.1f), perplexity %.3f (dense %.3f)",
+               c.steps, c.meanKL, c.maxKL, c.top1Agreement * 100, c.probableTop1Agreement * 100, c.probableSteps,
+               c.confidentTop1Agreement * 100, c.confidentSteps,
                Double(FidelityComparison.confidentMargin), c.candidatePerplexity, c.referencePerplexity)
     }
 
@@ -168,9 +177,11 @@ struct EvalCommand: AsyncParsableCommand {
     /// A row for FIDELITY.md.
     static func markdownRow(_ r: CalibrationRecord) -> String {
         let needles = r.needles.map { "\(r.needlesKept ?? 0)/\(r.needlesReferencePassed ?? 0) (of \($0))" } ?? "—"
-        return String(format: "| %@ | %@ | %@ | %d | %d | %.5f | %.4f | %.2f%% | %.2f%% | %.3f (%.3f) | %@ |", r.strategy as NSString,
+        let changed = r.answersCompared.map { "\(r.answersChanged ?? 0)/\($0)" } ?? "—"
+        let probable = r.probableTop1Agreement.map { String(format: "%.2f%%", $0 * 100) } ?? "—"
+        return String(format: "| %@ | %@ | %@ | %d | %d | %.5f | %.4f | %.2f%% | %@ | %.3f (%.3f) | %@ | %@ |", r.strategy as NSString,
                       r.parameters as NSString, r.kvFormat as NSString, r.contextTokens, r.steps, r.meanKL, r.maxKL,
-                      r.top1Agreement * 100, r.confidentTop1Agreement * 100, r.perplexity, r.referencePerplexity, needles as NSString)
+                      r.top1Agreement * 100, probable as NSString, r.perplexity, r.referencePerplexity, needles as NSString, changed as NSString)
     }
 
     private func emit<T: Encodable>(_ value: T, _ text: String) {

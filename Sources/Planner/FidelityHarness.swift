@@ -5,7 +5,7 @@ import KVCache
 import Model
 import Tensor
 
-/// The fidelity harness behind `pipeline eval` (DESIGN.md, "Measuring"): how far an approximation
+/// The fidelity harness behind `pipeline eval` (FIDELITY.md): how far an approximation
 /// — a decode-attention strategy over a KV format — moves the model from the exact path, dense
 /// attention over f16 KV, on real documents.
 ///
@@ -75,6 +75,11 @@ public struct FidelityComparison: Sendable, Codable, Equatable {
     public var confidentSteps = 0
     public var confidentAgreements = 0
     public static let confidentMargin: Float = 0.1
+    /// Steps where the reference's top-1 probability is at least `probableThreshold`, and the
+    /// agreements among them: the `high` fidelity tier's rule.
+    public var probableSteps = 0
+    public var probableAgreements = 0
+    public static let probableThreshold = 0.5
     /// Negative log-likelihoods of the true next tokens under each path.
     public var referenceNLLSum = 0.0
     public var candidateNLLSum = 0.0
@@ -87,6 +92,7 @@ public struct FidelityComparison: Sendable, Codable, Equatable {
     public var meanKL: Double { steps > 0 ? klSum / Double(steps) : 0 }
     public var top1Agreement: Double { steps > 0 ? Double(top1Agreements) / Double(steps) : 1 }
     public var confidentTop1Agreement: Double { confidentSteps > 0 ? Double(confidentAgreements) / Double(confidentSteps) : 1 }
+    public var probableTop1Agreement: Double { probableSteps > 0 ? Double(probableAgreements) / Double(probableSteps) : 1 }
     public var referencePerplexity: Double { Foundation.exp(referenceNLLSum / Double(max(steps, 1))) }
     public var candidatePerplexity: Double { Foundation.exp(candidateNLLSum / Double(max(steps, 1))) }
     public var meanContextTokens: Int { contextTokens / max(documents, 1) }
@@ -94,6 +100,7 @@ public struct FidelityComparison: Sendable, Codable, Equatable {
     public mutating func merge(_ o: FidelityComparison) {
         steps += o.steps; klSum += o.klSum; maxKL = max(maxKL, o.maxKL); top1Agreements += o.top1Agreements
         confidentSteps += o.confidentSteps; confidentAgreements += o.confidentAgreements
+        probableSteps += o.probableSteps; probableAgreements += o.probableAgreements
         referenceNLLSum += o.referenceNLLSum; candidateNLLSum += o.candidateNLLSum
         contextTokens += o.contextTokens; documents += o.documents
     }
@@ -116,6 +123,10 @@ public struct FidelityComparison: Sendable, Codable, Equatable {
         if p[bestP] - secondP >= Self.confidentMargin {
             confidentSteps += 1
             if bestP == bestQ { confidentAgreements += 1 }
+        }
+        if Double(p[bestP]) - lp >= Foundation.log(Self.probableThreshold) {
+            probableSteps += 1
+            if bestP == bestQ { probableAgreements += 1 }
         }
         if next >= 0 {
             referenceNLLSum += lp - Double(p[next])

@@ -1,15 +1,18 @@
 import Foundation
 import Store
 
-/// The fidelity a job asks for (DESIGN.md, job file): what a mix must have shown in calibration.
+/// The fidelity a job asks for, as tiers of what a user notices (README, job file reference).
 public enum FidelityRequirement: String, Sendable, Codable {
-    /// Dense attention over f16 KV only (the exact path; spilling pages is lossless).
+    /// Output token-identical to dense attention over f16 KV at temperature 0: that path only.
     case exact
-    /// Top-1 agreement with dense ≥ 99% over the calibrated decode steps, and every needle dense
-    /// passes still passed.
+    /// Mean KL against dense ≤ 0.005, top-1 agreement ≥ 99% at the steps where dense's top-1
+    /// probability is ≥ 0.5, and every needle dense passes still passed.
     case high
-    /// Every needle dense passes still passed.
+    /// Every needle dense passes still passed, and mean KL ≤ 0.05.
     case fast
+
+    /// The tier's limits (llama.cpp's own Q8_0 weights measure KL 0.0004–0.0014, Q4_K_M 0.013–0.031).
+    public static let highMaxMeanKL = 0.005, highMinProbableTop1 = 0.99, fastMaxMeanKL = 0.05
 }
 
 /// A strategy mix as the router sees it: the mix (its key matches calibration rows), a label for
@@ -77,19 +80,32 @@ public struct Router: Sendable {
         }.max { $0.measuredAt < $1.measuredAt }
     }
 
-    /// Whether `mix` meets `fidelity`, and why.
+    /// Whether `mix` meets `fidelity`, and why: the row's figures against the tier's limits.
     public func admits(_ mix: MixDescription, _ fidelity: FidelityRequirement) -> (Bool, String) {
         if mix.mix.isExact { return (true, "the exact path") }
         if fidelity == .exact { return (false, "fidelity exact allows dense attention over f16 KV only") }
         guard let row = calibration(of: mix) else { return (false, "no calibration row for \(mix.label) on \(modelName): run pipeline eval") }
-        let figures = String(format: "calibrated at %d tokens: top-1 %.2f%%, mean KL %.4f", row.contextTokens, row.top1Agreement * 100, row.meanKL)
+        var figures = String(format: "calibrated at %d tokens: mean KL %.4f", row.contextTokens, row.meanKL)
+        if let probable = row.probableTop1Agreement { figures += String(format: ", top-1 %.2f%% where dense is confident", probable * 100) }
         guard let needles = row.needles, let passed = row.needlesReferencePassed, let kept = row.needlesKept else {
             return (false, figures + ", no needle check")
         }
-        let needleText = "needles \(kept)/\(passed) of dense's passes (\(needles) cases)"
-        if kept < passed { return (false, figures + ", " + needleText + " — a needle lost") }
-        if fidelity == .high && row.top1Agreement < 0.99 { return (false, figures + ", " + needleText + " — top-1 below 99%") }
-        return (true, figures + ", " + needleText)
+        figures += ", needles \(kept)/\(passed) of dense's passes (\(needles) cases)"
+        if let compared = row.answersCompared, let changed = row.answersChanged { figures += ", \(changed)/\(compared) answers changed" }
+        if kept < passed { return (false, figures + " — a needle lost") }
+        switch fidelity {
+        case .exact:
+            return (false, figures)
+        case .fast:
+            if row.meanKL > FidelityRequirement.fastMaxMeanKL { return (false, figures + " — mean KL above 0.05") }
+        case .high:
+            guard let probable = row.probableTop1Agreement else {
+                return (false, figures + " — no confident-step top-1 figure (a row of an older version): run pipeline eval")
+            }
+            if row.meanKL > FidelityRequirement.highMaxMeanKL { return (false, figures + " — mean KL above 0.005") }
+            if probable < FidelityRequirement.highMinProbableTop1 { return (false, figures + " — top-1 below 99% where dense is confident") }
+        }
+        return (true, figures)
     }
 
     /// `cachedFormats`: KV formats in which the document's snapshot exists (no prefill for them).

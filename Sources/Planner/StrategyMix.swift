@@ -1,6 +1,6 @@
 // A strategy mix: decode attention (`AttentionConfiguration`, every parameter with its engine
 // range) over a KV cache format (KVCache's `KVFormat`). One value serves the job parser, the CLI,
-// calibration, the router and the executor (DESIGN.md, "The plan is a value").
+// calibration, the router and the executor (docs/architecture.md, "One unit", step 3).
 //
 // In a job file a mix is a flat object: `{"attention": "lsh", "kv": "int4", "lsh_k": 12}`. Its
 // canonical form (part of the job's identity) names the attention, the KV format and only the

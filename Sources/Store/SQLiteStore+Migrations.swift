@@ -164,6 +164,15 @@ extension SQLiteStore {
                 """)
         }
 
+        migrator.registerMigration("8 fidelity tiers and routes") { db in
+            try db.execute(sql: """
+                ALTER TABLE metrics ADD COLUMN route_reason TEXT;                    -- why the unit ran its mix
+                ALTER TABLE calibration ADD COLUMN probable_top1_agreement REAL;     -- where dense's top-1 probability ≥ 0.5
+                ALTER TABLE calibration ADD COLUMN answers_compared INTEGER;          -- greedy answers compared with dense's
+                ALTER TABLE calibration ADD COLUMN answers_changed INTEGER;           -- of them, differing within 32 tokens
+                """)
+        }
+
         return migrator
     }
 

@@ -16,6 +16,7 @@ import TestSupport
         var m = SyntheticModel.chat(seed: 21)
         m.embeddingLength = 256
         m.layerCount = 3
+        m.contextLength = 4096
         return m.write(in: w.folder, name: "models/mix.gguf")
     }
 
@@ -34,13 +35,15 @@ import TestSupport
     func pinnedMixRunsAndItsSnapshotIsReused(mix: StrategyMix) throws {
         let w = Workspace()
         let modelPath = Self.model(in: w)
-        let document = w.documents(1, words: 50)[0]
-        let spec = JobSpec(name: "mix", documents: [document], prompts: ["First?", "Second?"], maxNewTokens: 5, strategy: .pinned(mix))
+        let document = w.documents(1, words: 150)[0]
+        let spec = JobSpec(name: "mix", documents: [document], prompts: ["First?", "Second?"], maxNewTokens: 5, fidelity: .fast,
+                           strategy: .pinned(mix))
         let executor = ModelUnitExecutor(threads: 2, kvDirectory: w.folder.file("kv"))
         let first = try executor.execute(try Self.work(spec, document: document, modelPath: modelPath, unit: 1), events: { _ in }, isCancelled: { false })
         let second = try executor.execute(try Self.work(spec, document: document, modelPath: modelPath, unit: 2), events: { _ in }, isCancelled: { false })
         #expect(first.measurements.strategyMix == mix && second.measurements.strategyMix == mix)
-        #expect(first.measurements.keptTokenCount > 256)
+        #expect(first.measurements.keptTokenCount > 700) // a sparse range beyond k and lsh's 256 keys
+        #expect(first.measurements.routeReason == "pinned by the job")
         #expect(first.measurements.kvSnapshot == .saved)
         #expect(second.measurements.kvSnapshot == .loaded)
         #expect(first.prompts.map(\.text) == second.prompts.map(\.text))
@@ -70,7 +73,7 @@ import TestSupport
     @Test func everyStrategyTheParserAcceptsBuildsAndDecodes() throws {
         let w = Workspace()
         let modelPath = Self.model(in: w)
-        let document = w.documents(1, words: 50)[0]
+        let document = w.documents(1, words: 400)[0]
         let executor = ModelUnitExecutor(threads: 2, kvDirectory: w.folder.file("kv"))
         for (i, object) in Self.acceptedStrategies.enumerated() {
             let job = #"{"name": "mix", "documents": ["d"], "prompts": ["Q?"], "max_new_tokens": 2, "fidelity": "fast", "strategy": \#(object)}"#
@@ -78,7 +81,11 @@ import TestSupport
             guard case .pinned(let mix) = spec.strategy else { Issue.record("\(object) not pinned"); continue }
             let outcome = try executor.execute(try Self.work(spec, document: document, modelPath: modelPath, unit: Int64(i + 1)),
                                                events: { _ in }, isCancelled: { false })
-            #expect(outcome.measurements.strategyMix == mix, "\(object)")
+            // What ran: the mix, or dense where its sparse range never exceeds its budget (and says so).
+            let visible = outcome.measurements.keptTokenCount + 60 + 2
+            let ran = mix.attention.attendsDensely(upToVisibleTokens: visible) ? StrategyMix(.dense, kv: mix.kv) : mix
+            #expect(outcome.measurements.strategyMix == ran, "\(object)")
+            #expect(ran == mix || outcome.measurements.routeReason?.contains("dense attention ran") == true, "\(object)")
             #expect(outcome.prompts.count == 1 && outcome.prompts[0].generatedTokenCount > 0, "\(object)")
         }
     }
@@ -105,5 +112,18 @@ import TestSupport
         let dense = JobSpec(name: "g", documents: [document], prompts: ["Q?"], maxNewTokens: 2, strategy: .pinned(.exact))
         let outcome = try executor.execute(try Self.work(dense, document: document, modelPath: modelPath), events: { _ in }, isCancelled: { false })
         #expect(outcome.prompts[0].generatedTokenCount > 0)
+    }
+
+    /// A short document under a sparse mix runs dense, and the unit's metrics say so.
+    @Test func aShortContextRunsDenseAndSaysSo() throws {
+        let w = Workspace()
+        let modelPath = Self.model(in: w)
+        let document = w.documents(1, words: 20)[0]
+        let spec = JobSpec(name: "short", documents: [document], prompts: ["Q?"], maxNewTokens: 3, fidelity: .fast,
+                           strategy: .pinned(StrategyMix(.topk, kv: .int8)))
+        let outcome = try ModelUnitExecutor(threads: 1, kvDirectory: w.folder.file("kv"))
+            .execute(try Self.work(spec, document: document, modelPath: modelPath), events: { _ in }, isCancelled: { false })
+        #expect(outcome.measurements.strategyMix == StrategyMix(.dense, kv: .int8))
+        #expect(outcome.measurements.routeReason?.contains("dense attention ran: the context") == true)
     }
 }

@@ -29,10 +29,15 @@ import Testing
 
     static let candidates = [mix("dense", "f16"), mix("dense", "int8", perToken: bytesF16 / 2), mix("topk", "f16"), mix("lsh", "f16")]
 
-    static func row(_ strategy: String, _ kv: String, top1: Double, kept: Int, passed: Int = 10, parameters: String = "{}") -> CalibrationRecord {
-        CalibrationRecord(strategy: strategy, parameters: parameters, kvFormat: kv, contextTokens: 6000, model: "m.gguf", steps: 512, documents: 8,
-                          meanKL: 0.01, maxKL: 0.1, top1Agreement: top1, confidentTop1Agreement: top1, perplexity: 3, referencePerplexity: 3,
-                          needles: 12, needlesReferencePassed: passed, needlesKept: kept)
+    static func row(_ strategy: String, _ kv: String, top1: Double, kept: Int, passed: Int = 10, parameters: String = "{}",
+                    meanKL: Double = 0.004) -> CalibrationRecord {
+        var row = CalibrationRecord(strategy: strategy, parameters: parameters, kvFormat: kv, contextTokens: 6000, model: "m.gguf", steps: 512,
+                                    documents: 8, meanKL: meanKL, maxKL: 0.1, top1Agreement: top1 - 0.02, confidentTop1Agreement: top1,
+                                    perplexity: 3, referencePerplexity: 3, needles: 12, needlesReferencePassed: passed, needlesKept: kept)
+        row.probableTop1Agreement = top1
+        row.answersCompared = 12
+        row.answersChanged = 2
+        return row
     }
 
     static let rows = [row("dense", "int8", top1: 0.995, kept: 10), row("topk", "f16", top1: 0.993, kept: 10), row("lsh", "f16", top1: 0.97, kept: 10)]
@@ -53,7 +58,8 @@ import Testing
         let r = route(.high)
         #expect(r.chosen == "topk+f16") // lsh is cheaper but its top-1 is 97%
         let lsh = r.alternatives.first { $0.mix == "lsh+f16" }!
-        #expect(!lsh.eligible && lsh.reason.contains("top-1 below 99%"))
+        #expect(!lsh.eligible && lsh.reason.contains("top-1 below 99% where dense is confident"))
+        #expect(r.reason.isEmpty == false && r.alternatives.first { $0.mix == "topk+f16" }!.reason.contains("2/12 answers changed"))
         let costs = r.alternatives.filter(\.eligible).map { $0.prediction!.seconds }
         #expect(costs == costs.sorted())
     }
@@ -64,6 +70,20 @@ import Testing
         let r = route(.fast, rows: lostNeedle)
         #expect(r.chosen == "topk+f16")
         #expect(r.alternatives.first { $0.mix == "lsh+f16" }!.reason.contains("needle lost"))
+    }
+
+    /// The tiers' KL limits: high ≤ 0.005, fast ≤ 0.05; a row without the confident-step figure
+    /// (an older version's) never qualifies for high.
+    @Test func tiersBoundTheMeanKL() {
+        let rows = [Self.row("topk", "f16", top1: 0.999, kept: 10, meanKL: 0.006), Self.row("lsh", "f16", top1: 0.999, kept: 10, meanKL: 0.06)]
+        let high = route(.high, rows: rows)
+        #expect(high.alternatives.first { $0.mix == "topk+f16" }!.reason.contains("mean KL above 0.005"))
+        let fast = route(.fast, rows: rows)
+        #expect(fast.chosen == "topk+f16")
+        #expect(fast.alternatives.first { $0.mix == "lsh+f16" }!.reason.contains("mean KL above 0.05"))
+        var old = Self.row("topk", "f16", top1: 0.999, kept: 10)
+        old.probableTop1Agreement = nil
+        #expect(route(.high, rows: [old]).alternatives.first { $0.mix == "topk+f16" }!.reason.contains("older version"))
     }
 
     @Test func uncalibratedOrUnmeasuredMixesAreExcluded() {
