@@ -130,13 +130,7 @@ struct CalibrateCommand: AsyncParsableCommand {
             guard ids.count > fidelitySteps + 2 else { throw CLIFailure(.dataError, "\(path): \(ids.count) tokens, too few for \(fidelitySteps) steps") }
             return (path, Array(ids.prefix(limit)))
         }
-        let needles = try fidelityNeedles.flatMap { file -> [(NeedleCase, [Int32])] in
-            let list: [NeedleCase]
-            do { list = try JSONDecoder().decode([NeedleCase].self, from: Data(contentsOf: URL(fileURLWithPath: file))) } catch {
-                throw CLIFailure(.dataError, "\(file): not a list of {name, prompt, answer}: \(error)")
-            }
-            return list.map { ($0, tokenizer.encode($0.prompt, addSpecial: true, parseSpecial: true)) }
-        }
+        let needles = try loadNeedleCases(fidelityNeedles, tokenizer: tokenizer)
         let calibration = FidelityCalibration(model: model, pool: pool, documents: documents, needles: needles, steps: fidelitySteps,
                                               isEnd: tokenizer.isEndOfGeneration, decode: { tokenizer.decode($0, skipSpecial: true) })
         var rows: [CalibrationRecord] = []

@@ -56,7 +56,7 @@ struct EvalCommand: AsyncParsableCommand {
             if recall { return try measureRecall(model: model, pool: pool, documents: documents) }
             let mix = StrategyMix(attention: try strategyOptions.configuration(), kv: format)
             let calibration = FidelityCalibration(model: model, pool: pool, documents: documents.map { ($0.0, $0.1) },
-                                                  needles: try loadNeedles(needles, tokenizer: tokenizer), steps: steps,
+                                                  needles: try loadNeedleCases(needles, tokenizer: tokenizer), steps: steps,
                                                   needleTokens: needleTokens, isEnd: tokenizer.isEndOfGeneration,
                                                   decode: { tokenizer.decode($0, skipSpecial: true) })
             let result = try calibration.measure(mix, modelName: URL(fileURLWithPath: modelOptions.modelPath).lastPathComponent) { event in
@@ -96,17 +96,6 @@ struct EvalCommand: AsyncParsableCommand {
     }
 
     /// Needle cases: how many dense f16 passes, and how many of those the candidate keeps.
-    /// Needle case files (JSON `[{name, prompt, answer}]`), tokenized with the chat template in the prompt.
-    private func loadNeedles(_ files: [String], tokenizer: Tokenizer) throws -> [(NeedleCase, [Int32])] {
-        try files.flatMap { file in
-            let list: [NeedleCase]
-            do { list = try JSONDecoder().decode([NeedleCase].self, from: Data(contentsOf: URL(fileURLWithPath: file))) } catch {
-                throw CLIFailure(.dataError, "\(file): not a list of {name, prompt, answer}: \(error)")
-            }
-            return list.map { ($0, tokenizer.encode($0.prompt, addSpecial: true, parseSpecial: true)) }
-        }
-    }
-
     /// The sketch's recall@k over every document's decode steps (dense attention throughout).
     private func measureRecall(model: LlamaModel, pool: ThreadPool, documents: [(String, [Int32])]) throws {
         let ks = try parseCounts(recallKs, name: "--recall-ks"), ratios = try parseCounts(recallRatios, name: "--recall-ratios")
@@ -173,5 +162,17 @@ struct EvalCommand: AsyncParsableCommand {
     private func emit<T: Encodable>(_ value: T, _ text: String) {
         if json { try? printJSON(value) } else { print(text) }
         fflush(nil) // print() buffers stdout when it is not a terminal: show each line as it comes
+    }
+}
+
+/// Needle case files (JSON `[{name, prompt, answer}]`), tokenized with the chat template in the
+/// prompt (eval, calibrate).
+func loadNeedleCases(_ files: [String], tokenizer: Tokenizer) throws -> [(NeedleCase, [Int32])] {
+    try files.flatMap { file in
+        let list: [NeedleCase]
+        do { list = try JSONDecoder().decode([NeedleCase].self, from: Data(contentsOf: URL(fileURLWithPath: file))) } catch {
+            throw CLIFailure(.dataError, "\(file): not a list of {name, prompt, answer}: \(error)")
+        }
+        return list.map { ($0, tokenizer.encode($0.prompt, addSpecial: true, parseSpecial: true)) }
     }
 }
