@@ -53,6 +53,14 @@ public struct FidelityCalibration {
 
     public static let answerPrefixTokens = 32
 
+    /// The dense path's results, computed by the first `measure` and reused by the next ones:
+    /// logits per document step, answer per needle.
+    final class ReferenceCache {
+        var logits: [Int: [[Float]]] = [:]
+        var answers: [Int: [Int32]] = [:]
+    }
+    let cache = ReferenceCache()
+
     public init(model: LlamaModel, pool: ThreadPool, documents: [(name: String, tokens: [Int32])], needles: [(NeedleCase, [Int32])],
                 steps: Int, needleTokens: Int = answerPrefixTokens, isEnd: @escaping (Int32) -> Bool, decode: @escaping ([Int32]) -> String) {
         self.model = model
@@ -71,15 +79,17 @@ public struct FidelityCalibration {
         throws -> (row: CalibrationRecord, total: FidelityComparison, needles: NeedleTally, harness: FidelityHarness) {
         let harness = FidelityHarness(model: model, pool: pool, strategy: mix.makeAttention(), format: mix.kv)
         var total = FidelityComparison(), index: IndexSize?
-        for (name, tokens) in documents {
-            let c = try harness.compareContinuation(tokens: tokens, steps: steps)
+        for (i, (name, tokens)) in documents.enumerated() {
+            if cache.logits[i] == nil { cache.logits[i] = try harness.referenceLogits(tokens: tokens, steps: steps) }
+            let c = try harness.compareContinuation(tokens: tokens, steps: steps, reference: cache.logits[i])
             index = harness.lastIndexSize ?? index
             total.merge(c)
             progress(.document(name, c))
         }
         var tally = NeedleTally()
-        for (needle, ids) in needles {
-            let (r, k) = try harness.answer(prompt: ids, maxTokens: needleTokens, isEnd: isEnd)
+        for (i, (needle, ids)) in needles.enumerated() {
+            if cache.answers[i] == nil { cache.answers[i] = try harness.referenceAnswer(prompt: ids, maxTokens: needleTokens, isEnd: isEnd) }
+            let (r, k) = try harness.answer(prompt: ids, maxTokens: needleTokens, isEnd: isEnd, reference: cache.answers[i])
             let answers = [r, k].map(decode)
             let pass = answers.map { $0.contains(needle.answer) }
             tally.cases += 1

@@ -33,34 +33,62 @@ public final class FidelityHarness {
     public private(set) var lastIndexSize: IndexSize?
 
     /// Compares the two paths over the last `steps` + 1 tokens of `tokens` (the rest is the prefix).
+    /// `reference`: the dense path's logits per step from `referenceLogits` (several mixes compared
+    /// on the same document need them once); nil computes them alongside.
     /// `onStep` sees the comparison so far after every step (progress).
-    public func compareContinuation(tokens: [Int32], steps: Int,
+    public func compareContinuation(tokens: [Int32], steps: Int, reference cached: [[Float]]? = nil,
                                     onStep: (FidelityComparison) -> Void = { _ in }) throws(ModelError) -> FidelityComparison {
         precondition(steps >= 1 && tokens.count > steps + 1)
         let prefix = Array(tokens[0..<(tokens.count - steps - 1)])
-        let ref = try model.makeSequence(format: .f16), cand = try model.makeSequence(format: format)
-        try reference.prefill(ref, tokens: prefix, logits: false)
+        let cand = try model.makeSequence(format: format)
+        let ref = cached == nil ? try model.makeSequence(format: .f16) : nil
+        if let ref { try reference.prefill(ref, tokens: prefix, logits: false) }
         try candidate.prefill(cand, tokens: prefix, logits: false)
         var comparison = FidelityComparison()
         comparison.contextTokens = prefix.count
         comparison.documents = 1
         for j in 0..<steps {
             let fed = tokens[prefix.count + j], next = Int(tokens[prefix.count + j + 1])
-            let p = try reference.forward([ForwardRequest(ref, tokens: [fed])])[0].last
             let q = try candidate.forward([ForwardRequest(cand, tokens: [fed])])[0].last
-            comparison.add(reference: p, candidate: q, next: next)
+            if let cached {
+                cached[j].withUnsafeBufferPointer { comparison.add(reference: $0, candidate: q, next: next) }
+            } else if let ref {
+                let p = try reference.forward([ForwardRequest(ref, tokens: [fed])])[0].last
+                comparison.add(reference: p, candidate: q, next: next)
+            }
             onStep(comparison)
         }
         lastIndexSize = (strategy as? SparseAttentionStrategy)?.indexByteCount(cand.attentionIndex)
         return comparison
     }
 
-    /// Greedy answers of both paths to `prompt` (at most `maxTokens`, stopping at `isEnd`).
-    public func answer(prompt: [Int32], maxTokens: Int, isEnd: (Int32) -> Bool) throws(ModelError) -> (reference: [Int32], candidate: [Int32]) {
-        let greedy = SamplerParameters(temperature: 0)
-        let r = try reference.generate(model.makeSequence(format: .f16), prompt: prompt, maxNewTokens: maxTokens, sampler: greedy, isEnd: isEnd)
-        let c = try candidate.generate(model.makeSequence(format: format), prompt: prompt, maxNewTokens: maxTokens, sampler: greedy, isEnd: isEnd)
-        return (r.tokens, c.tokens)
+    /// The dense path's next-token logits at each of the last `steps` positions (as
+    /// `compareContinuation` feeds them), to compare several candidates against.
+    public func referenceLogits(tokens: [Int32], steps: Int) throws(ModelError) -> [[Float]] {
+        precondition(steps >= 1 && tokens.count > steps + 1)
+        let prefix = Array(tokens[0..<(tokens.count - steps - 1)])
+        let ref = try model.makeSequence(format: .f16)
+        try reference.prefill(ref, tokens: prefix, logits: false)
+        var rows: [[Float]] = []
+        for j in 0..<steps { rows.append(Array(try reference.forward([ForwardRequest(ref, tokens: [tokens[prefix.count + j]])])[0].last)) }
+        return rows
+    }
+
+    /// Greedy answers of both paths to `prompt` (at most `maxTokens`, stopping at `isEnd`);
+    /// `reference`: the dense path's answer when already known.
+    public func answer(prompt: [Int32], maxTokens: Int, isEnd: (Int32) -> Bool,
+                       reference known: [Int32]? = nil) throws(ModelError) -> (reference: [Int32], candidate: [Int32]) {
+        let r: [Int32]
+        if let known { r = known } else { r = try referenceAnswer(prompt: prompt, maxTokens: maxTokens, isEnd: isEnd) }
+        let c = try candidate.generate(model.makeSequence(format: format), prompt: prompt, maxNewTokens: maxTokens,
+                                       sampler: SamplerParameters(temperature: 0), isEnd: isEnd)
+        return (r, c.tokens)
+    }
+
+    /// The dense path's greedy answer to `prompt`.
+    public func referenceAnswer(prompt: [Int32], maxTokens: Int, isEnd: (Int32) -> Bool) throws(ModelError) -> [Int32] {
+        try reference.generate(model.makeSequence(format: .f16), prompt: prompt, maxNewTokens: maxTokens,
+                               sampler: SamplerParameters(temperature: 0), isEnd: isEnd).tokens
     }
 }
 
