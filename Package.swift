@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // `pipeline`: batch LLM inference over long documents on CPU. Targets and their order follow
 // docs/architecture.md; dependencies point down only:
-//   CKernels, CLZ4 → GGUF → Tensor → KVCache → Attention → Tokenizer → Model → Planner → Store → Pipeline → pipeline
+//   CKernels, CLZ4 → GGUF → Tensor → KVCache → Attention → Tokenizer → Model → Store → Planner → Evaluation, Pipeline → pipeline
 import PackageDescription
 
 // Release builds of the engine's hot loops (Tensor, KVCache, Attention, Model) must let SIMD code
@@ -46,10 +46,14 @@ let package = Package(
                 swiftSettings: hotSwiftSettings),
         .target(name: "Planner", dependencies: ["Model", "KVCache", "Attention", "Tensor", "Store"], swiftSettings: swiftSettings),
         .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")], swiftSettings: swiftSettings),
+        // Measurement apart from decision: the machine probe, the fidelity harness and calibration,
+        // the engine benchmarks. Planner stays arithmetic over what they record.
+        .target(name: "Evaluation", dependencies: ["Planner", "Model", "Store", "KVCache", "Attention", "Tensor", "CKernels"],
+                swiftSettings: swiftSettings),
         .target(name: "Pipeline", dependencies: ["Store", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "GGUF"],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "PipelineCLI", dependencies: [
-            "Pipeline", "Store", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "Tensor", "GGUF",
+            "Pipeline", "Evaluation", "Store", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "Tensor", "GGUF",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftSettings),
 
@@ -62,9 +66,9 @@ let package = Package(
         .testTarget(name: "KVCacheTests", dependencies: ["KVCache", "Tensor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AttentionTests", dependencies: ["Attention", "KVCache", "Tensor", "TestSupport"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "Tokenizer", "GGUF", "Tensor", "KVCache", "Attention", "Planner", "TestSupport"],
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Evaluation", "Tokenizer", "GGUF", "Tensor", "KVCache", "Attention", "Planner", "TestSupport"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "PlannerTests", dependencies: ["Planner", "Store", "Model", "KVCache", "Attention", "Tensor", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PlannerTests", dependencies: ["Planner", "Evaluation", "Store", "Model", "KVCache", "Attention", "Tensor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Planner", "Attention", "KVCache", "Store", "Model", "TestSupport"],
                     swiftSettings: swiftSettings),

@@ -1,13 +1,14 @@
 import ArgumentParser
 import Attention
-import KVCache
-import Tokenizer
+import Evaluation
 import Foundation
+import KVCache
 import Model
 import Pipeline
 import Planner
 import Store
 import Tensor
+import Tokenizer
 
 /// `pipeline calibrate`: measures this machine (MachineProbe) and stores the profile the router's
 /// cost model reads.

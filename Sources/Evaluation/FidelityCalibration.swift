@@ -7,9 +7,11 @@
 // file with that digest; for any other model file `calibrate` measures them on the bundled set.
 // `pipeline eval` measures one mix on documents and needles of its own choosing the same way.
 import Attention
+import CKernels
 import Foundation
 import KVCache
 import Model
+import Planner
 import Store
 import Tensor
 

@@ -3,6 +3,8 @@ import CKernels
 import Foundation
 import KVCache
 import Model
+import Planner
+import Store
 import Tensor
 
 /// The fidelity harness behind `pipeline eval` (FIDELITY.md): how far an approximation
