@@ -74,6 +74,10 @@ public final class ModelUnitExecutor: BatchUnitExecutor, @unchecked Sendable {
         }
     }
 
+    /// The shape the cost model needs of the model at `path`, loading it into the executor's
+    /// engine cache (so a run loads each model once, for planning and for its units).
+    public func shape(modelPath path: String) throws -> ModelShape { try engine(for: path).shape }
+
     /// The plan for a unit, checked against what this build runs.
     func plan(_ work: UnitWork, workload: UnitWorkload, model: LlamaModel, shape: ModelShape, prefix: [Int32]) throws -> UnitPlan {
         var plan = try planning.plan(work, workload: workload, shape: shape, cachedFormats: cachedFormats(model: model, prefix: prefix))

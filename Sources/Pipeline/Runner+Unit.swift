@@ -54,7 +54,7 @@ extension Runner {
         }
         let started = Date()
         do {
-            let spec = try JobSpec.stored(leased.job.specJSON, jobID: leased.job.id)
+            let spec = try spec(of: leased.job)
             let text = try DocumentReader.read(document, expectedHash: leased.document.contentHash)
             let heartbeat = Heartbeat(store: store, lease: lease, leaseSeconds: options.leaseSeconds,
                                       interval: options.heartbeatSeconds)
@@ -115,6 +115,14 @@ extension Runner {
                  attempt: leased.lease.attempt, documentPath: leased.document.path, documentText: text, spec: spec,
                  memoryBudgetMB: options.memoryBudgetMB ?? spec.memoryBudgetMB,
                  modelPath: leased.job.modelPath ?? options.modelPath, threads: options.threads)
+    }
+
+    /// The job's spec, decoded once per run.
+    func spec(of job: JobRecord) throws -> JobSpec {
+        if let known = specs.withLock({ $0[job.id] }) { return known }
+        let spec = try JobSpec.stored(job.specJSON, jobID: job.id)
+        specs.withLock { $0[job.id] = spec }
+        return spec
     }
 
     /// Records a failed attempt: final after `maxAttempts` (or when `final`). The error is stored as JSON.

@@ -71,7 +71,7 @@ struct RunCommand: AsyncParsableCommand {
             options.maxSeconds = maxSeconds
             options.threads = threads
             options.memoryBudgetMB = memoryBudgetMB
-            options.batchUnits = try chooseBatch(store, router: router, modelPath: modelOptions.modelPath, display: display)
+            options.batchUnits = try chooseBatch(store, router: router, executor: executor, modelPath: modelOptions.modelPath, display: display)
             let stop = StopFlag()
             stop.raiseOnTerminationSignals()
             let runner = Runner(store: store, executor: executor, options: options, stop: stop,
@@ -90,15 +90,15 @@ extension RunCommand {
     /// `--batch-units`, or with auto the cost model's batch size for a typical unit: the mean
     /// recorded document (4,096 tokens before any run), three 32-token prompts, 128 new tokens at
     /// the recorded answer share, the mix auto routes it to at fidelity high, under the memory budget.
-    func chooseBatch(_ store: SQLiteStore, router: JobRouter, modelPath: String, display: ProgressDisplay) throws -> Int {
+    func chooseBatch(_ store: SQLiteStore, router: JobRouter, executor: ModelUnitExecutor, modelPath: String,
+                     display: ProgressDisplay) throws -> Int {
         if let n = Int(batchUnits) { return n }
         guard let profile = router.profile else { return 1 }
-        let model: LlamaModel
-        do { model = try LlamaModel(path: modelPath) } catch {
+        let shape: ModelShape
+        do { shape = try executor.shape(modelPath: modelPath) } catch {
             display.log("batch of 1 unit: the cost model needs --model's shape, and it did not load (\(error))")
             return 1
         }
-        let shape = ModelShape(model: model, maxTokens: 512)
         let recorded = try store.recordedUnits(limit: 50).map(\.metrics.keptTokenCount)
         let workload = router.expected(UnitWorkload(documentTokens: recorded.isEmpty ? 4096 : recorded.reduce(0, +) / recorded.count,
                                                     promptTokens: [32, 32, 32], maxNewTokens: 128))
