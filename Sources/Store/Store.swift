@@ -54,6 +54,9 @@ public protocol Store: Sendable {
     /// Every output of a job: one record per (unit, prompt), in unit then prompt order.
     func results(jobID: String) throws -> [ResultRecord]
 
+    /// The metrics of a job's done units with their documents, in unit order (`pipeline report`).
+    func metrics(jobID: String) throws -> [UnitMetrics]
+
     /// The most recently finished units' metrics with their job's spec, newest first (the refit's data).
     func recordedUnits(limit: Int) throws -> [RecordedUnit]
 
@@ -74,6 +77,17 @@ public protocol Store: Sendable {
 
     /// The newest profile's JSON, of any thread count when `threads` is nil; nil when none.
     func latestMachineProfile(threads: Int?) throws -> Data?
+}
+
+/// A done unit's metrics with its document.
+public struct UnitMetrics: Sendable, Hashable {
+    public var documentPath: String
+    public var metrics: MetricsRecord
+
+    public init(documentPath: String, metrics: MetricsRecord) {
+        self.documentPath = documentPath
+        self.metrics = metrics
+    }
 }
 
 /// A done unit's metrics with what its job asked for.
