@@ -38,7 +38,7 @@ struct CalibrateCommand: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Measuring: documents compared step by step.")
     var fidelityDocs = ["data/docs/licences/GPL-3.txt", "data/docs/manuals/valgrind-FAQ.txt"]
     @Option(parsing: .upToNextOption, help: "Measuring: needle case files (JSON [{name, prompt, answer}]).")
-    var fidelityNeedles = ["data/eval/distractor-needles.json", "data/eval/kv-needles.json", "data/eval/sparse-needles.json"]
+    var fidelityNeedles = ["data/eval/distractor-needles.json"]
     @Option(help: "Measuring: decode steps compared per document.") var fidelitySteps = 64
     @Option(help: "Measuring: write the measured rows as a shipped-rows file (for data/calibration).") var export: String?
 
