@@ -2,6 +2,8 @@
 // `pipeline`: batch LLM inference over long documents on CPU. Targets and their order follow
 // DESIGN.md; dependencies point down only:
 //   CKernels, CLZ4 → GGUF → Tensor → KVCache → Attention → Tokenizer → Model → Planner → Store → Pipeline → pipeline
+// PostgresStore (Store's second backend, on PostgresNIO) sits beside Store and is used by the CLI
+// only, so the engine's targets and their tests never link SwiftNIO.
 import PackageDescription
 
 // Release builds must let SIMD code reach memory bandwidth: no exclusivity or overflow checks in
@@ -26,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .target(name: "CKernels", cSettings: kernelCSettings),
@@ -40,10 +43,12 @@ let package = Package(
                 swiftSettings: swiftSettings),
         .target(name: "Planner", dependencies: ["Model", "KVCache", "Attention", "Tensor", "Store"], swiftSettings: swiftSettings),
         .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")], swiftSettings: swiftSettings),
+        .target(name: "PostgresStore", dependencies: ["Store", .product(name: "PostgresNIO", package: "postgres-nio")],
+                swiftSettings: swiftSettings),
         .target(name: "Pipeline", dependencies: ["Store", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "GGUF"],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "PipelineCLI", dependencies: [
-            "Pipeline", "Store", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "Tensor", "GGUF",
+            "Pipeline", "Store", "PostgresStore", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "Tensor", "GGUF",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftSettings),
 
@@ -59,7 +64,7 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model", "Tokenizer", "GGUF", "Tensor", "KVCache", "Attention", "Planner", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "Store", "Model", "KVCache", "Attention", "Tensor", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "PostgresStore", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store", "Model", "TestSupport"],
                     swiftSettings: swiftSettings),
     ],

@@ -74,7 +74,7 @@ struct EvalCommand: AsyncParsableCommand {
                 confidentTop1Agreement: total.confidentTop1Agreement, perplexity: total.candidatePerplexity,
                 referencePerplexity: total.referencePerplexity, needles: needleResult?.cases, needlesReferencePassed: needleResult?.referencePassed,
                 needlesKept: needleResult?.kept, indexBytes: index.map { $0.indexBytes + $0.mirrorBytes }, indexedKVBytes: index?.indexedKVBytes)
-            if !noStore { row = try SQLiteStore(path: storeOptions.databasePath).record(row) }
+            if !noStore { row = try storeOptions.open().record(row) }
             print(Self.markdownRow(row))
         }
     }

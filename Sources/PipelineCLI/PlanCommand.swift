@@ -38,7 +38,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try SQLiteStore(path: storeOptions.databasePath, createIfMissing: false)
+            let store = try storeOptions.open(createIfMissing: false)
             let record = try store.job(job)
             let spec = try JobSpec.stored(record.specJSON, jobID: record.id)
             let router = try loadRouter(store, threads: threads)

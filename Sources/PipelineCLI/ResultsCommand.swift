@@ -58,7 +58,7 @@ struct ResultsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try SQLiteStore(path: storeOptions.databasePath, createIfMissing: false)
+            let store = try storeOptions.open(createIfMissing: false)
             let record = try store.job(job)
             let results = try store.results(jobID: record.id)
             if jsonl {

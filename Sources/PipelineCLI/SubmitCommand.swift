@@ -26,7 +26,7 @@ struct SubmitCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try SQLiteStore(path: storeOptions.databasePath)
+            let store = try storeOptions.open()
             let report = try Submitter(store: store).submit(paths: paths)
             for job in report.submitted {
                 let receipt = job.receipt
