@@ -10,7 +10,8 @@
 // so a call from a plain thread or from an async command body never needs a Swift-concurrency
 // thread to make progress (no deadlock on a 2-thread cooperative pool). Calls are serialised by a
 // lock (a transaction is a sequence of statements on the one connection). A dropped connection
-// (server restart, cut link) fails the call with `StoreError.unreachable`; the next call reconnects.
+// (server restart), or one with no reply within the reply timeout (a cut link), fails the call
+// with `StoreError.unreachable` and is closed; the next call reconnects.
 import Foundation
 import PostgresNIO
 import Store
@@ -22,6 +23,9 @@ public final class PostgresStore: Store, @unchecked Sendable {
     let clockOffset: @Sendable () -> Double
     let connectTimeout: Double
     let busyTimeout: Double
+    /// How long a statement's reply may take before the connection is given up: the busy timeout
+    /// (a lock wait) plus 20 s.
+    var replyTimeout: Double { busyTimeout + 20 }
     let logger: Logger
     private let lock = NSLock()
     private var connection: PostgresConnection?
@@ -59,17 +63,36 @@ public final class PostgresStore: Store, @unchecked Sendable {
         let connection: PostgresConnection
         let logger: Logger
         let offset: Double
+        let replyTimeout: Double
 
         /// Runs one statement and returns its rows.
         @discardableResult
         func query(_ query: PostgresQuery) throws -> [PostgresRandomAccessRow] {
-            try connection.query(query, logger: logger).wait().rows.map { $0.makeRandomAccess() }
+            try reply(connection.query(query, logger: logger)).rows.map { $0.makeRandomAccess() }
         }
 
         /// Number of rows a statement changed.
         func execute(_ query: PostgresQuery) throws -> Int {
-            try connection.query(query, logger: logger).wait().metadata.rows ?? 0
+            try reply(connection.query(query, logger: logger)).metadata.rows ?? 0
         }
+
+        /// Waits for a reply, at most `replyTimeout` seconds: a connection whose packets stopped
+        /// (a cut link, a machine gone) would otherwise hold the runner until TCP gives up.
+        private func reply(_ future: EventLoopFuture<PostgresQueryResult>) throws -> PostgresQueryResult {
+            let promise = future.eventLoop.makePromise(of: PostgresQueryResult.self)
+            let timeout = replyTimeout
+            let timer = future.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {
+                promise.fail(NoReply(seconds: timeout))
+            }
+            future.whenComplete { _ in timer.cancel() }
+            future.cascade(to: promise)
+            return try promise.futureResult.wait()
+        }
+    }
+
+    /// No reply from the server within the reply timeout.
+    struct NoReply: Error {
+        var seconds: Double
     }
 
     /// One statement (its own transaction), errors mapped to `StoreError`.
@@ -98,7 +121,7 @@ public final class PostgresStore: Store, @unchecked Sendable {
         defer { lock.unlock() }
         do {
             let connection = try connected()
-            return try body(Session(connection: connection, logger: logger, offset: clockOffset()))
+            return try body(Session(connection: connection, logger: logger, offset: clockOffset(), replyTimeout: replyTimeout))
         } catch let error as StoreError {
             throw error
         } catch {
@@ -125,8 +148,13 @@ public final class PostgresStore: Store, @unchecked Sendable {
         return connection
     }
 
+    /// Closes a failed connection and waits for it (PostgresNIO requires a connection to be closed
+    /// before it is released; closing is local, so a dead peer does not hold it up).
     private func dropConnection() {
-        if let connection { let _: EventLoopFuture<Void> = connection.close() }
+        if let connection {
+            let closing: EventLoopFuture<Void> = connection.close()
+            try? closing.wait()
+        }
         connection = nil
     }
 
@@ -154,6 +182,9 @@ public final class PostgresStore: Store, @unchecked Sendable {
             default:
                 return .server(address: name, operation: operation, sqlState: "", message: "\(error.code)")
             }
+        }
+        if let error = error as? NoReply {
+            return .unreachable(address: name, reason: "no reply within \(Int(error.seconds)) s")
         }
         if error is ChannelError || error is IOError || error is NIOConnectionError {
             return .unreachable(address: name, reason: "\(error)")

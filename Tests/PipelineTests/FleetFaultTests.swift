@@ -13,12 +13,16 @@ import TestSupport
 struct FleetFaultTests {
     static let units = 200
     static let leaseSeconds = 3.0
+    /// Kills, the restart and the cut each cost the units in flight an attempt; with the default 3
+    /// a unit hit by three of them is given up (as documented), so the fleet runs with 10.
+    static let maxAttempts = 10
 
     final class Run {
         let process: Process
         let host: Int
+        let log: String
         var exitRecorded = false
-        init(_ process: Process, host: Int) { self.process = process; self.host = host }
+        init(_ process: Process, host: Int, log: String) { self.process = process; self.host = host; self.log = log }
     }
 
     struct Victim {
@@ -50,7 +54,7 @@ struct FleetFaultTests {
         func launch(_ h: Int) throws -> Run {
             let host = hosts[h]
             let arguments = [Processes.pipelineBinary, "run", "--db", server.address(database: database, host: host.serverAddress),
-                             "--lease-seconds", "\(Self.leaseSeconds)", "--batch-units", "1", "--threads", "1",
+                             "--lease-seconds", "\(Self.leaseSeconds)", "--max-attempts", "\(Self.maxAttempts)", "--batch-units", "1", "--threads", "1",
                              "--kv-dir", w.folder.file("hosts/\(host.name)/kv")]
             let (executable, argv) = host.command(arguments)
             let process = Process()
@@ -63,20 +67,27 @@ struct FleetFaultTests {
             process.standardOutput = FileHandle(forWritingAtPath: log)
             process.standardError = process.standardOutput
             try process.run()
-            return Run(process, host: h)
+            return Run(process, host: h, log: log)
         }
 
         var slots: [[Run?]] = [[nil, nil], [nil, nil]]
+        var nextLaunch = [[Date.distantPast, Date.distantPast], [Date.distantPast, Date.distantPast]]
         var exits: [String: Int] = [:], victims: [Victim] = [], hostsSeenInStatus = Set<String>()
-        var restarted = false, cutAt: Date?, cutDone = false, lastKill = Date(), lastStatus = Date.distantPast
+        var restarted = false, cutAt: Date?, cutDone = false, lastKill = Date(), lastStatus = Date.distantPast, lastCount = Date.distantPast
         let start = Date(), deadline = start.addingTimeInterval(300)
-        var done = 0
+        var done = 0, finished = 0
         defer { for run in slots.joined().compactMap({ $0 }) where run.process.isRunning { kill(run.process.processIdentifier, SIGKILL) } }
 
         while Date() < deadline {
-            if let n = sql("SELECT count(*) FROM unit WHERE state = 'done'")?.first.flatMap(Int.init) { done = n }
+            if Date().timeIntervalSince(lastCount) > 0.5,
+               let counts = sql("SELECT count(*) FILTER (WHERE state = 'done') || ' ' || count(*) FILTER (WHERE state = 'failed') FROM unit")?
+                .first?.split(separator: " ").compactMap({ Int($0) }), counts.count == 2 {
+                done = counts[0]
+                finished = counts[0] + counts[1]
+                lastCount = Date()
+            }
             let running = slots.joined().compactMap { $0 }.filter { $0.process.isRunning }
-            if done == Self.units && running.isEmpty { break }
+            if finished == Self.units && running.isEmpty { break }
             // Cron: every slot whose runner ended gets a new one while work remains.
             for h in 0..<2 {
                 for s in 0..<2 {
@@ -86,14 +97,19 @@ struct FleetFaultTests {
                         let key = run.process.terminationReason == .uncaughtSignal ? "signal \(run.process.terminationStatus)"
                             : "exit \(run.process.terminationStatus)"
                         exits[key, default: 0] += 1
+                        if !["exit 0", "exit 75", "signal 9"].contains(key) {
+                            let text = (try? String(contentsOfFile: run.log, encoding: .utf8)) ?? ""
+                            print("fleet: a runner on \(hosts[h].name) ended with \(key): \(text.split(separator: "\n").suffix(8).joined(separator: " | "))")
+                        }
+                        nextLaunch[h][s] = Date().addingTimeInterval(0.5)   // as cron's next tick, sooner
                     }
                     let ended = slots[h][s].map { !$0.process.isRunning } ?? true
                     let stopped = !isolated && cutAt != nil && !cutDone && h == 1
-                    if ended && done < Self.units && !stopped { slots[h][s] = try launch(h) }
+                    if ended && finished < Self.units && !stopped && Date() >= nextLaunch[h][s] { slots[h][s] = try launch(h) }
                 }
             }
-            // kill -9 a runner that holds a lease, every 2.5 s, 8 times.
-            if done >= 10 && victims.count < 8 && Date().timeIntervalSince(lastKill) > 2.5,
+            // kill -9 a runner that holds a lease, every 1.5 s, 8 times.
+            if done >= 5 && victims.count < 8 && Date().timeIntervalSince(lastKill) > 1.5,
                let holders = sql("SELECT DISTINCT lease_owner FROM unit WHERE state = 'leased'") {
                 let pids = Set(holders.compactMap { $0.split(separator: ":").dropLast().last.flatMap { Int32($0) } })
                 if let run = slots.joined().compactMap({ $0 }).first(where: { $0.process.isRunning && pids.contains($0.process.processIdentifier) }) {
@@ -144,14 +160,24 @@ struct FleetFaultTests {
         let distinct = sql("SELECT count(*) FROM (SELECT DISTINCT unit_id, prompt_index FROM output) x")?.first.flatMap(Int.init) ?? -1
         let metrics = sql("SELECT count(*) FROM metrics")?.first.flatMap(Int.init) ?? -1
         let redone = sql("SELECT count(*) FROM unit WHERE attempts > 1")?.first.flatMap(Int.init) ?? -1
-        let perHost = sql("SELECT split_part(runner, ':', 1) || '=' || count(*) FROM metrics GROUP BY 1 ORDER BY 1") ?? []
+        let attempts = sql("SELECT attempts || 'x' || count(*) FROM unit GROUP BY attempts ORDER BY attempts") ?? []
+        let perHost = sql("SELECT split_part(runner, ':', 1) || '=' || count(*) FROM metrics GROUP BY split_part(runner, ':', 1) ORDER BY 1") ?? []
         let overrun = victims.compactMap { v in v.leaseExpiry.map { $0 - v.killedAt } }
         print("fleet: \(Self.units) units in \(String(format: "%.0f", seconds)) s: \(states.joined(separator: " ")); outputs \(outputs) (distinct (unit, prompt) \(distinct)), metrics \(metrics); "
-              + "units redone after a lost lease \(redone); done per host \(perHost.joined(separator: " ")); "
+              + "units redone after a lost lease \(redone) (attempts×units \(attempts.joined(separator: " "))); done per host \(perHost.joined(separator: " ")); "
               + "runs \(exits.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")); "
               + "killed -9: \(victims.count) (holding leases that expire at most \(String(format: "%.2f", overrun.max() ?? 0)) s after the kill, timeout \(Self.leaseSeconds) s); "
               + "server restarted: \(restarted); \(hosts[1].name) link cut \(String(format: "%.0f", 2 * Self.leaseSeconds)) s: \(cutDone); hosts seen in status: \(hostsSeenInStatus.sorted())")
 
+        if states != ["done=\(Self.units)"] {
+            for host in hosts {
+                let folder = w.folder.file("hosts/\(host.name)")
+                for log in ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter({ $0.hasSuffix(".log") }).prefix(3) {
+                    let text = (try? String(contentsOfFile: folder + "/" + log, encoding: .utf8)) ?? ""
+                    print("fleet: \(host.name)/\(log): \(text.split(separator: "\n").suffix(6).joined(separator: " | "))")
+                }
+            }
+        }
         #expect(states == ["done=\(Self.units)"])
         #expect(outputs == 2 * Self.units && distinct == 2 * Self.units && metrics == Self.units)
         #expect(victims.count == 8 && restarted && cutDone)

@@ -1,5 +1,5 @@
 // A throw-away PostgreSQL cluster for the tests that need a real server: initdb + pg_ctl from
-// Debian's packages (PIPELINE_TEST_PG_BIN, default /usr/lib/postgresql/15/bin), in a temp folder,
+// Debian's packages (PIPELINE_TEST_PG_BIN, default the newest /usr/lib/postgresql/N/bin), in a temp folder,
 // listening on 127.0.0.1 at a free port, trust authentication for user `pipeline`, no fsync.
 // PostgreSQL refuses to run as root, so as root the cluster runs as `nobody` (runuser) in a
 // folder chowned to it. One cluster per test process, started on first use; it is stopped when
@@ -28,8 +28,11 @@ public final class PostgresTestServer: @unchecked Sendable {
     /// True when the run has said it has no PostgreSQL (PIPELINE_TEST_NO_POSTGRES=1).
     public static var disabled: Bool { ProcessInfo.processInfo.environment["PIPELINE_TEST_NO_POSTGRES"] == "1" }
 
+    /// PIPELINE_TEST_PG_BIN, else the newest /usr/lib/postgresql/N/bin (Debian's layout).
     public static var defaultBinaries: String {
-        ProcessInfo.processInfo.environment["PIPELINE_TEST_PG_BIN"] ?? "/usr/lib/postgresql/15/bin"
+        if let bin = ProcessInfo.processInfo.environment["PIPELINE_TEST_PG_BIN"] { return bin }
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []).compactMap(Int.init).sorted()
+        return "/usr/lib/postgresql/\(versions.last ?? 15)/bin"
     }
 
     nonisolated(unsafe) private static var sharedServer: PostgresTestServer?
