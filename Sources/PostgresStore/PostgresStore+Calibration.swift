@@ -32,7 +32,7 @@ extension PostgresStore {
     }
 
     public func saveMachineProfile(json: Data, threads: Int, source: String) throws {
-        try single("save machine profile") { s in
+        try single("save machine profile") { s -> Void in
             try s.query("""
                 INSERT INTO machine_profiles (measured_at, threads, profile_json, source)
                 VALUES (now() + \(s.offset) * interval '1 second', \(threads), \(String(decoding: json, as: UTF8.self)), \(source))

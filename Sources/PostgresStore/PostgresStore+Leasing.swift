@@ -72,49 +72,53 @@ extension PostgresStore {
         }
     }
 
+    /// One statement, so one round trip: the lease check locks the unit row (FOR UPDATE) and every
+    /// write reads from it, so nothing is written when the token does not match; the outputs and
+    /// the metrics travel as JSON (`json_populate_record[set]` maps their keys onto the columns).
     public func complete(_ lease: LeaseRecord, outputs: [OutputRecord], metrics: MetricsRecord) throws {
-        try transaction("complete unit \(lease.unitID)") { s in
-            // The lease check locks the unit row until commit: no claim can take it meanwhile.
-            guard let row = try s.query("""
-                SELECT document_id FROM unit WHERE id = \(lease.unitID) AND state = 'leased' AND lease_token = \(lease.token)
-                FOR UPDATE
-                """).first
-            else { throw StoreError.leaseLost(unitID: lease.unitID, owner: lease.owner) }
-            let documentID = try row.get("document_id", Int64.self)
-            for o in outputs {
-                try s.query("""
+        var m = metrics
+        m.unitID = lease.unitID
+        let outputsJSON = try Self.json(outputs), metricsJSON = try Self.json(m)
+        try single("complete unit \(lease.unitID)") { s in
+            let checked = try s.query("""
+                WITH checked AS (
+                    SELECT id, document_id FROM unit WHERE id = \(lease.unitID) AND state = 'leased' AND lease_token = \(lease.token)
+                    FOR UPDATE
+                ), written_outputs AS (
                     INSERT INTO output (unit_id, prompt_index, prompt, text, prompt_token_count, generated_token_count,
                                         prefill_seconds, decode_seconds, finish_reason)
-                    VALUES (\(lease.unitID), \(o.promptIndex), \(o.prompt), \(o.text), \(o.promptTokenCount), \(o.generatedTokenCount),
-                            \(o.prefillSeconds), \(o.decodeSeconds), \(o.finishReason))
-                    """)
-            }
-            var m = metrics
-            m.unitID = lease.unitID
-            try insert(m, s)
-            try s.query("""
-                UPDATE unit SET state = 'done', last_error = NULL, finished_at = now() + \(s.offset) * interval '1 second',
-                    \(unescaped: Self.clearLease)
-                WHERE id = \(lease.unitID)
-                """)
-            try s.query("UPDATE document SET token_count = \(m.documentTokenCount) WHERE id = \(documentID)")
+                    SELECT checked.id, r.prompt_index, r.prompt, r.text, r.prompt_token_count, r.generated_token_count,
+                           r.prefill_seconds, r.decode_seconds, r.finish_reason
+                    FROM checked, json_populate_recordset(NULL::output, \(outputsJSON)::json) r
+                    RETURNING 1
+                ), written_metrics AS (
+                    INSERT INTO metrics SELECT (json_populate_record(NULL::metrics, \(metricsJSON)::json)).* FROM checked RETURNING 1
+                ), counted AS (
+                    UPDATE document SET token_count = \(m.documentTokenCount) FROM checked WHERE document.id = checked.document_id
+                    RETURNING 1
+                ), finished AS (
+                    UPDATE unit SET state = 'done', last_error = NULL, finished_at = now() + \(s.offset) * interval '1 second',
+                        \(unescaped: Self.clearLease)
+                    FROM checked WHERE unit.id = checked.id
+                    RETURNING 1
+                )
+                SELECT count(*) AS n FROM checked
+                """).first?.get("n", Int.self) ?? 0
+            if checked == 0 { throw StoreError.leaseLost(unitID: lease.unitID, owner: lease.owner) }
         }
     }
 
+    /// Inserts a metrics row (restore).
     func insert(_ m: MetricsRecord, _ s: Session) throws {
-        try s.query("""
-            INSERT INTO metrics (unit_id, content_hash, document_token_count, kept_token_count, truncated_head_tokens,
-                truncated_tail_tokens, tokens_in, tokens_out, prefill_seconds, prefill_tokens_per_second, decode_seconds,
-                decode_tokens_per_second, document_prefill_seconds, per_prompt_prefill_seconds, peak_memory_bytes, strategy_mix,
-                kv_bytes_in_memory, kv_bytes_on_disk, wall_seconds, runner, kv_snapshot, batch_size, kv_peak_resident_bytes,
-                predicted_seconds, predicted_prefill_seconds, predicted_decode_seconds, predicted_peak_memory_bytes)
-            VALUES (\(m.unitID), \(m.contentHash), \(m.documentTokenCount), \(m.keptTokenCount), \(m.truncatedHeadTokens),
-                \(m.truncatedTailTokens), \(m.tokensIn), \(m.tokensOut), \(m.prefillSeconds), \(m.prefillTokensPerSecond),
-                \(m.decodeSeconds), \(m.decodeTokensPerSecond), \(m.documentPrefillSeconds), \(m.perPromptPrefillSeconds),
-                \(m.peakMemoryBytes), \(m.strategyMix), \(m.kvBytesInMemory), \(m.kvBytesOnDisk), \(m.wallSeconds), \(m.runner),
-                \(m.kvSnapshot), \(m.batchSize), \(m.kvPeakResidentBytes), \(m.predictedSeconds), \(m.predictedPrefillSeconds),
-                \(m.predictedDecodeSeconds), \(m.predictedPeakMemoryBytes))
-            """)
+        try s.query("INSERT INTO metrics SELECT (json_populate_record(NULL::metrics, \(try Self.json(m))::json)).*")
+    }
+
+    /// A record as JSON with its columns' names (CodingKeys), for json_populate_record. Non-finite
+    /// numbers go as the strings float8 reads ("Infinity", "NaN"), as SQLite's REAL keeps them.
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
     public func fail(_ lease: LeaseRecord, error: String, final: Bool) throws {

@@ -101,6 +101,19 @@ struct PostgresStoreTests {
         #expect(results.count == 240 && Set(results.map { "\($0.unitID)/\($0.output.promptIndex)" }).count == 240)
     }
 
+    /// Metrics travel as JSON: non-finite rates (a zero-second decode) are kept, as SQLite keeps them.
+    @Test func nonFiniteMetricsAreStored() throws {
+        let store = try PostgresStore(address: try PostgresFixture.newDatabase())
+        _ = try store.submit(try StoreFixture(.inMemory).submission(documents: ["/d/a.txt"]))
+        let unit = try #require(try store.leaseNextUnit(owner: "r", leaseSeconds: 30))
+        var m = metrics(for: unit.lease)
+        m.decodeTokensPerSecond = .infinity
+        m.predictedSeconds = .nan
+        try store.complete(unit.lease, outputs: outputs(for: unit.lease, prompts: 1), metrics: m)
+        let stored = try #require(try store.recordedUnits(limit: 1).first?.metrics)
+        #expect(stored.decodeTokensPerSecond == .infinity && stored.predictedSeconds?.isNaN == true)
+    }
+
     /// Lease times are the server's: a lease taken now expires leaseSeconds after the server's now().
     @Test func leasesAreTimedByTheServersClock() throws {
         let address = try PostgresFixture.newDatabase()

@@ -18,7 +18,7 @@ PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 [ -x "$BIN" ] || { echo "no $BIN: swift build -c release (or set PIPELINE_BIN)" >&2; exit 66; }
 [ -x "$PG_BIN/initdb" ] || { echo "no PostgreSQL in $PG_BIN: apt-get install -y postgresql" >&2; exit 66; }
 
-WORK=$(mktemp -d /tmp/queue-bench.XXXXXX)
+WORK=$(mktemp -d /tmp/queue-bench.XXXXXX); chmod 755 "$WORK"
 PGDIR="$WORK/pg"
 mkdir -p "$PGDIR"
 AS=()
