@@ -2,6 +2,8 @@
 // `pipeline`: batch LLM inference over long documents on CPU. Targets and their order follow
 // docs/architecture.md; dependencies point down only:
 //   CKernels, CLZ4 → GGUF → Tensor → KVCache → Attention → Tokenizer → Model → Store → Planner → Evaluation, Pipeline → pipeline
+// PostgresStore (Store's second backend, on PostgresNIO) sits beside Store and is used by the CLI
+// only, so the engine's targets and their tests never link SwiftNIO.
 import PackageDescription
 
 // Release builds of the engine's hot loops (Tensor, KVCache, Attention, Model) must let SIMD code
@@ -32,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .target(name: "CKernels", cSettings: kernelCSettings),
@@ -46,6 +49,8 @@ let package = Package(
                 swiftSettings: hotSwiftSettings),
         .target(name: "Planner", dependencies: ["Model", "KVCache", "Attention", "Tensor", "Store"], swiftSettings: swiftSettings),
         .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")], swiftSettings: swiftSettings),
+        .target(name: "PostgresStore", dependencies: ["Store", .product(name: "PostgresNIO", package: "postgres-nio")],
+                swiftSettings: swiftSettings),
         // Measurement apart from decision: the machine probe, the fidelity harness and calibration,
         // the engine benchmarks. Planner stays arithmetic over what they record.
         .target(name: "Evaluation", dependencies: ["Planner", "Model", "Store", "KVCache", "Attention", "Tensor", "CKernels"],
@@ -53,7 +58,7 @@ let package = Package(
         .target(name: "Pipeline", dependencies: ["Store", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "GGUF"],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "PipelineCLI", dependencies: [
-            "Pipeline", "Evaluation", "Store", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "Tensor", "GGUF",
+            "Pipeline", "Evaluation", "Store", "PostgresStore", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "Tensor", "GGUF",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftSettings),
 
@@ -69,7 +74,7 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model", "Evaluation", "Tokenizer", "GGUF", "Tensor", "KVCache", "Attention", "Planner", "TestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "Evaluation", "Store", "Model", "KVCache", "Attention", "Tensor", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "PostgresStore", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Planner", "Attention", "KVCache", "Store", "Model", "TestSupport"],
                     swiftSettings: swiftSettings),
     ],

@@ -51,7 +51,7 @@ struct CalibrateCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             // The store first: a path that is not a store fails now, not after a minute of measuring.
-            let store = try SQLiteStore(path: storeOptions.databasePath)
+            let store = try storeOptions.open()
             let model = try LlamaModel(path: modelOptions.modelPath)
             let pool = ThreadPool(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount)
             let strategies = AttentionConfiguration.Kind.allCases.map { AttentionConfiguration($0).makeStrategy() }
@@ -66,7 +66,7 @@ struct CalibrateCommand: AsyncParsableCommand {
             if json {
                 print(String(decoding: encoded, as: UTF8.self))
             } else {
-                print(Self.summary(profile, store: store.path))
+                print(Self.summary(profile, store: storeOptions.displayName))
             }
             if fidelity != "skip" { try calibrateFidelity(model: model, pool: pool, store: store, say: probe.progress) }
         }

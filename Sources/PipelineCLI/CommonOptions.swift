@@ -23,7 +23,7 @@ struct ModelOptions: ParsableArguments {
 }
 
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: "SQLite store (default: $PIPELINE_DB or \(Defaults.databasePath)).")
+    @Option(name: .long, help: "Store: an SQLite file, or postgres://USER@HOST:PORT/DATABASE (default: $PIPELINE_DB or \(Defaults.databasePath)).")
     var db: String?
 
     var databasePath: String { db ?? Defaults.environment("PIPELINE_DB") ?? Defaults.databasePath }

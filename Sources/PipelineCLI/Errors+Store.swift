@@ -6,9 +6,10 @@ extension StoreError: CLIReportable {
     var exitStatus: ExitStatus {
         switch self {
         case .storeMissing, .cannotOpen, .jobNotFound: .noInput
-        case .notADatabase, .notAPipelineStore, .corrupt, .schemaFromNewerVersion: .dataError
-        case .busy, .leaseLost: .tempFail
-        case .inconsistent, .database: .software
+        case .notADatabase, .notAPipelineStore, .corrupt, .schemaFromNewerVersion, .foreignDatabase, .copyRefused: .dataError
+        case .busy, .leaseLost, .unreachable: .tempFail
+        case .inconsistent, .database, .server: .software
+        case .unsupportedAddress: .usage
         }
     }
 
@@ -36,6 +37,16 @@ extension StoreError: CLIReportable {
             "the store \(path) is inconsistent: \(detail)"
         case .database(let path, let operation, let code, let message):
             "store \(path): \(operation) failed: SQLite error \(code): \(message)"
+        case .unsupportedAddress(let address, let reason):
+            "--db \(address): \(reason)"
+        case .unreachable(let address, let reason):
+            "the store \(address) is unreachable (\(reason)); try again later"
+        case .foreignDatabase(let address, let detail):
+            "\(address) is not a pipeline store (\(detail)); nothing was written"
+        case .server(let address, let operation, let sqlState, let message):
+            "store \(address): \(operation) failed: PostgreSQL error \(sqlState): \(message)"
+        case .copyRefused(let reason):
+            "store copy refused: \(reason)"
         }
     }
 }

@@ -86,7 +86,7 @@ struct EvalCommand: AsyncParsableCommand {
                       + "of dense's \(t.referencePassed); \(t.changed) of \(t.cases) answers differ from dense's within "
                       + "\(FidelityCalibration.answerPrefixTokens) tokens")
             }
-            if !noStore { row = try SQLiteStore(path: storeOptions.databasePath).record(row) }
+            if !noStore { row = try storeOptions.open().record(row) }
             print(Self.markdownRow(row))
         }
     }

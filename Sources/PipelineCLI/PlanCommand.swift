@@ -40,7 +40,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try SQLiteStore(path: storeOptions.databasePath, createIfMissing: false, readOnly: true)
+            let store = try storeOptions.open(createIfMissing: false, readOnly: true)
             let record = try store.job(job)
             let spec = try JobSpec.stored(record.specJSON, jobID: record.id)
             let router = try loadRouter(store, threads: threads)

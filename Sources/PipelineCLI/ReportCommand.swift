@@ -21,7 +21,7 @@ struct ReportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try SQLiteStore(path: storeOptions.databasePath, createIfMissing: false, readOnly: true)
+            let store = try storeOptions.open(createIfMissing: false, readOnly: true)
             let records = try job.map { [try store.job($0)] } ?? store.jobs()
             let jobs = try records.map { record in
                 let fidelity = (try? JobSpec.stored(record.specJSON, jobID: record.id))?.fidelity.rawValue ?? "?"

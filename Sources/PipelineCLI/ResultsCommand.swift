@@ -63,7 +63,7 @@ struct ResultsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try SQLiteStore(path: storeOptions.databasePath, createIfMissing: false, readOnly: true)
+            let store = try storeOptions.open(createIfMissing: false, readOnly: true)
             let record = try store.job(job)
             let results = try store.results(jobID: record.id)
             if jsonl {

@@ -5,14 +5,14 @@ import Store
 
 /// The router of a run or a plan: the store's newest machine profile (calibrated or refit), its
 /// calibration rows, and the share of max_new_tokens recorded answers used.
-func loadRouter(_ store: SQLiteStore, threads: Int?) throws -> JobRouter {
+func loadRouter(_ store: any Store, threads: Int?) throws -> JobRouter {
     let profile = try store.latestMachineProfile(threads: threads).map { try MachineProfile(json: $0) }
     return JobRouter(profile: profile, calibrations: try store.calibrations(),
                      answerFraction: ProfileRefit.meanAnswerFraction(try unitSamples(store)) ?? 1)
 }
 
 /// The most recent done units as the refit sees them.
-func unitSamples(_ store: SQLiteStore, limit: Int = 200) throws -> [UnitSample] {
+func unitSamples(_ store: any Store, limit: Int = 200) throws -> [UnitSample] {
     var specs: [String: JobSpec] = [:]  // units of one job share its spec: decoded once
     return try store.recordedUnits(limit: limit).compactMap { u in
         let m = u.metrics, prompts = max(1, u.promptCount)
@@ -30,7 +30,7 @@ func unitSamples(_ store: SQLiteStore, limit: Int = 200) throws -> [UnitSample] 
 /// Refits the newest profile from the recorded units and stores the result (source `refit`);
 /// nil when there is no profile to refit.
 @discardableResult
-func refitProfile(_ store: SQLiteStore, threads: Int?) throws -> ProfileRefit.Result? {
+func refitProfile(_ store: any Store, threads: Int?) throws -> ProfileRefit.Result? {
     guard let data = try store.latestMachineProfile(threads: threads) else { return nil }
     let result = ProfileRefit.refit(try MachineProfile(json: data), samples: try unitSamples(store))
     try store.saveMachineProfile(json: try result.profile.encodedJSON(), threads: result.profile.threads, source: "refit")

@@ -40,8 +40,16 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "KV spill files and document snapshots (default: $PIPELINE_KV_DIR or data/kv).")
     var kvDir: String?
 
+    @Option(help: "A unit's lease lasts this long unless renewed (every quarter of it, at most every 10 s); a killed runner's unit is redone after it.")
+    var leaseSeconds: Double = 60
+
+    @Option(help: "A unit that fails (or whose runners die) this many times is marked failed.")
+    var maxAttempts = 3
+
     func validate() throws {
         if let maxSeconds, !(maxSeconds > 0) { throw ValidationError("--max-seconds must be a positive number") }
+        if !(1...100).contains(maxAttempts) { throw ValidationError("--max-attempts must be from 1 to 100") }
+        if !(leaseSeconds >= 1 && leaseSeconds <= 86_400) { throw ValidationError("--lease-seconds must be from 1 to 86400") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let memoryBudgetMB, memoryBudgetMB < 16 { throw ValidationError("--memory-budget-mb must be at least 16") }
         if batchUnits != "auto" {
@@ -51,7 +59,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try SQLiteStore(path: storeOptions.databasePath)
+            let store = try storeOptions.open()
             let display = ProgressDisplay(terminal: isatty(STDERR_FILENO) != 0)
             guard try store.leasableUnitCount() > 0 else {
                 display.log("nothing to run")
@@ -71,6 +79,9 @@ struct RunCommand: AsyncParsableCommand {
             options.maxSeconds = maxSeconds
             options.threads = threads
             options.memoryBudgetMB = memoryBudgetMB
+            options.leaseSeconds = leaseSeconds
+            options.heartbeatSeconds = min(10, leaseSeconds / 4)
+            options.maxAttempts = maxAttempts
             options.batchUnits = try chooseBatch(store, router: router, executor: executor, modelPath: modelOptions.modelPath, display: display)
             let stop = StopFlag()
             stop.raiseOnTerminationSignals()
@@ -90,7 +101,7 @@ extension RunCommand {
     /// `--batch-units`, or with auto the cost model's batch size for a typical unit: the mean
     /// recorded document (4,096 tokens before any run), three 32-token prompts, 128 new tokens at
     /// the recorded answer share, the mix auto routes it to at fidelity high, under the memory budget.
-    func chooseBatch(_ store: SQLiteStore, router: JobRouter, executor: ModelUnitExecutor, modelPath: String,
+    func chooseBatch(_ store: any Store, router: JobRouter, executor: ModelUnitExecutor, modelPath: String,
                      display: ProgressDisplay) throws -> Int {
         if let n = Int(batchUnits) { return n }
         guard let profile = router.profile else { return 1 }

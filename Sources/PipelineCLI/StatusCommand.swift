@@ -24,6 +24,8 @@ struct StatusCommand: AsyncParsableCommand {
     struct Output: Encodable {
         var jobs: [JobReport]
         var units: [UnitLine]?
+        /// Live leases by the runner's host (every job, or JOB's).
+        var hosts: [HostLine] = []
     }
 
     struct UnitLine: Encodable {
@@ -46,10 +48,11 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try SQLiteStore(path: storeOptions.databasePath, createIfMissing: false, readOnly: true)
+            let store = try storeOptions.open(createIfMissing: false, readOnly: true)
             var output = Output(jobs: [])
             if let job {
                 let record = try store.job(job)
+                output.hosts = HostLine.lines(try store.activeLeases(), jobID: record.id)
                 output.jobs = try store.statistics(jobID: record.id).map(JobReport.init)
                 output.units = try store.units(jobID: record.id).map { unit in
                     UnitLine(unit: unit.unitID, document: unit.documentPath, state: unit.state.rawValue,
@@ -58,6 +61,7 @@ struct StatusCommand: AsyncParsableCommand {
                 }
             } else {
                 output.jobs = try store.statistics(jobID: nil).map(JobReport.init)
+                output.hosts = HostLine.lines(try store.activeLeases(), jobID: nil)
             }
             if json {
                 try printJSON(output)
@@ -80,7 +84,10 @@ struct StatusCommand: AsyncParsableCommand {
                   + lpad(r.failed, 6) + " " + lpad(r.pending, 7) + " " + lpad(r.running, 7) + "  " + pad(tokens, 17) + " "
                   + pad(String(format: "%6.1f", r.tokensPerSecond), 6) + "  " + pad(eta, 9) + " " + r.name + "  " + r.strategySummary)
         }
-        guard let units = output.units, let r = output.jobs.first else { return }
+        guard let units = output.units, let r = output.jobs.first else {
+            HostLine.printText(output.hosts)
+            return
+        }
         print("")
         print("job \(r.name) (\(r.id)) from \(displayPath(r.sourcePath))")
         print("  prefill \(String(format: "%.1f", r.prefillTokensPerSecond)) tok/s, decode \(String(format: "%.1f", r.decodeTokensPerSecond)) tok/s")
@@ -100,6 +107,7 @@ struct StatusCommand: AsyncParsableCommand {
             if let error = unit.error { print("      error: \(error)") }
             if let mix = unit.mix { print("      ran \(mix)" + (unit.route.map { ": \($0)" } ?? "")) }
         }
+        HostLine.printText(output.hosts)
     }
 
     private func pad(_ text: String, _ width: Int) -> String {

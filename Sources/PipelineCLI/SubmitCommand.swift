@@ -30,7 +30,7 @@ struct SubmitCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try SQLiteStore(path: storeOptions.databasePath)
+            let store = try storeOptions.open()
             let report = try Submitter(store: store, roots: DocumentRoots.fromEnvironment(adding: documentsRoot)).submit(paths: paths)
             for job in report.submitted {
                 let receipt = job.receipt

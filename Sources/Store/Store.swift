@@ -4,7 +4,7 @@
 // lease row that expires unless renewed) → `done` (outputs + metrics written in the same
 // transaction that checks the lease) or back to `pending` (failure with attempts left, or a clean
 // release) or `failed` (attempts exhausted). The runner and the CLI see only this protocol;
-// `SQLiteStore` implements it, and another backend can be added beside it.
+// `SQLiteStore` implements it, and `PostgresStore` (target PostgresStore) for many machines.
 import Foundation
 
 public protocol Store: Sendable {
@@ -77,6 +77,18 @@ public protocol Store: Sendable {
 
     /// The newest profile's JSON, of any thread count when `threads` is nil; nil when none.
     func latestMachineProfile(threads: Int?) throws -> Data?
+
+    // MARK: Fleet (status by host, moving a store)
+
+    /// Leases not yet expired, by unit (`status` groups them by host).
+    func activeLeases() throws -> [ActiveLease]
+
+    /// Every row, in one read transaction; `StoreError.copyRefused` while a lease is live.
+    func snapshot() throws -> StoreSnapshot
+
+    /// Writes a snapshot into this store, ids kept, in one transaction; `StoreError.copyRefused`
+    /// unless this store holds no job, unit, calibration or profile yet.
+    func restore(_ snapshot: StoreSnapshot) throws
 }
 
 /// A done unit's metrics with its document.

@@ -25,4 +25,16 @@ public enum StoreError: Error, Equatable, Sendable {
     case inconsistent(path: String, detail: String)
     /// Any other SQLite error, with its extended result code.
     case database(path: String, operation: String, code: Int32, message: String)
+
+    // Addresses and servers (PostgreSQL).
+    /// `--db` has a scheme this program does not speak, or a malformed postgres:// address.
+    case unsupportedAddress(address: String, reason: String)
+    /// The server cannot be reached, refused the connection, or dropped it (restart, network).
+    case unreachable(address: String, reason: String)
+    /// The database holds other tables and no pipeline migrations: not a pipeline store.
+    case foreignDatabase(address: String, detail: String)
+    /// Any other server error, with its SQLSTATE.
+    case server(address: String, operation: String, sqlState: String, message: String)
+    /// `store copy`: the destination already holds jobs, or runners still hold live leases.
+    case copyRefused(reason: String)
 }

@@ -1,12 +1,17 @@
 import Foundation
+import PostgresStore
 import Store
 import TestSupport
 import Testing
 
-/// The store implementations every contract test runs over.
+/// The store implementations every contract test runs over: SQLite in memory and on disk, and
+/// PostgreSQL on a real server the tests start (`PostgresTestServer`; a run without PostgreSQL
+/// must say so with PIPELINE_TEST_NO_POSTGRES=1, else these tests fail).
 enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case inMemory, onDisk
+    case inMemory, onDisk, postgres
     var testDescription: String { rawValue }
+
+    static var allCases: [StoreKind] { PostgresTestServer.disabled ? [.inMemory, .onDisk] : [.inMemory, .onDisk, .postgres] }
 }
 
 /// A settable clock, so that lease expiry is tested without sleeping.
@@ -19,7 +24,7 @@ final class TestClock: @unchecked Sendable {
 
 /// A store of the given kind with its clock and (for disk) its folder, kept alive together.
 struct StoreFixture {
-    let store: SQLiteStore
+    let store: any Store
     let clock: TestClock
     let folder: TemporaryDirectory
 
@@ -29,6 +34,10 @@ struct StoreFixture {
         switch kind {
         case .inMemory: store = try SQLiteStore(inMemory: { clock.now })
         case .onDisk: store = try SQLiteStore(path: folder.file("pipeline.sqlite"), now: { clock.now })
+        case .postgres:
+            // The server's clock, moved forward by what the test clock advanced.
+            let start = clock.now
+            store = try PostgresStore(address: try PostgresFixture.newDatabase(), clockOffset: { clock.now.timeIntervalSince(start) })
         }
         self.clock = clock
     }
@@ -57,4 +66,13 @@ func metrics(for lease: LeaseRecord, tokens: Int = 1000) -> MetricsRecord {
                   decodeTokensPerSecond: 70, documentPrefillSeconds: 1.9, perPromptPrefillSeconds: 3.9,
                   peakMemoryBytes: 1 << 20, strategyMix: "dense+f16", kvBytesInMemory: 4096, kvBytesOnDisk: 0,
                   wallSeconds: 2.5, runner: lease.owner)
+}
+
+/// New databases on the shared test cluster.
+enum PostgresFixture {
+    static func newDatabase() throws -> PostgresAddress {
+        let server = try PostgresTestServer.shared()
+        let name = try server.createDatabase()
+        return PostgresAddress(user: server.user, password: nil, host: "127.0.0.1", port: server.port, database: name)
+    }
 }
