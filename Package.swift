@@ -2,6 +2,8 @@
 // `pipeline`: batch LLM inference over long documents on CPU. Targets and their order follow
 // DESIGN.md; dependencies point down only:
 //   CKernels, CLZ4 → GGUF → Tensor → KVCache → Attention → Tokenizer → Model → Planner → Store → Pipeline → pipeline
+// Grammar (JSON Schema → byte automaton → token masks over byte strings) depends on nothing: it
+// sees tokens only as bytes, so Pipeline wires it to the tokenizer and the decode loop.
 import PackageDescription
 
 // Release builds must let SIMD code reach memory bandwidth: no exclusivity or overflow checks in
@@ -40,10 +42,11 @@ let package = Package(
                 swiftSettings: swiftSettings),
         .target(name: "Planner", dependencies: ["Model", "KVCache", "Attention", "Tensor", "Store"], swiftSettings: swiftSettings),
         .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")], swiftSettings: swiftSettings),
-        .target(name: "Pipeline", dependencies: ["Store", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "GGUF"],
+        .target(name: "Grammar", swiftSettings: swiftSettings),
+        .target(name: "Pipeline", dependencies: ["Store", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "GGUF", "Grammar"],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "PipelineCLI", dependencies: [
-            "Pipeline", "Store", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "Tensor", "GGUF",
+            "Pipeline", "Grammar", "Store", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "Tensor", "GGUF",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftSettings),
 
@@ -60,7 +63,8 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "Store", "Model", "KVCache", "Attention", "Tensor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store", "Model", "TestSupport"],
+        .testTarget(name: "GrammarTests", dependencies: ["Grammar"], swiftSettings: swiftSettings),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store", "Model", "Grammar", "TestSupport"],
                     swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,6 @@
 // Job-file validation: every error names the file, the field and what was expected (job file reference in README.md).
 import Foundation
+import Grammar
 
 extension JobSpec {
     static let fieldNames = CodingKeys.allCases.map(\.rawValue).sorted()
