@@ -42,7 +42,8 @@ let package = Package(
                 swiftSettings: swiftSettings),
         .target(name: "Planner", dependencies: ["Model", "KVCache", "Attention", "Tensor", "Store"], swiftSettings: swiftSettings),
         .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")], swiftSettings: swiftSettings),
-        .target(name: "Grammar", swiftSettings: swiftSettings),
+        // Optimised in debug builds too: the token-mask walk is a hot loop the real-model tests run.
+        .target(name: "Grammar", swiftSettings: swiftSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "Pipeline", dependencies: ["Store", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "GGUF", "Grammar"],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "PipelineCLI", dependencies: [
@@ -63,7 +64,7 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "Store", "Model", "KVCache", "Attention", "Tensor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "GrammarTests", dependencies: ["Grammar"], swiftSettings: swiftSettings),
+        .testTarget(name: "GrammarTests", dependencies: ["Grammar", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store", "Model", "Grammar", "TestSupport"],
                     swiftSettings: swiftSettings),
     ],

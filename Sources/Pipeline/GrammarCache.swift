@@ -54,6 +54,16 @@ final class GrammarCache: @unchecked Sendable {
 }
 
 extension ConstrainedDecoder {
+    /// The tokens of the bytes the grammar forces now (at most `budget` of them), fed to the
+    /// automaton: the caller appends them to the answer and to the next forward pass.
+    mutating func takeForced(tokenizer: Tokenizer, budget: Int) -> [Int32] {
+        let bytes = Self.wholeCharacters(plan().forced)
+        guard !bytes.isEmpty, budget > 0 else { return [] }
+        let tokens = Array(tokenizer.encode(String(decoding: bytes, as: UTF8.self), addSpecial: false, parseSpecial: false).prefix(budget))
+        guard !tokens.isEmpty, accept(tokens.flatMap(tokenizer.pieceBytes)) else { return [] }
+        return tokens
+    }
+
     /// `bytes` cut after their last complete UTF-8 character (forced bytes may end inside one,
     /// where two enum values share a lead byte); the rest is left to the model.
     static func wholeCharacters(_ bytes: [UInt8]) -> [UInt8] {

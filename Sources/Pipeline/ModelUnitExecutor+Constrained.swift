@@ -67,14 +67,8 @@ extension ModelUnitExecutor.UnitRun {
         return feed
     }
 
-    /// The tokens of the bytes the grammar forces now (within the token budget), appended to the
-    /// answer and fed to the automaton.
     private func appendForced(_ d: inout ConstrainedDecoder, tokenizer: Tokenizer) -> [Int32] {
-        let bytes = ConstrainedDecoder.wholeCharacters(d.plan().forced)
-        guard !bytes.isEmpty else { return [] }
-        let tokens = Array(tokenizer.encode(String(decoding: bytes, as: UTF8.self), addSpecial: false, parseSpecial: false)
-            .prefix(settings.maxNewTokens - generated.count))
-        guard !tokens.isEmpty, d.accept(tokens.flatMap(tokenizer.pieceBytes)) else { return [] }
+        let tokens = d.takeForced(tokenizer: tokenizer, budget: settings.maxNewTokens - generated.count)
         generated += tokens
         forcedTokenCount += tokens.count
         return tokens

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Grammar
+import TestSupport
 
 /// The mask over a synthetic vocabulary whose tokens span several grammar symbols: every token
 /// allowed keeps a valid prefix, every token refused would break it, forced bytes are the only
@@ -74,7 +75,7 @@ import Testing
         }
         #expect(finished >= walks * 9 / 10, "\(finished) of \(walks) walks ended")
         if ProcessInfo.processInfo.environment["GRAMMAR_DEBUG"] != nil { print(lines.prefix(40).joined(separator: "\n")) }
-        let report = try PythonValidator.run(lines: lines)
+        let report = try PythonScript.validateJSONOutputs(lines: lines)
         #expect(report.status == 0, "\(report.output)")
         #expect(report.output.contains("\(lines.count) passed, 0 failed"), "\(report.output)")
     }
@@ -89,25 +90,5 @@ struct SplitMix {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
-    }
-}
-
-/// Runs scripts/validate_json_outputs.py over JSON lines.
-enum PythonValidator {
-    static func run(lines: [String]) throws -> (status: Int32, output: String) {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("grammar-\(UUID().uuidString).jsonl")
-        try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: file) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", root.appendingPathComponent("scripts/validate_json_outputs.py").path, file.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }
