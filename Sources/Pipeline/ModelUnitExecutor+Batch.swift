@@ -155,6 +155,7 @@ extension ModelUnitExecutor {
     /// The unit's tokens: template head, document (overflow policy applied; the limit leaves room
     /// for the longest prompt and the answer) and every prompt's tail.
     func tokenize(_ work: UnitWork, engine: Engine) throws -> TokenizedUnit {
+        if work.spec.isBatch { return try tokenizeConversation(work, engine: engine) }
         let tokenizer = engine.tokenizer
         let parts = PromptParts(template: tokenizer.chatTemplate)
         let head = tokenizer.encode(parts.head, addSpecial: true, parseSpecial: true)

@@ -12,21 +12,24 @@ public struct PromptOptions: Codable, Equatable, Sendable {
     public var customID: String?
     /// Batch jobs: the (absolute) document path whose unit runs this prompt; nil: every document.
     public var document: String?
+    /// Batch jobs: the request's `model`, echoed in its output line.
+    public var model: String?
 
     public init(responseFormat: ResponseFormat? = nil, maxNewTokens: Int? = nil, temperature: Double? = nil, seed: Int? = nil,
-                customID: String? = nil, document: String? = nil) {
+                customID: String? = nil, document: String? = nil, model: String? = nil) {
         self.responseFormat = responseFormat
         self.maxNewTokens = maxNewTokens
         self.temperature = temperature
         self.seed = seed
         self.customID = customID
         self.document = document
+        self.model = model
     }
 
     var isEmpty: Bool { self == PromptOptions() }
 
     enum CodingKeys: String, CodingKey {
-        case temperature, seed, document
+        case temperature, seed, document, model
         case responseFormat = "response_format", maxNewTokens = "max_new_tokens", customID = "custom_id"
     }
 }
@@ -60,4 +63,10 @@ extension JobSpec {
 extension UnitWork {
     /// The prompts this unit runs (`JobSpec.promptIndices(forDocument:)`).
     public var promptIndices: [Int] { spec.promptIndices(forDocument: documentPath) }
+}
+
+extension JobSpec {
+    /// Made from an OpenAI batch file: every prompt answers one request (`custom_id`) over the
+    /// document holding its leading messages.
+    public var isBatch: Bool { promptOptions?.first?.customID != nil }
 }
