@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 /// Structured outputs on the real model (SmolLM2-135M, its 49,152-token vocabulary): 22 schemas
-/// asked of 10 excerpts of the licences and manuals = 220 answers, decoded as one batch of units
+/// asked of 10 excerpts (eight of ~150 tokens, two of ~1,000) of the licences and manuals = 220 answers, decoded as one batch of units
 /// (shared decode steps across documents), greedy and sampled. Every answer that stopped must
 /// parse and validate with Python's `jsonschema`; answers cut by max_new_tokens must say
 /// `length` and have used the whole budget.
@@ -72,7 +72,7 @@ import TestSupport
                       StrategyMix(attention: .lsh, kv: .int4), StrategyMix(attention: .daTopk, kv: .int8)])
     func everyStrategyMixKeepsAnswersValid(mix: StrategyMix) throws {
         let w = Workspace()
-        let document = try Self.documents(in: w)[8]
+        let document = try Self.documents(in: w)[0]
         var spec = try StructuredOutputSchemas.spec()
         spec.strategy = .pinned(mix)
         // Four prompts: the first three schemas and a sampled one.
