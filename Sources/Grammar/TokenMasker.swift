@@ -49,6 +49,14 @@ public final class TokenMasker: @unchecked Sendable {
     func forcedBytes(_ state: GrammarState) -> [UInt8] {
         var state = state, bytes: [UInt8] = []
         while bytes.count < Self.maxForcedBytes, !machine.isComplete(state) {
+            // One stack inside a literal (a key, an enum value): its next byte, without probing.
+            if state.stacks.count == 1, let top = state.stacks[0].last, top.node >= 0,
+               case .literal(let literal) = machine.grammar.nodes[Int(top.node)] {
+                let b = literal[Int(top.state)]
+                bytes.append(b)
+                state = machine.feed(state, CollectionOfOne(b))
+                continue
+            }
             var only: (UInt8, GrammarState)?
             for b in 0...255 as ClosedRange<UInt8> {
                 let next = machine.feed(state, CollectionOfOne(b))

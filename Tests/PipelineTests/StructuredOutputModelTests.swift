@@ -63,6 +63,7 @@ import TestSupport
         #expect(lines.count >= 200)
         #expect(stopped >= lines.count * 3 / 4, "\(stopped) of \(lines.count) answers completed, \(cut) cut")
         let report = try PythonScript.validateJSONOutputs(lines: lines)
+        print("structured outputs on the real model: \(lines.count) answers; jsonschema: \(report.output.split(separator: "\n").suffix(2).joined(separator: "; "))")
         #expect(report.status == 0, "\(report.output)")
         #expect(report.output.contains("cut by length: \(cut)\n\(stopped) passed, 0 failed"), "\(report.output)")
     }
