@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 /// Structured outputs on the real model (SmolLM2-135M, its 49,152-token vocabulary): 22 schemas
-/// asked of 10 excerpts (eight of ~150 tokens, two of ~1,000) of the licences and manuals = 220 answers, decoded as one batch of units
+/// asked of 10 excerpts (eight of ~150 tokens, two of ~600) of the licences and manuals = 220 answers, decoded as one batch of units
 /// (shared decode steps across documents), greedy and sampled. Every answer that stopped must
 /// parse and validate with Python's `jsonschema`; answers cut by max_new_tokens must say
 /// `length` and have used the whole budget.
@@ -76,16 +76,16 @@ import TestSupport
         let document = try Self.documents(in: w)[0]
         var spec = try StructuredOutputSchemas.spec()
         spec.strategy = .pinned(mix)
-        // Four prompts: the first three schemas and a sampled one.
-        spec.prompts = Array(spec.prompts[0..<4])
-        spec.promptOptions = Array(spec.promptOptions![0..<4])
+        // Two prompts: a greedy one and a sampled one.
+        spec.prompts = [spec.prompts[0], spec.prompts[3]]
+        spec.promptOptions = [spec.promptOptions![0], spec.promptOptions![3]]
         let work = UnitWork(jobID: "j", jobName: "structured", unitID: 1, attempt: 1, documentPath: document.path,
                             documentText: document.text, spec: spec, memoryBudgetMB: 1024,
                             modelPath: try Paths.requireFile(Paths.realModel), threads: 2)
         let outcome = try ModelUnitExecutor(threads: 2, kvDirectory: w.folder.file("kv")).execute(work, events: { _ in }, isCancelled: { false })
         #expect(outcome.measurements.strategyMix == mix)
-        let (lines, stopped, cut) = try Self.check([outcome.prompts], spec: spec, indices: [0, 1, 2, 3])
+        let (lines, stopped, cut) = try Self.check([outcome.prompts], spec: spec, indices: [0, 1])
         let report = try PythonScript.validateJSONOutputs(lines: lines)
-        #expect(report.status == 0 && report.output.contains("\(stopped) passed, 0 failed") && stopped + cut == 4, "\(report.output)")
+        #expect(report.status == 0 && report.output.contains("\(stopped) passed, 0 failed") && stopped + cut == 2, "\(report.output)")
     }
 }

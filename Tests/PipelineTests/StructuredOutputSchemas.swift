@@ -20,6 +20,6 @@ enum StructuredOutputSchemas {
         ("licences/MPL-2.0.txt", 0, 600), ("licences/GPL-3.txt", 0, 600), ("licences/LGPL-2.1.txt", 0, 600),
         ("licences/GFDL-1.3.txt", 0, 600), ("manuals/zlib-FAQ.txt", 0, 600), ("manuals/libffi-README.md", 0, 600),
         ("manuals/systemd-README.txt", 0, 600), ("manuals/libjpeg-turbo-README.md", 0, 600),
-        ("licences/Apache-2.0.txt", 0, 4000), ("manuals/valgrind-FAQ.txt", 0, 4000),
+        ("licences/Apache-2.0.txt", 0, 2500), ("manuals/valgrind-FAQ.txt", 0, 2500),
     ]
 }
