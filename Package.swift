@@ -4,6 +4,8 @@
 //   CKernels, CLZ4 → GGUF → Tensor → KVCache → Attention → Tokenizer → Model → Store → Planner → Evaluation, Pipeline → pipeline
 // PostgresStore (Store's second backend, on PostgresNIO) sits beside Store and is used by the CLI
 // only, so the engine's targets and their tests never link SwiftNIO.
+// Grammar (JSON Schema → byte automaton → token masks over byte strings) depends on nothing: it
+// sees tokens only as bytes, so Pipeline wires it to the tokenizer and the decode loop.
 import PackageDescription
 
 // Release builds of the engine's hot loops (Tensor, KVCache, Attention, Model) must let SIMD code
@@ -55,10 +57,12 @@ let package = Package(
         // the engine benchmarks. Planner stays arithmetic over what they record.
         .target(name: "Evaluation", dependencies: ["Planner", "Model", "Store", "KVCache", "Attention", "Tensor", "CKernels"],
                 swiftSettings: swiftSettings),
-        .target(name: "Pipeline", dependencies: ["Store", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "GGUF"],
+        // Optimised in debug builds too: the token-mask walk is a hot loop the real-model tests run.
+        .target(name: "Grammar", swiftSettings: swiftSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        .target(name: "Pipeline", dependencies: ["Store", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "GGUF", "Grammar"],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "PipelineCLI", dependencies: [
-            "Pipeline", "Evaluation", "Store", "PostgresStore", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "Tensor", "GGUF",
+            "Pipeline", "Evaluation", "Grammar", "Store", "PostgresStore", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "Tensor", "GGUF",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftSettings),
 
@@ -75,7 +79,8 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "Evaluation", "Store", "Model", "KVCache", "Attention", "Tensor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "PostgresStore", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Planner", "Attention", "KVCache", "Store", "Model", "TestSupport"],
+        .testTarget(name: "GrammarTests", dependencies: ["Grammar", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Planner", "Attention", "KVCache", "Store", "Model", "Grammar", "TestSupport"],
                     swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

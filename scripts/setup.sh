@@ -11,5 +11,8 @@ if ((${#need[@]})); then
   SUDO=; [[ $(id -u) -ne 0 ]] && SUDO=sudo
   $SUDO apt-get update -q && $SUDO apt-get install -y -q "${need[@]}"
 fi
+# Structured-output tests validate answers with jsonschema and parse batch output with openai's types.
+python3 -c "import jsonschema, openai" 2>/dev/null || python3 -m pip install -q jsonschema openai 2>/dev/null \
+  || python3 -m pip install -q --break-system-packages jsonschema openai
 scripts/fetch-model.sh >/dev/null
 echo "setup done: model at data/models/SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -1,11 +1,13 @@
 // Job-file validation: every error names the file, the field and what was expected (job file reference in README.md).
 import Attention
 import Foundation
-import Planner
+import Grammar
 import KVCache
+import Planner
 
 extension JobSpec {
-    static let fieldNames = CodingKeys.allCases.map(\.rawValue).sorted()
+    /// `prompt_options` is derived from prompts written as objects, never written itself.
+    static let fieldNames = CodingKeys.allCases.filter { $0 != .promptOptions }.map(\.rawValue).sorted()
 
     /// Parses and validates a job file's bytes; `file` is only used to name it in errors.
     public static func parse(_ data: Data, file: String) throws -> JobSpec {
@@ -27,7 +29,7 @@ extension JobSpec {
         var spec = JobSpec(
             name: try fields.name("name"),
             documents: try fields.strings("documents", what: "path or glob pattern"),
-            prompts: try fields.strings("prompts", what: "prompt"))
+            prompts: [])
         spec.maxNewTokens = try fields.integer("max_new_tokens", in: 1...8192) ?? defaultMaxNewTokens
         spec.temperature = try fields.number("temperature", in: 0...10) ?? 0
         spec.seed = try fields.integer("seed", in: 0...Int.max) ?? 0
@@ -36,6 +38,8 @@ extension JobSpec {
         spec.memoryBudgetMB = try fields.integer("memory_budget_mb", in: 16...1_048_576) ?? defaultMemoryBudgetMB
         spec.model = try fields.optionalString("model", expected: "a path to a GGUF file, relative to the job file")
         spec.overflow = try fields.choice("overflow", OverflowPolicy.self) ?? .fail
+        spec.responseFormat = try fields.responseFormat("response_format")
+        try parsePrompts(fields, into: &spec)
         if spec.fidelity == .exact, case .pinned(let mix) = spec.strategy, !mix.isExact {
             // Pinning an approximation would silently break the promise `exact` makes.
             throw PipelineError.invalidJobField(

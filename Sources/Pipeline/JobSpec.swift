@@ -4,6 +4,7 @@
 // with sorted keys and every default filled in — is what the store keeps and what the job id is
 // derived from: whitespace, key order and spelled-out defaults do not make a new job.
 import Foundation
+import Grammar
 import Planner
 
 public struct JobSpec: Codable, Equatable, Sendable {
@@ -20,6 +21,11 @@ public struct JobSpec: Codable, Equatable, Sendable {
     /// A GGUF path relative to the job file's folder; nil: the runner's `--model`.
     public var model: String?
     public var overflow: OverflowPolicy
+    /// Constrains every prompt's answer (README, "Structured outputs"); absent: free text.
+    public var responseFormat: ResponseFormat?
+    /// Per prompt, when some prompt was given as an object (else nil, so that plain jobs keep
+    /// their canonical form and id).
+    public var promptOptions: [PromptOptions]?
 
     public init(name: String, documents: [String], prompts: [String], maxNewTokens: Int = Self.defaultMaxNewTokens,
                 temperature: Double = 0, seed: Int = 0, fidelity: Fidelity = .high, strategy: StrategyChoice = .auto,
@@ -44,6 +50,7 @@ public struct JobSpec: Codable, Equatable, Sendable {
         case name, documents, prompts, temperature, seed, fidelity, strategy, model, overflow
         case maxNewTokens = "max_new_tokens"
         case memoryBudgetMB = "memory_budget_mb"
+        case responseFormat = "response_format", promptOptions = "prompt_options"
     }
 
     /// Sorted-key JSON of the validated spec: the job's identity.

@@ -1,4 +1,5 @@
 import Foundation
+import Grammar
 import KVCache
 import Model
 import Planner
@@ -15,6 +16,8 @@ extension ModelUnitExecutor {
         let work: UnitWork
         let sequence: SequenceState
         let tails: [[Int32]]
+        /// The job's prompts this unit runs (all, except in batch jobs), in order.
+        let promptIndices: [Int]
         let prefixLength: Int
         let documentTokenCount: Int
         let keptTokenCount: Int
@@ -28,16 +31,24 @@ extension ModelUnitExecutor {
         var failure: (any Error)?
         // Current prompt.
         var sampler = Sampler(SamplerParameters())
+        var settings = PromptSettings(index: 0, text: "", responseFormat: nil, maxNewTokens: 1, temperature: 0, seed: 0)
+        var decoder: ConstrainedDecoder?
+        var endTokens: [Int32] = []
+        /// Forced tokens appended after the tail, before the first draw.
+        var opening: [Int32] = []
+        var forcedTokenCount = 0
+        var scratch: [Float] = []
         var generated: [Int32] = []
         var prefillSeconds = 0.0, decodeSeconds = 0.0
         var stoppedAtEnd = false
         var finished = false
 
-        init(work: UnitWork, sequence: SequenceState, tails: [[Int32]], documentTokenCount: Int, keptTokenCount: Int,
+        init(work: UnitWork, sequence: SequenceState, tails: [[Int32]], promptIndices: [Int], documentTokenCount: Int, keptTokenCount: Int,
              truncation: Truncation?, documentSeconds: Double, plan: UnitPlan, snapshot: KVSnapshotUse) {
             self.work = work
             self.sequence = sequence
             self.tails = tails
+            self.promptIndices = promptIndices
             self.prefixLength = sequence.tokenCount
             self.documentTokenCount = documentTokenCount
             self.keptTokenCount = keptTokenCount
@@ -112,7 +123,7 @@ extension ModelUnitExecutor {
         // A snapshot that fails its checks is removed by `load` and recomputed here.
         if let cache = try? storage.snapshots.load(key, budget: budget) {
             events(id, .prefill(doneTokens: prefix.count, totalTokens: prefix.count))
-            return UnitRun(work: work, sequence: SequenceState(cache: cache, tokens: prefix), tails: tails, documentTokenCount: document.count,
+            return UnitRun(work: work, sequence: SequenceState(cache: cache, tokens: prefix), tails: tails, promptIndices: t.promptIndices, documentTokenCount: document.count,
                            keptTokenCount: kept.count, truncation: truncation,
                            documentSeconds: Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, plan: plan, snapshot: .loaded)
         }
@@ -125,13 +136,14 @@ extension ModelUnitExecutor {
         let documentSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         // Saving is best effort: a full disk costs the reuse, not the unit.
         let saved = (sequence.cache as? PagedKVCache).flatMap { try? storage.snapshots.save($0, key: key) } != nil
-        return UnitRun(work: work, sequence: sequence, tails: tails, documentTokenCount: document.count,
+        return UnitRun(work: work, sequence: sequence, tails: tails, promptIndices: t.promptIndices, documentTokenCount: document.count,
                        keptTokenCount: kept.count, truncation: truncation, documentSeconds: documentSeconds, plan: plan,
                        snapshot: saved ? .saved : .none)
     }
 
     struct TokenizedUnit {
         let tails: [[Int32]]
+        let promptIndices: [Int]
         let document: [Int32]
         let kept: [Int32]
         let truncation: Truncation?
@@ -144,20 +156,23 @@ extension ModelUnitExecutor {
     /// The unit's tokens: template head, document (overflow policy applied; the limit leaves room
     /// for the longest prompt and the answer) and every prompt's tail.
     func tokenize(_ work: UnitWork, engine: Engine) throws -> TokenizedUnit {
+        if work.spec.isBatch { return try tokenizeConversation(work, engine: engine) }
         let tokenizer = engine.tokenizer
         let parts = PromptParts(template: tokenizer.chatTemplate)
         let head = tokenizer.encode(parts.head, addSpecial: true, parseSpecial: true)
-        let tails = work.spec.prompts.map { parts.tailTokens(prompt: $0, tokenizer: tokenizer) }
+        let indices = work.promptIndices
+        let tails = indices.map { parts.tailTokens(prompt: work.spec.prompts[$0], tokenizer: tokenizer) }
         let document = tokenizer.encode(work.documentText, addSpecial: false, parseSpecial: false)
+        let maxNewTokens = indices.map { work.spec.settings(ofPrompt: $0).maxNewTokens }.max() ?? work.spec.maxNewTokens
         let longestTail = tails.map(\.count).max() ?? 0, contextLength = engine.model.config.contextLength
-        let limit = contextLength - head.count - longestTail - work.spec.maxNewTokens
+        let limit = contextLength - head.count - longestTail - maxNewTokens
         guard limit >= 1 else {
             throw PipelineError.noRoomForDocument(path: work.documentPath, contextLength: contextLength, templateTokens: head.count,
-                                                  longestPromptTokens: longestTail, maxNewTokens: work.spec.maxNewTokens)
+                                                  longestPromptTokens: longestTail, maxNewTokens: maxNewTokens)
         }
         let (kept, truncation) = try work.spec.overflow.apply(to: document, limit: limit, documentPath: work.documentPath)
-        return TokenizedUnit(tails: tails, document: document, kept: kept, truncation: truncation, prefix: head + kept,
-                             maxNewTokens: work.spec.maxNewTokens)
+        return TokenizedUnit(tails: tails, promptIndices: indices, document: document, kept: kept, truncation: truncation,
+                             prefix: head + kept, maxNewTokens: maxNewTokens)
     }
 
     /// What the router would choose for `work`, with every alternative (`pipeline plan`).
@@ -177,20 +192,19 @@ extension ModelUnitExecutor {
             var active = runs.filter { $0.failure == nil && k < $0.tails.count }
             for run in active {
                 if isCancelled(run.work.unitID) { run.failure = CancellationError(); continue }
-                do { try run.sequence.truncate(to: run.prefixLength) } catch { run.failure = error; continue }
-                var parameters = SamplerParameters(temperature: Float(run.work.spec.temperature))
-                parameters.seed = UInt64(truncatingIfNeeded: run.work.spec.seed &+ k)
-                run.sampler = Sampler(parameters)
-                (run.generated, run.prefillSeconds, run.decodeSeconds, run.stoppedAtEnd, run.finished) = ([], 0, 0, false, false)
+                do {
+                    try run.sequence.truncate(to: run.prefixLength)
+                    try run.begin(prompt: k, grammars: grammars, tokenizer: tokenizer)
+                } catch { run.failure = error; continue }
             }
             active.removeAll { $0.failure != nil }
             guard !active.isEmpty else { continue }
-            // Tails, in as few forward passes as the context's token limit allows. A tail longer than
-            // one pass holds is fed alone, in passes of at most `maxTokens` (`prefill`).
+            // Tails (and forced answer openings), in as few forward passes as the context's token limit
+            // allows. A tail longer than one pass holds is fed alone, in passes of at most `maxTokens`.
             // Copied out of the context: its logits buffer is reused by the next forward pass.
             var logits: [ObjectIdentifier: [Float]] = [:]
-            for run in active where run.tails[k].count > context.maxTokens {
-                let (view, seconds) = timed { try context.prefill(run.sequence, tokens: run.tails[k]) }
+            for run in active where run.tails[k].count + run.opening.count > context.maxTokens {
+                let (view, seconds) = timed { try context.prefill(run.sequence, tokens: run.tails[k] + run.opening) }
                 run.prefillSeconds += seconds
                 switch view {
                 case let .success(v?): logits[ObjectIdentifier(run)] = Array(v.last)
@@ -198,15 +212,15 @@ extension ModelUnitExecutor {
                 case let .failure(e): run.failure = e
                 }
             }
-            var pending = active.filter { $0.failure == nil && $0.tails[k].count <= context.maxTokens }[...]
+            var pending = active.filter { $0.failure == nil && $0.tails[k].count + $0.opening.count <= context.maxTokens }[...]
             while let first = pending.first {
                 var group = [first]
-                var tokens = first.tails[k].count
-                for run in pending.dropFirst() where tokens + run.tails[k].count <= context.maxTokens {
+                var tokens = first.tails[k].count + first.opening.count
+                for run in pending.dropFirst() where tokens + run.tails[k].count + run.opening.count <= context.maxTokens {
                     group.append(run)
-                    tokens += run.tails[k].count
+                    tokens += run.tails[k].count + run.opening.count
                 }
-                let (views, seconds) = timed { try context.forward(group.map { ForwardRequest($0.sequence, tokens: $0.tails[k]) }) }
+                let (views, seconds) = timed { try context.forward(group.map { ForwardRequest($0.sequence, tokens: $0.tails[k] + $0.opening) }) }
                 for (i, run) in group.enumerated() {
                     run.prefillSeconds += seconds / Double(group.count)
                     switch views {
@@ -217,21 +231,26 @@ extension ModelUnitExecutor {
                 pending = pending.filter { r in !group.contains { $0 === r } }[...]
             }
             // Shared decode steps.
-            var stepping = active.filter { $0.failure == nil }
-            var next: [ObjectIdentifier: Int32] = [:]
+            var stepping = active.filter { $0.failure == nil && !$0.finished }
+            var next: [ObjectIdentifier: [Int32]] = [:]
             while !stepping.isEmpty {
                 for run in stepping {
-                    let token = logits[ObjectIdentifier(run)]!.withUnsafeBufferPointer { run.sampler.sample($0, history: run.sequence.tokens[...]) }
-                    if tokenizer.isEndOfGeneration(token) { run.stoppedAtEnd = true; run.finished = true; continue }
-                    run.generated.append(token)
+                    let tokens: [Int32]
+                    do {
+                        tokens = try logits[ObjectIdentifier(run)]!.withUnsafeBufferPointer { try run.step($0, tokenizer: tokenizer) }
+                    } catch {
+                        run.failure = error
+                        run.finished = true
+                        continue
+                    }
+                    if run.finished { continue }
                     events(run.work.unitID, .decode(promptIndex: k, generatedTokens: run.generated.count))
-                    if run.generated.count >= run.work.spec.maxNewTokens { run.finished = true; continue }
                     if isCancelled(run.work.unitID) { run.failure = CancellationError(); run.finished = true; continue }
-                    next[ObjectIdentifier(run)] = token
+                    next[ObjectIdentifier(run)] = tokens
                 }
                 stepping.removeAll { $0.finished }
                 guard !stepping.isEmpty else { break }
-                let (views, seconds) = timed { try context.forward(stepping.map { ForwardRequest($0.sequence, tokens: [next[ObjectIdentifier($0)]!]) }) }
+                let (views, seconds) = timed { try context.forward(stepping.map { ForwardRequest($0.sequence, tokens: next[ObjectIdentifier($0)]!) }) }
                 for (i, run) in stepping.enumerated() {
                     run.decodeSeconds += seconds / Double(stepping.count)
                     switch views {
@@ -242,7 +261,7 @@ extension ModelUnitExecutor {
                 stepping.removeAll { $0.finished }
             }
             for run in active where run.failure == nil {
-                run.outcomes.append(PromptOutcome(text: tokenizer.decode(run.generated, skipSpecial: true),
+                run.outcomes.append(PromptOutcome(text: run.answerText(tokenizer: tokenizer),
                                                   promptTokenCount: run.tails[k].count, generatedTokenCount: run.generated.count,
                                                   prefillSeconds: run.prefillSeconds, decodeSeconds: run.decodeSeconds,
                                                   finishReason: run.stoppedAtEnd ? .stop : .length))

@@ -26,6 +26,8 @@ public final class ModelUnitExecutor: BatchUnitExecutor, @unchecked Sendable {
     private let threads: Int
     private let planning: UnitPlanning
     let storage: KVStorage
+    /// Token tries and grammar maskers for structured outputs (`response_format`).
+    let grammars = GrammarCache()
     private let lock = NSLock()
     private var engines: [String: Engine] = [:]
 

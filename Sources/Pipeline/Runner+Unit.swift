@@ -94,7 +94,7 @@ extension Runner {
 
         let metrics = Self.metrics(outcome, unitID: unitID, contentHash: unit.text.contentHash,
                                    wallSeconds: Date().timeIntervalSince(unit.started), runner: options.owner)
-        let outputs = outcome.prompts.enumerated().map { index, prompt in
+        let outputs = zip(work.promptIndices, outcome.prompts).map { index, prompt in
             OutputRecord(unitID: unitID, promptIndex: index, prompt: work.spec.prompts[index], text: prompt.text,
                          promptTokenCount: prompt.promptTokenCount, generatedTokenCount: prompt.generatedTokenCount,
                          prefillSeconds: prompt.prefillSeconds, decodeSeconds: prompt.decodeSeconds,
@@ -151,8 +151,8 @@ extension Runner {
 
     static func check(_ outcome: UnitOutcome, for work: UnitWork) throws {
         let violation: String?
-        if outcome.prompts.count != work.spec.prompts.count {
-            violation = "returned \(outcome.prompts.count) outputs for \(work.spec.prompts.count) prompts"
+        if outcome.prompts.count != work.promptIndices.count {
+            violation = "returned \(outcome.prompts.count) outputs for \(work.promptIndices.count) prompts"
         } else if outcome.prompts.contains(where: { $0.promptTokenCount < 0 || $0.generatedTokenCount < 0 }) {
             violation = "returned a negative token count"
         } else if outcome.measurements.keptTokenCount > outcome.measurements.documentTokenCount {

@@ -1,5 +1,6 @@
 // `pipeline submit PATH...`: every job file named (a folder means its `*.json` files) is validated
-// and recorded; an invalid file is reported and the others are still submitted.
+// and recorded; an invalid file is reported and the others are still submitted. A `*.jsonl` file
+// is an OpenAI batch input file (`BatchFile`).
 import Foundation
 import Store
 
@@ -8,9 +9,13 @@ public struct Submitter: Sendable {
     /// Where job files may read documents from besides their own folder.
     public let roots: DocumentRoots
 
-    public init(store: any Store, roots: DocumentRoots = DocumentRoots()) {
+    /// Where batch files' shared messages are written (`BatchFile`).
+    public var batchDocumentFolder: String
+
+    public init(store: any Store, roots: DocumentRoots = DocumentRoots(), batchDocumentFolder: String = "data/batch-documents") {
         self.store = store
         self.roots = roots
+        self.batchDocumentFolder = batchDocumentFolder
     }
 
     /// Per-file outcomes. Store errors (busy, I/O) abort the call and are thrown.
@@ -26,11 +31,14 @@ public struct Submitter: Sendable {
             }
             for file in files {
                 do {
-                    let job = try JobFile.load(file, roots: roots)
+                    let job = file.hasSuffix(".jsonl") ? try BatchFile.load(file, documentFolder: batchDocumentFolder)
+                                                       : try JobFile.load(file, roots: roots)
                     let receipt = try store.submit(job.submission)
                     report.submitted.append(SubmittedJob(file: file, name: job.spec.name, receipt: receipt))
                 } catch let error as PipelineError {
                     report.rejected.append(error)
+                } catch let rejected as BatchFile.Rejected {
+                    report.rejected += rejected.errors
                 }
             }
         }

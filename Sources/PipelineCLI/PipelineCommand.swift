@@ -13,7 +13,7 @@ struct PipelineCommand: AsyncParsableCommand {
         """,
         subcommands: [
             SubmitCommand.self, RunCommand.self, StatusCommand.self, ResultsCommand.self, PlanCommand.self,
-            GenerateCommand.self, BenchCommand.self, TokenizeCommand.self, PerplexityCommand.self,
+            GenerateCommand.self, BenchCommand.self, BenchStructuredCommand.self, TokenizeCommand.self, PerplexityCommand.self,
             CalibrateCommand.self, EvalCommand.self, ReportCommand.self, StoreCommand.self,
         ]
     )

@@ -11,7 +11,9 @@ struct ResultsCommand: AsyncParsableCommand {
         JOB is a job id, or a name for its latest version. Outputs of done units are printed in unit
         then prompt order, also while runners are still working. With --jsonl, one JSON object per
         line: job, unit, document, prompt_index, prompt, output, prompt_tokens, generated_tokens,
-        prefill_seconds, decode_seconds, finish_reason, mix (what ran), route (why). Exit 66 when the store or the job does not exist.
+        prefill_seconds, decode_seconds, finish_reason, mix (what ran), route (why). --format openai writes
+        OpenAI Batch API output lines (and failed requests to --error-file); --format csv one row per answer
+        with a column per top-level key of the JSON answers. Exit 66 when the store or the job does not exist.
         """)
 
     @OptionGroup var storeOptions: StoreOptions
@@ -21,6 +23,12 @@ struct ResultsCommand: AsyncParsableCommand {
 
     @Flag(help: "One JSON object per line.")
     var jsonl = false
+
+    @Option(help: "text, jsonl (as --jsonl), openai (Batch API output lines; failed requests to --error-file) or csv.")
+    var format: ResultsFormat?
+
+    @Option(help: "With --format openai: where failed requests go (default: JOBNAME-JOBID.errors.jsonl here).")
+    var errorFile: String?
 
     struct Line: Encodable {
         var job: String
@@ -65,8 +73,13 @@ struct ResultsCommand: AsyncParsableCommand {
         try await reportingErrors {
             let store = try storeOptions.open(createIfMissing: false, readOnly: true)
             let record = try store.job(job)
+            switch format {
+            case .openai?: return try Self.writeOpenAI(store: store, job: record, errorFile: errorFile)
+            case .csv?: return try Self.writeCSV(store: store, job: record)
+            default: break
+            }
             let results = try store.results(jobID: record.id)
-            if jsonl {
+            if jsonl || format == .jsonl {
                 for result in results { try printJSON(Line(result)) }
                 return
             }

@@ -8,7 +8,9 @@ struct SubmitCommand: AsyncParsableCommand {
         commandName: "submit",
         abstract: "Validate job files and enqueue their work units.",
         discussion: """
-        Each PATH is a job file, or a folder whose *.json files are job files. Submitting is
+        Each PATH is a job file, or a folder whose *.json files are job files, or an OpenAI Batch API
+        input file (*.jsonl: requests sharing their leading messages share one unit; the messages are
+        kept in batch-documents/ beside the store; every bad line is named). Submitting is
         idempotent: the same content is the same job (whitespace, key order and spelled-out defaults
         do not matter); a changed file is a new job. Resubmitting a job adds units only for documents
         it did not have yet. Prints one line per job: id, name, new or existing, units.
@@ -31,7 +33,15 @@ struct SubmitCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let store = try storeOptions.open()
-            let report = try Submitter(store: store, roots: DocumentRoots.fromEnvironment(adding: documentsRoot)).submit(paths: paths)
+            // Batch files' shared messages (their documents) live beside an SQLite store, else in data/.
+            let folder: String
+            if case .sqlite(let path)? = try? StoreAddress(parsing: storeOptions.databasePath) {
+                folder = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("batch-documents").path
+            } else {
+                folder = "data/batch-documents"
+            }
+            let report = try Submitter(store: store, roots: DocumentRoots.fromEnvironment(adding: documentsRoot),
+                                       batchDocumentFolder: folder).submit(paths: paths)
             for job in report.submitted {
                 let receipt = job.receipt
                 let what = receipt.created ? "new" : (receipt.unitsAdded > 0 ? "existing, +\(receipt.unitsAdded) units" : "existing")

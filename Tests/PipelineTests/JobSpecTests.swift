@@ -127,3 +127,53 @@ import Planner
         }
     }
 }
+
+/// Prompts as objects and response formats: plain jobs keep their canonical form (and id), an
+/// object prompt's fields are read, and a bad schema is refused naming its path.
+@Suite struct JobSpecPromptObjectTests {
+    func parse(_ json: String) throws -> JobSpec { try JobSpec.parse(Data(json.utf8), file: "jobs/x.json") }
+
+    @Test func plainPromptsKeepTheirCanonicalForm() throws {
+        let spec = try parse(#"{"name": "j", "documents": ["a.txt"], "prompts": ["Q?"]}"#)
+        #expect(spec.promptOptions == nil && spec.responseFormat == nil)
+        #expect(try spec.canonicalJSON() == #"{"documents":["a.txt"],"fidelity":"high","max_new_tokens":256,"memory_budget_mb":1024,"name":"j","overflow":"fail","prompts":["Q?"],"seed":0,"strategy":"auto","temperature":0}"#)
+        // An object with only "text" is the same job as the plain string.
+        let object = try parse(#"{"name": "j", "documents": ["a.txt"], "prompts": [{"text": "Q?"}]}"#)
+        #expect(try object.canonicalJSON() == spec.canonicalJSON())
+    }
+
+    @Test func objectPromptsOverrideTheJob() throws {
+        let spec = try parse("""
+            {"name": "j", "documents": ["a.txt"], "max_new_tokens": 50, "response_format": {"type": "json_object"},
+             "prompts": ["A?", {"text": "B?", "max_new_tokens": 9, "temperature": 0.5, "seed": 3,
+               "response_format": {"type": "json_schema", "json_schema": {"name": "n", "schema": {"type": "integer"}}}}]}
+            """)
+        let a = spec.settings(ofPrompt: 0), b = spec.settings(ofPrompt: 1)
+        #expect(a.responseFormat == .jsonObject && a.maxNewTokens == 50 && a.temperature == 0)
+        #expect(b.maxNewTokens == 9 && b.temperature == 0.5 && b.seed == 3)
+        #expect(b.responseFormat == .jsonSchema(name: "n", schema: .object(["type": .string("integer")]), strict: nil))
+        #expect(try JobSpec.stored(spec.canonicalJSON(), jobID: "x") == spec)
+    }
+
+    @Test func badSchemasAndPromptObjectsAreNamed() throws {
+        let cases: [(String, String)] = [
+            (#"{"name": "j", "documents": ["a.txt"], "prompts": [{"text": "Q", "response_format": {"type": "json_schema", "json_schema": {"name": "n", "schema": {"type": "object", "properties": {"d": {"type": "string", "format": "date"}}}}}}]}"#,
+             "prompts[0].response_format.json_schema.schema.properties.d.format"),
+            (#"{"name": "j", "documents": ["a.txt"], "prompts": ["Q"], "response_format": {"type": "yaml"}}"#, "response_format.type"),
+            (#"{"name": "j", "documents": ["a.txt"], "prompts": [{"txt": "Q"}]}"#, "prompts[0].txt"),
+            (#"{"name": "j", "documents": ["a.txt"], "prompts": [{"text": "Q", "max_new_tokens": 0}]}"#, "prompts[0].max_new_tokens"),
+            (#"{"name": "j", "documents": ["a.txt"], "prompts": ["Q"], "prompt_options": []}"#, "prompt_options"),
+        ]
+        for (json, field) in cases {
+            do {
+                _ = try parse(json)
+                Issue.record("accepted: \(json)")
+            } catch let error as PipelineError {
+                switch error {
+                case .invalidJobField(_, let f, _, _), .unknownJobField(_, let f, _): #expect(f == field, "\(error)")
+                default: Issue.record("\(error)")
+                }
+            }
+        }
+    }
+}

@@ -44,7 +44,7 @@ import TestSupport
         let report = try Submitter(store: try w.store(), roots: w.roots).submit(paths: [w.folder.file("jobs"), missing])
         #expect(report.submitted.map(\.name) == ["good"])
         #expect(report.rejected == [
-            .invalidJobField(file: bad, field: "prompts", expected: "a non-empty array of strings (each a prompt)", found: "an array of 0"),
+            .invalidJobField(file: bad, field: "prompts", expected: "a non-empty array of prompts (each a string, or an object with \"text\")", found: "an array of 0"),
             .invalidJobField(file: noMatch, field: "documents[0]", expected: "a path or glob pattern matching at least one file",
                              found: "\"../nowhere/*.txt\""),
             .jobFileMissing(file: missing),
