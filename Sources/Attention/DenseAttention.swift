@@ -14,6 +14,14 @@ public final class DenseAttention: AttentionStrategy {
     public init() {}
 
     public func decode(_ queries: [DecodeQuery], layer: Int, pool: ThreadPool) {
+        decode(queries, layer: layer, pool: pool, splitEachAlone: false)
+    }
+
+    /// `splitEachAlone`: every query's keys are split into the page ranges they would get if it
+    /// were decoded alone, so its result is bit-identical to a batch of one (speculative
+    /// verification: the rows of one pass stand for single-token decode steps). Otherwise every
+    /// query gets the same number of ranges, chosen for the whole batch.
+    public func decode(_ queries: [DecodeQuery], layer: Int, pool: ThreadPool, splitEachAlone: Bool) {
         guard let first = queries.first else { return }
         let geometry = first.cache.geometry
         let hd = geometry.headDim, kvHeads = geometry.kvHeadCount, group = first.headCount / kvHeads
@@ -21,20 +29,31 @@ public final class DenseAttention: AttentionStrategy {
         // Splits per (query, KV head): about 8 items per thread, so that the last items claimed
         // are small against a thread's share (with 4 per thread, 9 items on 2 threads left one
         // thread a whole item idle at the end of every layer); never more than pages.
+        func splitCount(units: Int, maxPages: Int) -> Int {
+            max(1, min(maxPages, self.splitCount ?? (8 * pool.threadCount + units - 1) / units))
+        }
+        let pageCounts = queries.map { ($0.visibleTokenCount + pt - 1) / pt }
+        let batchSplits = splitCount(units: queries.count * kvHeads, maxPages: pageCounts.max() ?? 1)
+        let splitsOf = splitEachAlone ? pageCounts.map { splitCount(units: kvHeads, maxPages: $0) }
+                                      : [Int](repeating: batchSplits, count: queries.count)
+        let maxSplits = splitsOf.max()!
         let units = queries.count * kvHeads
-        let maxPages = queries.map { ($0.visibleTokenCount + pt - 1) / pt }.max() ?? 1
-        let splits = max(1, min(maxPages, splitCount ?? (8 * pool.threadCount + units - 1) / units))
         let stateFloats = group * (hd + 2) // m[group], l[group], acc[group × hd]
-        let buffer = states.reserve(units * splits * stateFloats)
-
+        let buffer = states.reserve(units * maxSplits * stateFloats)
+        // Items (unit, split) of the splits that exist; state of (unit, split) at (unit × maxSplits + split).
+        var items: [(unit: Int, split: Int)] = []
         // Items are claimed newest split first: the last split of a sequence holds its partial page
         // and, in an int4 cache, the f16 pages of the recent window (3.4× the bytes of an int4
         // page), so the heavier items start early and the uniform ones fill the tail.
-        pool.forEach(count: units * splits) { item, _ in
-            let unit = item % units, split = splits - 1 - item / units
-            let query = queries[unit / kvHeads], head = unit % kvHeads
+        for split in (0..<maxSplits).reversed() {
+            for unit in 0..<units where split < splitsOf[unit / kvHeads] { items.append((unit, split)) }
+        }
+
+        pool.forEach(count: items.count) { item, _ in
+            let (unit, split) = items[item]
+            let query = queries[unit / kvHeads], head = unit % kvHeads, splits = splitsOf[unit / kvHeads]
             let pages = (query.visibleTokenCount + pt - 1) / pt
-            let state = buffer + (unit * splits + split) * stateFloats
+            let state = buffer + (unit * maxSplits + split) * stateFloats
             let m = state, l = state + group, acc = state + 2 * group
             for g in 0..<group { m[g] = -.infinity; l[g] = 0 }
             acc.initialize(repeating: 0, count: group * hd)
@@ -57,8 +76,8 @@ public final class DenseAttention: AttentionStrategy {
         // Merge the splits of each (query, head) into the first and normalise.
         for unit in 0..<units {
             let query = queries[unit / kvHeads], head = unit % kvHeads
-            let base = buffer + unit * splits * stateFloats
-            for s in 1..<splits {
+            let base = buffer + unit * maxSplits * stateFloats
+            for s in 1..<splitsOf[unit / kvHeads] {
                 let other = base + s * stateFloats
                 for g in 0..<group {
                     ck_attn_merge(base + g, base + group + g, base + 2 * group + g * hd,
