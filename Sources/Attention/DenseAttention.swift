@@ -40,36 +40,52 @@ public final class DenseAttention: AttentionStrategy {
         let units = queries.count * kvHeads
         let stateFloats = group * (hd + 2) // m[group], l[group], acc[group × hd]
         let buffer = states.reserve(units * maxSplits * stateFloats)
-        // Items (unit, split) of the splits that exist; state of (unit, split) at (unit × maxSplits + split).
-        var items: [(unit: Int, split: Int)] = []
+        // Items (queries, KV head, split) of the splits that exist; state of (unit, split) at
+        // (unit × maxSplits + split), unit = query × kvHeads + head. Split alone, consecutive rows
+        // of one sequence with as many splits share an item: the rows visit the same pages one
+        // after the other, so the pages come from memory once and from cache for the other rows.
+        var runs: [Range<Int>] = []
+        for q in queries.indices {
+            if splitEachAlone, let last = runs.last, queries[last.lowerBound].cache === queries[q].cache,
+               splitsOf[last.lowerBound] == splitsOf[q] {
+                runs[runs.count - 1] = last.lowerBound..<(q + 1)
+            } else {
+                runs.append(q..<(q + 1))
+            }
+        }
+        var items: [(queries: Range<Int>, head: Int, split: Int)] = []
         // Items are claimed newest split first: the last split of a sequence holds its partial page
         // and, in an int4 cache, the f16 pages of the recent window (3.4× the bytes of an int4
         // page), so the heavier items start early and the uniform ones fill the tail.
         for split in (0..<maxSplits).reversed() {
-            for unit in 0..<units where split < splitsOf[unit / kvHeads] { items.append((unit, split)) }
+            for run in runs where split < splitsOf[run.lowerBound] {
+                for head in 0..<kvHeads { items.append((run, head, split)) }
+            }
         }
 
         pool.forEach(count: items.count) { item, _ in
-            let (unit, split) = items[item]
-            let query = queries[unit / kvHeads], head = unit % kvHeads, splits = splitsOf[unit / kvHeads]
-            let pages = (query.visibleTokenCount + pt - 1) / pt
-            let state = buffer + (unit * maxSplits + split) * stateFloats
-            let m = state, l = state + group, acc = state + 2 * group
-            for g in 0..<group { m[g] = -.infinity; l[g] = 0 }
-            acc.initialize(repeating: 0, count: group * hd)
-            let q = query.q + head * group * hd
-            let range = (pages * split / splits)..<(pages * (split + 1) / splits)
-            for p in range {
-                let n = min(pt, query.visibleTokenCount - p * pt)
-                // Pages are separate allocations: start loading the next while this one is scored.
-                if p + 1 < range.upperBound { prefetch(query.cache.page(layer: layer, kvHead: head, index: p + 1), headDim: hd) }
-                switch query.cache.page(layer: layer, kvHead: head, index: p) {
-                case let .f16(keys, values):
-                    ck_attn_decode_f16(q, Int32(group), Int32(hd), keys, Int64(pt), values, Int64(hd), Int32(n), m, l, acc)
-                case let .int8(page):
-                    ck_attn_decode_i8(q, Int32(group), Int32(hd), page, Int32(n), m, l, acc)
-                case let .int4(page):
-                    ck_attn_decode_i4(q, Int32(group), Int32(hd), page, Int32(n), m, l, acc)
+            let (run, head, split) = items[item]
+            for qi in run {
+                let query = queries[qi], splits = splitsOf[qi], unit = qi * kvHeads + head
+                let pages = (query.visibleTokenCount + pt - 1) / pt
+                let state = buffer + (unit * maxSplits + split) * stateFloats
+                let m = state, l = state + group, acc = state + 2 * group
+                for g in 0..<group { m[g] = -.infinity; l[g] = 0 }
+                acc.initialize(repeating: 0, count: group * hd)
+                let q = query.q + head * group * hd
+                let range = (pages * split / splits)..<(pages * (split + 1) / splits)
+                for p in range {
+                    let n = min(pt, query.visibleTokenCount - p * pt)
+                    // Pages are separate allocations: start loading the next while this one is scored.
+                    if p + 1 < range.upperBound { prefetch(query.cache.page(layer: layer, kvHead: head, index: p + 1), headDim: hd) }
+                    switch query.cache.page(layer: layer, kvHead: head, index: p) {
+                    case let .f16(keys, values):
+                        ck_attn_decode_f16(q, Int32(group), Int32(hd), keys, Int64(pt), values, Int64(hd), Int32(n), m, l, acc)
+                    case let .int8(page):
+                        ck_attn_decode_i8(q, Int32(group), Int32(hd), page, Int32(n), m, l, acc)
+                    case let .int4(page):
+                        ck_attn_decode_i4(q, Int32(group), Int32(hd), page, Int32(n), m, l, acc)
+                    }
                 }
             }
         }
