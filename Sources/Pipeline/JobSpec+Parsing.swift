@@ -30,6 +30,7 @@ extension JobSpec {
         spec.memoryBudgetMB = try fields.integer("memory_budget_mb", in: 16...1_048_576) ?? defaultMemoryBudgetMB
         spec.model = try fields.optionalString("model", expected: "a path to a GGUF file, relative to the job file")
         spec.overflow = try fields.choice("overflow", OverflowPolicy.self) ?? .fail
+        spec.speculate = try speculation(fields)
         return spec
     }
 

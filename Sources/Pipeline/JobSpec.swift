@@ -19,6 +19,8 @@ public struct JobSpec: Codable, Equatable, Sendable {
     /// A GGUF path relative to the job file's folder; nil: the runner's `--model`.
     public var model: String?
     public var overflow: OverflowPolicy
+    /// Speculative decoding; nil: auto (left out of the canonical form, see `SpeculationChoice`).
+    public var speculate: SpeculationChoice?
 
     public init(name: String, documents: [String], prompts: [String], maxNewTokens: Int = Self.defaultMaxNewTokens,
                 temperature: Double = 0, seed: Int = 0, fidelity: Fidelity = .high, strategy: StrategyChoice = .auto,
@@ -40,7 +42,7 @@ public struct JobSpec: Codable, Equatable, Sendable {
     public static let defaultMemoryBudgetMB = 1024
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, documents, prompts, temperature, seed, fidelity, strategy, model, overflow
+        case name, documents, prompts, temperature, seed, fidelity, strategy, model, overflow, speculate
         case maxNewTokens = "max_new_tokens"
         case memoryBudgetMB = "memory_budget_mb"
     }

@@ -32,6 +32,9 @@ extension ModelUnitExecutor {
         var prefillSeconds = 0.0, decodeSeconds = 0.0
         var stoppedAtEnd = false
         var finished = false
+        /// Speculative decoding (ModelUnitExecutor+Speculation): settings, and figures so far.
+        var speculation: SpeculationSettings?
+        var speculationStatistics: SpeculationStatistics?
 
         init(work: UnitWork, sequence: SequenceState, tails: [[Int32]], documentTokenCount: Int, keptTokenCount: Int,
              truncation: Truncation?, documentSeconds: Double, plan: UnitPlan, snapshot: KVSnapshotUse) {
@@ -69,6 +72,7 @@ extension ModelUnitExecutor {
                 }
             }
             let live = runs.compactMap { $0 }
+            for run in live { run.speculation = speculation(for: run.work, mix: run.mix, model: engine.speculationModel) }
             // Units decode together when they share a mix (one attention strategy per forward pass).
             let groups = Dictionary(grouping: live, by: \.mix.label)
             for label in groups.keys.sorted() {
@@ -90,6 +94,8 @@ extension ModelUnitExecutor {
                 m.batchSize = groups[run.mix.label]!.count
                 m.kvPeakResidentBytes = budget.peakResidentByteCount
                 m.prediction = run.plan.prediction
+                m.speculationSource = run.speculation?.source.rawValue
+                m.speculation = run.speculationStatistics
                 results[i] = .success(UnitOutcome(prompts: run.outcomes, measurements: m))
             }
         }
@@ -199,8 +205,13 @@ extension ModelUnitExecutor {
                 }
                 pending = pending.filter { r in !group.contains { $0 === r } }[...]
             }
+            // Units that speculate verify together (ModelUnitExecutor+Speculation); the others share plain steps.
+            let speculating = active.filter { $0.failure == nil && $0.speculation != nil }
+            if !speculating.isEmpty {
+                decodeSpeculatively(speculating, prompt: k, logits: logits, engine: engine, events: events, isCancelled: isCancelled)
+            }
             // Shared decode steps.
-            var stepping = active.filter { $0.failure == nil }
+            var stepping = active.filter { $0.failure == nil && $0.speculation == nil }
             var next: [ObjectIdentifier: Int32] = [:]
             while !stepping.isEmpty {
                 for run in stepping {

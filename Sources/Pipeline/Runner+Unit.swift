@@ -179,6 +179,13 @@ extension Runner {
         record.predictedPrefillSeconds = m.prediction?.prefillSeconds
         record.predictedDecodeSeconds = m.prediction?.decodeSeconds
         record.predictedPeakMemoryBytes = m.prediction?.peakMemoryBytes
+        if let s = m.speculation {
+            record.speculationSource = m.speculationSource
+            record.draftedTokens = s.draftedTokenCount
+            record.acceptedTokens = s.acceptedTokenCount
+            record.verificationPasses = s.verificationPassCount
+            record.draftingPasses = s.draftingPassCount
+        }
         return record
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import Planner
 
 /// What an executor returns for a unit: one outcome per prompt, in prompt order, and measurements.
@@ -63,6 +64,9 @@ public struct UnitMeasurements: Sendable, Equatable {
     public var kvPeakResidentBytes = 0
     /// The cost model's prediction made before running the unit.
     public var prediction: CostPrediction?
+    /// Speculative decoding over the unit's prompts: the draft source and its figures (nil: none).
+    public var speculationSource: String?
+    public var speculation: SpeculationStatistics?
 
     public init(documentTokenCount: Int, keptTokenCount: Int, truncation: Truncation?, documentPrefillSeconds: Double,
                 perPromptPrefillSeconds: Double, peakMemoryBytes: Int, kvBytesInMemory: Int, kvBytesOnDisk: Int,

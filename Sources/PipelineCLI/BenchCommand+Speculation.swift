@@ -34,9 +34,38 @@ extension BenchCommand {
             }
             return
         }
-        guard !documents.isEmpty else { throw CLIFailure(.usage, "--speculate needs --documents (acceptance depends on content, not random tokens)") }
+        guard !documents.isEmpty || specCases != nil else {
+            throw CLIFailure(.usage, "--speculate needs --documents or --spec-cases (acceptance depends on content, not random tokens)")
+        }
         let names = speculationOptions.sourceNames.filter { $0 != "off" }
         let sources = names.map { name in (name, { speculationOptions.makeSource(name, model: model, pool: context.pool)! }) }
+        func report(_ c: SpeculativeBenchmark.Case) throws {
+            for row in try bench.run(c, generateTokens: genTokens, sources: sources, isEnd: tokenizer.isEndOfGeneration) {
+                if json { try printJSON(row) } else {
+                    print(String(format: "%-40@ d%-5d %-6@ %7.2f tok/s  %.2f×  acceptance %5.1f%%  %.2f per pass  %3d tokens  %@",
+                                 row.test as NSString, row.depth, row.source as NSString, row.tokensPerSecond, row.speedup,
+                                 100 * row.acceptanceRate, row.meanAcceptedLength, row.generatedTokens,
+                                 (row.identical ? "identical" : "DIFFERENT") as NSString))
+                }
+                fflush(nil)
+                if !row.identical { throw CLIFailure(.software, "\(row.test) \(row.source): speculative output differs from plain decoding") }
+            }
+        }
+        // Rendered prompts ([{"name", "prompt"}], the needle files' format) as they are.
+        if let specCases {
+            struct Entry: Decodable { let name: String; let prompt: String }
+            let entries: [Entry]
+            do { entries = try JSONDecoder().decode([Entry].self, from: Data(try readTextFile(specCases).utf8)) } catch let e as CLIFailure { throw e } catch {
+                throw CLIFailure(.dataError, "\(specCases): not a JSON list of {name, prompt}: \(error)")
+            }
+            for e in entries {
+                let ids = tokenizer.encode(e.prompt, addSpecial: true, parseSpecial: true)
+                guard ids.count + genTokens <= model.config.contextLength, !ids.isEmpty else {
+                    throw CLIFailure(.dataError, "\(specCases): case \(e.name) has \(ids.count) tokens; with --gen-tokens \(genTokens) beyond the context")
+                }
+                try report(SpeculativeBenchmark.Case(name: e.name, tokens: ids))
+            }
+        }
         let template = tokenizer.chatTemplate
         for path in documents {
             let documentIDs = tokenizer.encode(try readTextFile(path), addSpecial: false, parseSpecial: false)
@@ -45,17 +74,7 @@ extension BenchCommand {
                 for (kind, prompt) in Self.speculationPrompts {
                     let text = template.render([ChatMessage(role: "user", content: kept + "\n\n" + prompt)], addGenerationPrompt: true)
                     let ids = Array(tokenizer.encode(text, addSpecial: true, parseSpecial: true).suffix(model.config.contextLength - genTokens))
-                    let c = SpeculativeBenchmark.Case(name: "\((path as NSString).lastPathComponent) \(kind)", tokens: ids)
-                    for row in try bench.run(c, generateTokens: genTokens, sources: sources, isEnd: tokenizer.isEndOfGeneration) {
-                        if json { try printJSON(row) } else {
-                            print(String(format: "%-40@ d%-5d %-6@ %7.2f tok/s  %.2f×  acceptance %5.1f%%  %.2f per pass  %3d tokens  %@",
-                                         row.test as NSString, row.depth, row.source as NSString, row.tokensPerSecond, row.speedup,
-                                         100 * row.acceptanceRate, row.meanAcceptedLength, row.generatedTokens,
-                                         (row.identical ? "identical" : "DIFFERENT") as NSString))
-                        }
-                        fflush(nil)
-                        if !row.identical { throw CLIFailure(.software, "\(row.test) \(row.source): speculative output differs from plain decoding") }
-                    }
+                    try report(SpeculativeBenchmark.Case(name: "\((path as NSString).lastPathComponent) \(kind)", tokens: ids))
                 }
             }
         }

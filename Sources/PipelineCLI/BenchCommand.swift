@@ -33,6 +33,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "With --documents: survey the LZ4 compression of the documents' KV pages in every format instead.")
     var kvCompression = false
     @OptionGroup var speculationOptions: SpeculationOptions
+    @Option(help: "With --speculate: a JSON list of {name, prompt} with rendered prompts (the needle files' format), each decoded --gen-tokens.")
+    var specCases: String?
     @Flag(help: "Time a row-exact verification pass of 1, 2, 3, 5, 9 rows against one decode step at depth 0 and each of --depths.")
     var verificationCost = false
     @Flag(help: "Print one JSON object per row.") var json = false

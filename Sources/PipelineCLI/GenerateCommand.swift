@@ -44,9 +44,10 @@ struct GenerateCommand: AsyncParsableCommand {
         let prefillTokensPerSecond: Double
         let decodeTokensPerSecond: Double
         let stoppedAtEndToken: Bool
-        let speculation: SpeculationReport?
+        let speculate: String?
+        let speculation: SpeculationFigures?
         enum CodingKeys: String, CodingKey {
-            case speculation
+            case speculate, speculation
             case text
             case promptTokens = "prompt_tokens"
             case generatedTokens = "generated_tokens"
@@ -95,7 +96,7 @@ struct GenerateCommand: AsyncParsableCommand {
                 try printJSON(Output(text: tokenizer.decode(result.tokens), promptTokens: ids.count, generatedTokens: result.tokens.count,
                                      prefillTokensPerSecond: result.prefillTokensPerSecond,
                                      decodeTokensPerSecond: result.decodeTokensPerSecond, stoppedAtEndToken: result.stoppedAtEndToken,
-                                     speculation: draft.map { SpeculationReport(source: $0.name, statistics) }))
+                                     speculate: draft?.name, speculation: draft.map { _ in SpeculationFigures(statistics) }))
             } else {
                 out.write(Data(streamed))
                 out.write(Data("\n".utf8))

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Attention
 import Model
+import Pipeline
+import Store
 import Tensor
 
 /// Speculative decoding options shared by generate and bench.
@@ -29,27 +31,14 @@ struct SpeculationOptions: ParsableArguments {
     }
 }
 
-/// Speculation figures as generate and bench print them in JSON.
-struct SpeculationReport: Encodable {
-    let source: String
-    let draftedTokens: Int
-    let acceptedTokens: Int
-    let acceptanceRate: Double
-    let meanAcceptedLength: Double
-    let verificationPasses: Int
 
-    init(source: String, _ s: SpeculationStatistics) {
-        self.source = source
-        draftedTokens = s.draftedTokenCount
-        acceptedTokens = s.acceptedTokenCount
-        acceptanceRate = s.acceptanceRate
-        meanAcceptedLength = s.meanAcceptedLength
-        verificationPasses = s.verificationPassCount
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case source
-        case draftedTokens = "drafted_tokens", acceptedTokens = "accepted_tokens", acceptanceRate = "acceptance_rate"
-        case meanAcceptedLength = "mean_accepted_length", verificationPasses = "verification_passes"
+extension SpeculationReport {
+    /// One generation's figures in the job report's form.
+    init(_ s: SpeculationStatistics) {
+        self.init(SpeculationTotals(units: 1, draftedTokens: s.draftedTokenCount, acceptedTokens: s.acceptedTokenCount,
+                                    verificationPasses: s.verificationPassCount, draftingPasses: s.draftingPassCount))
     }
 }
+
+/// generate's JSON figures (the job report's form; a name for files that do not import Pipeline).
+typealias SpeculationFigures = SpeculationReport
