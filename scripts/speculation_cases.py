@@ -5,7 +5,7 @@
   scripts/speculation_cases.py jobs/*.json > /tmp/job-cases.json     # every (document, prompt) of the jobs
   scripts/speculation_cases.py --needles data/eval/*.json ../shared/reference/needles.json > /tmp/needle-cases.json
 
-Job cases use SmolLM2's chat template around "<document>\\n\\n<prompt>", as the executor renders
+Job cases use SmolLM2's chat template (its default system message, as scripts/bench_jobs.py) around "<document>\\n\\n<prompt>", as the executor renders
 it (`PromptParts`); documents longer than --max-chars keep their head (the bench checks the
 context). Needle cases are taken as they are."""
 import argparse, glob, json, os, sys
@@ -27,6 +27,7 @@ for path in args.files:
         for doc in sorted(glob.glob(os.path.join(base, pattern))):
             text = open(doc, encoding="utf-8").read()[: args.max_chars]
             for i, prompt in enumerate(data["prompts"]):
-                rendered = f"<|im_start|>user\n{text}\n\n{prompt}<|im_end|>\n<|im_start|>assistant\n"
+                rendered = ("<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
+                            f"<|im_start|>user\n{text}\n\n{prompt}<|im_end|>\n<|im_start|>assistant\n")
                 cases.append({"name": f"{data['name']}/{os.path.basename(doc)}#{i}", "prompt": rendered})
 json.dump(cases, sys.stdout, ensure_ascii=False)

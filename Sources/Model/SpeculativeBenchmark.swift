@@ -82,7 +82,8 @@ public struct SpeculativeBenchmark {
                 let (r, s) = try context.generateSpeculatively(sequence, prompt: [c.tokens.last!], maxNewTokens: n, sampler: greedy,
                                                                draft: make(), maxDraftTokens: maxDraftTokens, isEnd: isEnd)
                 identical[i] = identical[i] && r.tokens == reference
-                if round > 0 { samples[i].append(r.decodeTokensPerSecond); stats[i] = stats[i] + s }
+                stats[i] = stats[i] + s // acceptance does not depend on timing: every round counts
+                if round > 0 { samples[i].append(r.decodeTokensPerSecond) }
             }
         }
         try sequence.truncate(to: 0)
@@ -94,7 +95,7 @@ public struct SpeculativeBenchmark {
             rows.append(Row(test: c.name, source: name, depth: prefix.count, generatedTokens: reference.count, tokensPerSecond: tps,
                             samples: samples[i], speedup: base > 0 ? tps / base : 0, acceptanceRate: stats[i].acceptanceRate,
                             meanAcceptedLength: stats[i].meanAcceptedLength,
-                            verificationPasses: stats[i].verificationPassCount / max(1, repetitions), identical: identical[i]))
+                            verificationPasses: stats[i].verificationPassCount / (repetitions + 1), identical: identical[i]))
         }
         return rows
     }
