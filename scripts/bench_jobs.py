@@ -6,7 +6,8 @@ same run: every (document, prompt) of a job file answered with up to max_new_tok
                         [--variants auto,dense-f16] [--pipeline-args "--batch-units 4"] [--json OUT]
                         [--base-db data/pipeline.sqlite] [--skip-peer]
 Variants: auto (the router) or ATTENTION-KV (pinned, e.g. dense-f16, topk-int8), each optionally
-with @bN (run with --batch-units N, e.g. dense-f16@b1).
+with +SOURCE (the job's speculate field: off, lookup, self, hier; e.g. dense-f16+lookup) and
+@bN (run with --batch-units N, e.g. dense-f16@b1).
 
 - ours, per variant: a fresh store (a copy of --base-db: its profile and calibration rows, no
   jobs of this name) and a fresh KV folder, `pipeline submit` of the job (the variant pins its strategy,
@@ -42,10 +43,12 @@ def chatml(content):
 def run_ours(args, spec, variant, workdir):
     job = dict(spec)
     mix, _, batch = variant.partition("@b")  # dense-f16@b1: that mix with --batch-units 1
+    mix, _, speculate = mix.partition("+")   # dense-f16+lookup: the job's speculate field (off, lookup, self, hier)
+    if speculate: job["speculate"] = speculate
     if mix != "auto":
         attention, kv = mix.rsplit("-", 1)
         job["strategy"] = {"attention": attention, "kv": kv}
-    job["name"] = "bench-" + variant.replace("@", "-")
+    job["name"] = "bench-" + variant.replace("@", "-").replace("+", "-")
     job["documents"] = [os.path.abspath(p) for p in args.docs]
     path = os.path.join(workdir, f"bench-{variant}.json")
     json.dump(job, open(path, "w"))
@@ -68,7 +71,7 @@ def run_ours(args, spec, variant, workdir):
     return {"seconds": seconds, "done": status["done"], "failed": status["failed"], "tokens_out": status["tokens_out"],
             "strategies": status.get("strategies"), "prefill_seconds": status.get("prefill_seconds"),
             "per_prompt_prefill_seconds": status.get("per_prompt_prefill_seconds"),
-            "prediction_error": status.get("prediction_error")}
+            "prediction_error": status.get("prediction_error"), "speculation": status.get("speculation")}
 
 def run_peer(args, spec):
     peer = peer_bin()

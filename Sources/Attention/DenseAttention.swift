@@ -14,6 +14,14 @@ public final class DenseAttention: AttentionStrategy {
     public init() {}
 
     public func decode(_ queries: [DecodeQuery], layer: Int, pool: ThreadPool) {
+        decode(queries, layer: layer, pool: pool, splitEachAlone: false)
+    }
+
+    /// `splitEachAlone`: every query's keys are split into the page ranges they would get if it
+    /// were decoded alone, so its result is bit-identical to a batch of one (speculative
+    /// verification: the rows of one pass stand for single-token decode steps). Otherwise every
+    /// query gets the same number of ranges, chosen for the whole batch.
+    public func decode(_ queries: [DecodeQuery], layer: Int, pool: ThreadPool, splitEachAlone: Bool) {
         guard let first = queries.first else { return }
         let geometry = first.cache.geometry
         let hd = geometry.headDim, kvHeads = geometry.kvHeadCount, group = first.headCount / kvHeads
@@ -21,44 +29,71 @@ public final class DenseAttention: AttentionStrategy {
         // Splits per (query, KV head): about 8 items per thread, so that the last items claimed
         // are small against a thread's share (with 4 per thread, 9 items on 2 threads left one
         // thread a whole item idle at the end of every layer); never more than pages.
+        func splitCount(units: Int, maxPages: Int) -> Int {
+            max(1, min(maxPages, self.splitCount ?? (8 * pool.threadCount + units - 1) / units))
+        }
+        let pageCounts = queries.map { ($0.visibleTokenCount + pt - 1) / pt }
+        let batchSplits = splitCount(units: queries.count * kvHeads, maxPages: pageCounts.max() ?? 1)
+        let splitsOf = splitEachAlone ? pageCounts.map { splitCount(units: kvHeads, maxPages: $0) }
+                                      : [Int](repeating: batchSplits, count: queries.count)
+        let maxSplits = splitsOf.max()!
         let units = queries.count * kvHeads
-        let maxPages = queries.map { ($0.visibleTokenCount + pt - 1) / pt }.max() ?? 1
-        let splits = max(1, min(maxPages, splitCount ?? (8 * pool.threadCount + units - 1) / units))
         let stateFloats = group * (hd + 2) // m[group], l[group], acc[group × hd]
-        let buffer = states.reserve(units * splits * stateFloats)
-
+        let buffer = states.reserve(units * maxSplits * stateFloats)
+        // Items (queries, KV head, split) of the splits that exist; state of (unit, split) at
+        // (unit × maxSplits + split), unit = query × kvHeads + head. Split alone, consecutive rows
+        // of one sequence with as many splits share an item: the rows visit the same pages one
+        // after the other, so the pages come from memory once and from cache for the other rows.
+        var runs: [Range<Int>] = []
+        for q in queries.indices {
+            if splitEachAlone, let last = runs.last, queries[last.lowerBound].cache === queries[q].cache,
+               splitsOf[last.lowerBound] == splitsOf[q] {
+                runs[runs.count - 1] = last.lowerBound..<(q + 1)
+            } else {
+                runs.append(q..<(q + 1))
+            }
+        }
+        var items: [(queries: Range<Int>, head: Int, split: Int)] = []
         // Items are claimed newest split first: the last split of a sequence holds its partial page
         // and, in an int4 cache, the f16 pages of the recent window (3.4× the bytes of an int4
         // page), so the heavier items start early and the uniform ones fill the tail.
-        pool.forEach(count: units * splits) { item, _ in
-            let unit = item % units, split = splits - 1 - item / units
-            let query = queries[unit / kvHeads], head = unit % kvHeads
-            let pages = (query.visibleTokenCount + pt - 1) / pt
-            let state = buffer + (unit * splits + split) * stateFloats
-            let m = state, l = state + group, acc = state + 2 * group
-            for g in 0..<group { m[g] = -.infinity; l[g] = 0 }
-            acc.initialize(repeating: 0, count: group * hd)
-            let q = query.q + head * group * hd
-            let range = (pages * split / splits)..<(pages * (split + 1) / splits)
-            for p in range {
-                let n = min(pt, query.visibleTokenCount - p * pt)
-                // Pages are separate allocations: start loading the next while this one is scored.
-                if p + 1 < range.upperBound { prefetch(query.cache.page(layer: layer, kvHead: head, index: p + 1), headDim: hd) }
-                switch query.cache.page(layer: layer, kvHead: head, index: p) {
-                case let .f16(keys, values):
-                    ck_attn_decode_f16(q, Int32(group), Int32(hd), keys, Int64(pt), values, Int64(hd), Int32(n), m, l, acc)
-                case let .int8(page):
-                    ck_attn_decode_i8(q, Int32(group), Int32(hd), page, Int32(n), m, l, acc)
-                case let .int4(page):
-                    ck_attn_decode_i4(q, Int32(group), Int32(hd), page, Int32(n), m, l, acc)
+        for split in (0..<maxSplits).reversed() {
+            for run in runs where split < splitsOf[run.lowerBound] {
+                for head in 0..<kvHeads { items.append((run, head, split)) }
+            }
+        }
+
+        pool.forEach(count: items.count) { item, _ in
+            let (run, head, split) = items[item]
+            for qi in run {
+                let query = queries[qi], splits = splitsOf[qi], unit = qi * kvHeads + head
+                let pages = (query.visibleTokenCount + pt - 1) / pt
+                let state = buffer + (unit * maxSplits + split) * stateFloats
+                let m = state, l = state + group, acc = state + 2 * group
+                for g in 0..<group { m[g] = -.infinity; l[g] = 0 }
+                acc.initialize(repeating: 0, count: group * hd)
+                let q = query.q + head * group * hd
+                let range = (pages * split / splits)..<(pages * (split + 1) / splits)
+                for p in range {
+                    let n = min(pt, query.visibleTokenCount - p * pt)
+                    // Pages are separate allocations: start loading the next while this one is scored.
+                    if p + 1 < range.upperBound { prefetch(query.cache.page(layer: layer, kvHead: head, index: p + 1), headDim: hd) }
+                    switch query.cache.page(layer: layer, kvHead: head, index: p) {
+                    case let .f16(keys, values):
+                        ck_attn_decode_f16(q, Int32(group), Int32(hd), keys, Int64(pt), values, Int64(hd), Int32(n), m, l, acc)
+                    case let .int8(page):
+                        ck_attn_decode_i8(q, Int32(group), Int32(hd), page, Int32(n), m, l, acc)
+                    case let .int4(page):
+                        ck_attn_decode_i4(q, Int32(group), Int32(hd), page, Int32(n), m, l, acc)
+                    }
                 }
             }
         }
         // Merge the splits of each (query, head) into the first and normalise.
         for unit in 0..<units {
             let query = queries[unit / kvHeads], head = unit % kvHeads
-            let base = buffer + unit * splits * stateFloats
-            for s in 1..<splits {
+            let base = buffer + unit * maxSplits * stateFloats
+            for s in 1..<splitsOf[unit / kvHeads] {
                 let other = base + s * stateFloats
                 for g in 0..<group {
                     ck_attn_merge(base + g, base + group + g, base + 2 * group + g * hd,

@@ -127,26 +127,32 @@ T void ck_dequantize_row_avx512(int type, const void *src, float *dst, int64_t n
 
 /// One row against NB vectors for an in-register type. Rows are streamed one at a time: two
 /// interleaved nearby rows defeat the hardware prefetcher (measured: Q8_0 from DRAM drops from
-/// ~29 to ~4 GB/s); with one vector, two blocks per iteration keep four independent FMA chains.
+/// ~29 to ~4 GB/s). Up to CK_MATVEC_EXACT_BATCH vectors, two blocks per iteration keep four
+/// independent FMA chains per vector, and each vector's sums run in the same order as with one
+/// vector alone (speculative verification relies on it: WeightMatrix.multiplyRowExact); above
+/// that, two chains per vector (four would not fit the 32 registers).
 #define MV_ROW(name, NB, BB)                                                                             \
     INL void mvrow_##name##_##NB(const void *row, int64_t nblk, const float *x, int64_t ldx, float *out) { \
         __m512 a0[NB], a1[NB];                                                                         \
         for (int b = 0; b < NB; b++) { a0[b] = _mm512_setzero_ps(); a1[b] = _mm512_setzero_ps(); }     \
         int64_t i = 0;                                                                                 \
-        if (NB == 1) {                                                                                 \
-            __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps();                                 \
+        if (NB <= CK_MATVEC_EXACT_BATCH) {                                                             \
+            __m512 c0[NB], c1[NB];                                                                     \
+            for (int b = 0; b < NB; b++) { c0[b] = _mm512_setzero_ps(); c1[b] = _mm512_setzero_ps(); } \
             for (; i + 2 <= nblk; i += 2) {                                                            \
                 _mm_prefetch((const char *)row + i * BB + CK_PREFETCH_BYTES, _MM_HINT_T0);             \
                 __m512 w0, w1, v0, v1;                                                                 \
                 dq_##name(row, i, &w0, &w1);                                                           \
                 dq_##name(row, i + 1, &v0, &v1);                                                       \
-                a0[0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + i * 32), a0[0]);                       \
-                a1[0] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + i * 32 + 16), a1[0]);                  \
-                c0 = _mm512_fmadd_ps(v0, _mm512_loadu_ps(x + i * 32 + 32), c0);                        \
-                c1 = _mm512_fmadd_ps(v1, _mm512_loadu_ps(x + i * 32 + 48), c1);                        \
+                for (int b = 0; b < NB; b++) {                                                         \
+                    const float *xb = x + b * ldx + i * 32;                                            \
+                    a0[b] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xb), a0[b]);                           \
+                    a1[b] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xb + 16), a1[b]);                      \
+                    c0[b] = _mm512_fmadd_ps(v0, _mm512_loadu_ps(xb + 32), c0[b]);                      \
+                    c1[b] = _mm512_fmadd_ps(v1, _mm512_loadu_ps(xb + 48), c1[b]);                      \
+                }                                                                                      \
             }                                                                                          \
-            a0[0] = _mm512_add_ps(a0[0], c0);                                                          \
-            a1[0] = _mm512_add_ps(a1[0], c1);                                                          \
+            for (int b = 0; b < NB; b++) { a0[b] = _mm512_add_ps(a0[b], c0[b]); a1[b] = _mm512_add_ps(a1[b], c1[b]); } \
         }                                                                                              \
         for (; i < nblk; i++) {                                                                        \
             __m512 w0, w1;                                                                             \

@@ -14,6 +14,13 @@ extension ForwardContext {
     ///   h = rmsnorm(x); q,k,v = h·Wq,Wk,Wv (+bias); rope(q,k); store k,v; att = attention(q)
     ///   x += att·Wo; h = rmsnorm(x); x += (silu(h·Wg) ⊙ h·Wu)·Wd
     public func forward(_ requests: [ForwardRequest]) throws(ModelError) -> [LogitsView] {
+        try forward(requests, rowExact: false)
+    }
+
+    /// `rowExact`: every row is computed exactly as a single-token decode step at its position
+    /// would compute it, bit for bit (speculative verification, `ForwardContext+Verification`):
+    /// products row by row, and dense decode attention per row instead of the tiled prefill.
+    public func forward(_ requests: [ForwardRequest], rowExact: Bool) throws(ModelError) -> [LogitsView] {
         let c = model.config, w = model.weights
         let d = c.embeddingLength, qd = c.qDim, kvd = c.kvDim, hd = c.headDim, ffn = c.feedForwardLength
         if requests.contains(where: { $0.tokens.isEmpty }) { throw .emptyPrompt }
@@ -62,10 +69,9 @@ extension ForwardContext {
             forRows(rows, parallel: parallelRows) { range in
                 for r in range { ck_rmsnorm(x + r * d, layer.attentionNorm, h + r * d, Int64(d), c.rmsEpsilon) }
             }
-            WeightMatrix.multiply([MatrixProduct(layer.q, x: h, xStride: d, y: q, yStride: qd),
-                                   MatrixProduct(layer.k, x: h, xStride: d, y: k, yStride: kvd),
-                                   MatrixProduct(layer.v, x: h, xStride: d, y: v, yStride: kvd)],
-                                  count: rows, pool: pool, scratch: gemmScratch)
+            multiply([MatrixProduct(layer.q, x: h, xStride: d, y: q, yStride: qd),
+                      MatrixProduct(layer.k, x: h, xStride: d, y: k, yStride: kvd),
+                      MatrixProduct(layer.v, x: h, xStride: d, y: v, yStride: kvd)], count: rows, rowExact: rowExact)
             var rowBase = 0
             for req in requests {
                 let n = req.tokens.count, base = rowBase
@@ -87,16 +93,21 @@ extension ForwardContext {
             }
             // Pages the attention reads must be resident (a cache under a memory budget reads spilled
             // pages back here, checksum-verified); a strategy that selects pages prefetches its own.
-            for req in requests where req.tokens.count > 1 || !decodeAttention.prefetchesOwnPages {
+            for req in requests where rowExact || req.tokens.count > 1 || !decodeAttention.prefetchesOwnPages {
                 let cache = req.sequence.cache, visible = req.sequence.tokenCount + req.tokens.count
                 try kv { () throws(KVCacheError) in try cache.prefetch(layer: l, pages: 0..<cache.pageCount(for: visible)) }
             }
             // Decode requests attend through the strategy in one batch; prefill requests one by one.
-            var decodes: [DecodeQuery] = []
+            var decodes: [DecodeQuery] = [], rowExactQueries: [DecodeQuery] = []
             rowBase = 0
             for req in requests {
                 let n = req.tokens.count, start = req.sequence.tokenCount
-                if n == 1 {
+                if rowExact {
+                    for i in 0..<n {
+                        rowExactQueries.append(DecodeQuery(cache: req.sequence.cache, visibleTokenCount: start + i + 1, q: q + (rowBase + i) * qd,
+                                                           out: att + (rowBase + i) * qd, headCount: c.headCount))
+                    }
+                } else if n == 1 {
                     decodes.append(DecodeQuery(cache: req.sequence.cache, visibleTokenCount: start + 1, q: q + rowBase * qd,
                                                out: att + rowBase * qd, headCount: c.headCount, index: req.sequence.attentionIndex))
                 } else {
@@ -106,7 +117,8 @@ extension ForwardContext {
                 rowBase += n
             }
             if !decodes.isEmpty { try kv { () throws(KVCacheError) in try decodeAttention.decode(decodes, layer: l, pool: pool) } }
-            layer.attentionOutput.multiply(x: att, xStride: qd, count: rows, y: h, yStride: d, pool: pool, scratch: gemmScratch)
+            if !rowExactQueries.isEmpty { verifierAttention.decode(rowExactQueries, layer: l, pool: pool, splitEachAlone: true) }
+            multiply([MatrixProduct(layer.attentionOutput, x: att, xStride: qd, y: h, yStride: d)], count: rows, rowExact: rowExact)
             forRows(rows, parallel: parallelRows) { range in
                 for r in range {
                     ck_add(x + r * d, h + r * d, Int64(d))
@@ -114,13 +126,12 @@ extension ForwardContext {
                 }
             }
             // Feed-forward block (SwiGLU).
-            WeightMatrix.multiply([MatrixProduct(layer.gate, x: h, xStride: d, y: gate, yStride: ffn),
-                                   MatrixProduct(layer.up, x: h, xStride: d, y: up, yStride: ffn)],
-                                  count: rows, pool: pool, scratch: gemmScratch)
+            multiply([MatrixProduct(layer.gate, x: h, xStride: d, y: gate, yStride: ffn),
+                      MatrixProduct(layer.up, x: h, xStride: d, y: up, yStride: ffn)], count: rows, rowExact: rowExact)
             forRows(rows, parallel: parallelRows) { range in
                 for r in range { ck_swiglu(gate + r * ffn, up + r * ffn, Int64(ffn)) }
             }
-            layer.down.multiply(x: gate, xStride: ffn, count: rows, y: h, yStride: d, pool: pool, scratch: gemmScratch)
+            multiply([MatrixProduct(layer.down, x: gate, xStride: ffn, y: h, yStride: d)], count: rows, rowExact: rowExact)
             forRows(rows, parallel: parallelRows) { range in
                 for r in range { ck_add(x + r * d, h + r * d, Int64(d)) }
             }
@@ -145,8 +156,8 @@ extension ForwardContext {
             var done = 0
             while done < logitRows.count {
                 let n = min(maxTokens, logitRows.count - done)
-                w.output.multiply(x: h + done * d, xStride: d, count: n, y: out + done * vocab, yStride: vocab,
-                                  pool: pool, scratch: gemmScratch)
+                multiply([MatrixProduct(w.output, x: h + done * d, xStride: d, y: out + done * vocab, yStride: vocab)],
+                         count: n, rowExact: rowExact)
                 done += n
             }
         }

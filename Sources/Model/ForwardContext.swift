@@ -41,6 +41,8 @@ public final class ForwardContext {
     /// The decode-attention strategy (dense unless replaced).
     public var decodeAttention: AttentionStrategy
     let prefillAttention = PrefillAttention()
+    /// Dense attention of row-exact passes (speculative verification), whatever `decodeAttention` is.
+    let verifierAttention = DenseAttention()
 
     // Activations, row-major over the call's token rows. Shapes at allocation below.
     let x, h, q, k, v, att, gate, up, ropeCos, ropeSin: UnsafeMutablePointer<Float>

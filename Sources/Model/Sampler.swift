@@ -25,6 +25,21 @@ public struct SamplerParameters: Sendable, Equatable, Codable {
     }
 }
 
+/// Candidate tokens and their unnormalised weights, as a sampler draws them.
+public struct TokenDistribution: Sendable {
+    public var tokens: [Int32]
+    public var weights: [Double]
+    public init(tokens: [Int32], weights: [Double]) {
+        self.tokens = tokens
+        self.weights = weights
+    }
+    /// The probability of `token` (0 when it is not a candidate).
+    public func probability(of token: Int32) -> Double {
+        guard let i = tokens.firstIndex(of: token) else { return 0 }
+        return weights[i] / weights.reduce(0, +)
+    }
+}
+
 public struct Sampler {
     public let parameters: SamplerParameters
     private var rng: Xoshiro256
@@ -36,6 +51,13 @@ public struct Sampler {
 
     /// Picks the next token from `logits` given the tokens generated or read so far.
     public mutating func sample(_ logits: UnsafeBufferPointer<Float>, history: ArraySlice<Int32>) -> Int32 {
+        let d = distribution(logits, history: history)
+        return parameters.temperature <= 0 ? d.tokens[0] : draw(d)
+    }
+
+    /// What `sample` draws from: greedy is one token of weight 1; otherwise the candidates left
+    /// by top-k, top-p and min-p with their tempered, unnormalised weights.
+    public func distribution(_ logits: UnsafeBufferPointer<Float>, history: ArraySlice<Int32>) -> TokenDistribution {
         let p = parameters
         var penalized: [Int: Float] = [:]
         if p.repetitionPenalty != 1 {
@@ -49,7 +71,7 @@ public struct Sampler {
         if p.temperature <= 0 {
             var best = 0
             for i in 1..<logits.count where logit(i) > logit(best) { best = i }
-            return Int32(best)
+            return TokenDistribution(tokens: [Int32(best)], weights: [1])
         }
         // Candidates sorted by logit; top-k bounds how many are ever considered.
         let k = p.topK > 0 ? min(p.topK, logits.count) : logits.count
@@ -72,15 +94,23 @@ public struct Sampler {
             let keep = max(1, probs.prefix(candidates.count).prefix { $0 >= floor }.count)
             candidates.removeLast(candidates.count - keep)
         }
-        // Temperature, then draw.
+        // Temperature.
         let weights = candidates.map { Foundation.exp(Double((logit($0) - maxLogit) / p.temperature)) }
-        var u = Double(rng.next() >> 11) / Double(1 << 53) * weights.reduce(0, +)
-        for (c, wgt) in zip(candidates, weights) {
-            u -= wgt
-            if u <= 0 { return Int32(c) }
-        }
-        return Int32(candidates.last!)
+        return TokenDistribution(tokens: candidates.map { Int32($0) }, weights: weights)
     }
+
+    /// Draws a token of `d` with probability proportional to its weight (one random number).
+    public mutating func draw(_ d: TokenDistribution) -> Int32 {
+        var u = uniform() * d.weights.reduce(0, +)
+        for (c, wgt) in zip(d.tokens, d.weights) {
+            u -= wgt
+            if u <= 0 { return c }
+        }
+        return d.tokens.last!
+    }
+
+    /// A uniform number in [0, 1) from the sampler's generator.
+    public mutating func uniform() -> Double { Double(rng.next() >> 11) / Double(1 << 53) }
 
     /// Indices of the `count` largest logits, largest first (ties: lower index first).
     private func topIndices(count: Int, logit: (Int) -> Float, total: Int) -> [Int] {

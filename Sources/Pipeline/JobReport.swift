@@ -45,6 +45,8 @@ public struct JobReport: Codable, Sendable, Equatable {
     /// mean |predicted − measured| / measured (nil before the first).
     public var predictedUnits: Int
     public var predictionError: Double?
+    /// Speculative decoding per draft source over the done units that speculated.
+    public var speculation: [String: SpeculationReport] = [:]
     /// ISO 8601, UTC.
     public var submittedAt: String
     public var sourcePath: String
@@ -58,6 +60,7 @@ public struct JobReport: Codable, Sendable, Equatable {
         case truncatedUnits = "truncated_units", submittedAt = "submitted_at", sourcePath = "source_path"
         case requestedStrategy = "requested_strategy"
         case predictedUnits = "predicted_units", predictionError = "prediction_error"
+        case speculation
     }
 
     public init(_ stats: JobStatistics) {
@@ -95,6 +98,7 @@ public struct JobReport: Codable, Sendable, Equatable {
         truncatedUnits = stats.truncatedUnits
         predictedUnits = stats.predictedUnits
         predictionError = stats.meanPredictionError
+        speculation = stats.speculation.mapValues(SpeculationReport.init)
         submittedAt = ISO8601DateFormatter().string(from: stats.job.submittedAt)
         sourcePath = stats.job.sourcePath
     }

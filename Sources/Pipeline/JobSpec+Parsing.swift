@@ -40,6 +40,7 @@ extension JobSpec {
         spec.overflow = try fields.choice("overflow", OverflowPolicy.self) ?? .fail
         spec.responseFormat = try fields.responseFormat("response_format")
         try parsePrompts(fields, into: &spec)
+        spec.speculate = try speculation(fields)
         if spec.fidelity == .exact, case .pinned(let mix) = spec.strategy, !mix.isExact {
             // Pinning an approximation would silently break the promise `exact` makes.
             throw PipelineError.invalidJobField(

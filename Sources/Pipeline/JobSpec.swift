@@ -26,6 +26,8 @@ public struct JobSpec: Codable, Equatable, Sendable {
     /// Per prompt, when some prompt was given as an object (else nil, so that plain jobs keep
     /// their canonical form and id).
     public var promptOptions: [PromptOptions]?
+    /// Speculative decoding; nil: auto (left out of the canonical form, see `SpeculationChoice`).
+    public var speculate: SpeculationChoice?
 
     public init(name: String, documents: [String], prompts: [String], maxNewTokens: Int = Self.defaultMaxNewTokens,
                 temperature: Double = 0, seed: Int = 0, fidelity: Fidelity = .high, strategy: StrategyChoice = .auto,
@@ -47,7 +49,7 @@ public struct JobSpec: Codable, Equatable, Sendable {
     public static let defaultMemoryBudgetMB = 1024
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, documents, prompts, temperature, seed, fidelity, strategy, model, overflow
+        case name, documents, prompts, temperature, seed, fidelity, strategy, model, overflow, speculate
         case maxNewTokens = "max_new_tokens"
         case memoryBudgetMB = "memory_budget_mb"
         case responseFormat = "response_format", promptOptions = "prompt_options"

@@ -42,6 +42,9 @@ extension ModelUnitExecutor {
         var prefillSeconds = 0.0, decodeSeconds = 0.0
         var stoppedAtEnd = false
         var finished = false
+        /// Speculative decoding (ModelUnitExecutor+Speculation): settings, and figures so far.
+        var speculation: SpeculationSettings?
+        var speculationStatistics: SpeculationStatistics?
 
         init(work: UnitWork, sequence: SequenceState, tails: [[Int32]], promptIndices: [Int], documentTokenCount: Int, keptTokenCount: Int,
              truncation: Truncation?, documentSeconds: Double, plan: UnitPlan, snapshot: KVSnapshotUse) {
@@ -80,6 +83,7 @@ extension ModelUnitExecutor {
                 }
             }
             let live = runs.compactMap { $0 }
+            for run in live { run.speculation = speculation(for: run.work, mix: run.mix, model: engine.speculationModel) }
             // Units decode together when they share a mix (one attention strategy per forward pass).
             let groups = Dictionary(grouping: live, by: \.mix.label)
             for label in groups.keys.sorted() {
@@ -102,6 +106,8 @@ extension ModelUnitExecutor {
                 m.kvPeakResidentBytes = budget.peakResidentByteCount
                 m.prediction = run.plan.prediction
                 m.routeReason = run.plan.reason
+                m.speculationSource = run.speculation?.source.rawValue
+                m.speculation = run.speculationStatistics
                 results[i] = .success(UnitOutcome(prompts: run.outcomes, measurements: m))
             }
         }
@@ -230,8 +236,13 @@ extension ModelUnitExecutor {
                 }
                 pending = pending.filter { r in !group.contains { $0 === r } }[...]
             }
+            // Units that speculate verify together (ModelUnitExecutor+Speculation); the others share plain steps.
+            let speculating = active.filter { $0.failure == nil && $0.speculation != nil }
+            if !speculating.isEmpty {
+                decodeSpeculatively(speculating, prompt: k, logits: logits, engine: engine, events: events, isCancelled: isCancelled)
+            }
             // Shared decode steps.
-            var stepping = active.filter { $0.failure == nil && !$0.finished }
+            var stepping = active.filter { $0.failure == nil && !$0.finished && $0.speculation == nil }
             var next: [ObjectIdentifier: [Int32]] = [:]
             while !stepping.isEmpty {
                 for run in stepping {

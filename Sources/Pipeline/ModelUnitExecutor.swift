@@ -38,6 +38,8 @@ public final class ModelUnitExecutor: BatchUnitExecutor, @unchecked Sendable {
         let shape: ModelShape
         /// One instance per mix label (strategies own scratch memory).
         private var strategies: [String: AttentionStrategy] = [:]
+        /// Speculation's cost model, refitted as units that speculate finish.
+        var speculationModel = SpeculationCostModel()
         static let maxTokens = 512
 
         init(path: String, threads: Int) throws {

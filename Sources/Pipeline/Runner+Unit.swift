@@ -188,6 +188,13 @@ extension Runner {
         record.predictedDecodeSeconds = m.prediction?.decodeSeconds
         record.predictedPeakMemoryBytes = m.prediction?.peakMemoryBytes
         record.routeReason = m.routeReason
+        if let s = m.speculation {
+            record.speculationSource = m.speculationSource
+            record.draftedTokens = s.draftedTokenCount
+            record.acceptedTokens = s.acceptedTokenCount
+            record.verificationPasses = s.verificationPassCount
+            record.draftingPasses = s.draftingPassCount
+        }
         return record
     }
 

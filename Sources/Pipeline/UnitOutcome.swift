@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import Planner
 
 /// What an executor returns for a unit: one outcome per prompt, in prompt order, and measurements.
@@ -65,6 +66,9 @@ public struct UnitMeasurements: Sendable, Equatable {
     public var prediction: CostPrediction?
     /// Why this mix ran: the router's reason, "pinned by the job", and any fallback.
     public var routeReason: String?
+    /// Speculative decoding over the unit's prompts: the draft source and its figures (nil: none).
+    public var speculationSource: String?
+    public var speculation: SpeculationStatistics?
 
     public init(documentTokenCount: Int, keptTokenCount: Int, truncation: Truncation?, documentPrefillSeconds: Double,
                 perPromptPrefillSeconds: Double, peakMemoryBytes: Int, kvBytesInMemory: Int, kvBytesOnDisk: Int,

@@ -33,6 +33,11 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Greedy tokens decoded per document with --documents.") var documentGenTokens = 32
     @Flag(help: "With --documents: survey the LZ4 compression of the documents' KV pages in every format instead.")
     var kvCompression = false
+    @OptionGroup var speculationOptions: SpeculationOptions
+    @Option(help: "With --speculate: a JSON list of {name, prompt} with rendered prompts (the needle files' format), each decoded --gen-tokens.")
+    var specCases: String?
+    @Flag(help: "Time a row-exact verification pass of 1, 2, 3, 5, 9 rows against one decode step at depth 0 and each of --depths.")
+    var verificationCost = false
     @Flag(help: "Print one JSON object per row.") var json = false
 
     func run() async throws {
@@ -51,6 +56,11 @@ struct BenchCommand: AsyncParsableCommand {
             let pool = ThreadPool(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount)
             let context = ForwardContext(model: model, pool: pool, maxTokens: 512, decodeAttention: attention)
             let budget = memoryBudgetMb.map { KVStorage(root: kvDir).makeBudget(megabytes: $0) }
+            if speculationOptions.sourceNames != ["off"] || verificationCost {
+                guard strategyOptions.strategy == "dense" else { throw CLIFailure(.usage, "--speculate verifies with dense attention: use --strategy dense") }
+                try runSpeculation(context: context, format: format)
+                return
+            }
             if !documents.isEmpty {
                 try runDocuments(context: context, format: format, budget: budget)
                 return
@@ -102,7 +112,7 @@ struct BenchCommand: AsyncParsableCommand {
         }
     }
 
-    private func parseList(_ s: String, name: String) throws -> [Int] {
+    func parseList(_ s: String, name: String) throws -> [Int] {
         try s.split(separator: ",").map {
             guard let v = Int($0.trimmingCharacters(in: .whitespaces)), v >= 0 else { throw CLIFailure(.usage, "\(name): \"\($0)\" is not a count") }
             return v

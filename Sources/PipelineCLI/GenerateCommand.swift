@@ -23,6 +23,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "KV cache format.") var kv = "f16"
     @OptionGroup var strategyOptions: StrategyOptions
+    @OptionGroup var speculationOptions: SpeculationOptions
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Flag(help: "Keep generating after an end-of-generation token.") var ignoreEos = false
     @Flag(help: "Print {text, prompt_tokens, generated_tokens, prefill/decode tokens per second} as JSON.") var json = false
@@ -30,6 +31,10 @@ struct GenerateCommand: AsyncParsableCommand {
     func validate() throws {
         guard (prompt == nil) != (promptFile == nil) else { throw ValidationError("give exactly one of --prompt and --prompt-file") }
         guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be ≥ 0") }
+        guard speculationOptions.sourceNames.count == 1 else { throw ValidationError("generate takes one --speculate source") }
+        guard speculationOptions.speculate == "off" || strategyOptions.strategy == "dense" else {
+            throw ValidationError("--speculate verifies with dense attention: it cannot be combined with --strategy \(strategyOptions.strategy)")
+        }
     }
 
     struct Output: Encodable {
@@ -39,7 +44,10 @@ struct GenerateCommand: AsyncParsableCommand {
         let prefillTokensPerSecond: Double
         let decodeTokensPerSecond: Double
         let stoppedAtEndToken: Bool
+        let speculate: String?
+        let speculation: SpeculationFigures?
         enum CodingKeys: String, CodingKey {
+            case speculate, speculation
             case text
             case promptTokens = "prompt_tokens"
             case generatedTokens = "generated_tokens"
@@ -66,8 +74,9 @@ struct GenerateCommand: AsyncParsableCommand {
                                                repetitionPenalty: repeatPenalty, seed: seed)
             var streamed: [UInt8] = []
             let out = FileHandle.standardOutput
-            let result = try context.generate(sequence, prompt: ids, maxNewTokens: maxTokens, sampler: parameters,
-                                              isEnd: { !ignoreEos && tokenizer.isEndOfGeneration($0) }) { token in
+            let draft = speculationOptions.makeSource(speculationOptions.speculate, model: model, pool: context.pool)
+            let isEnd = { (t: Int32) in !ignoreEos && tokenizer.isEndOfGeneration(t) }
+            let onToken = { (token: Int32) -> Bool in
                 if !json {
                     // Stream whole UTF-8 characters only: a character may span tokens.
                     streamed += tokenizer.pieceBytes(token)
@@ -76,15 +85,28 @@ struct GenerateCommand: AsyncParsableCommand {
                 }
                 return true
             }
+            let (result, statistics) = if let draft {
+                try context.generateSpeculatively(sequence, prompt: ids, maxNewTokens: maxTokens, sampler: parameters, draft: draft,
+                                                  maxDraftTokens: speculationOptions.draftTokens, isEnd: isEnd, onToken: onToken)
+            } else {
+                (try context.generate(sequence, prompt: ids, maxNewTokens: maxTokens, sampler: parameters, isEnd: isEnd, onToken: onToken),
+                 SpeculationStatistics())
+            }
             if json {
                 try printJSON(Output(text: tokenizer.decode(result.tokens), promptTokens: ids.count, generatedTokens: result.tokens.count,
                                      prefillTokensPerSecond: result.prefillTokensPerSecond,
-                                     decodeTokensPerSecond: result.decodeTokensPerSecond, stoppedAtEndToken: result.stoppedAtEndToken))
+                                     decodeTokensPerSecond: result.decodeTokensPerSecond, stoppedAtEndToken: result.stoppedAtEndToken,
+                                     speculate: draft?.name, speculation: draft.map { _ in SpeculationFigures(statistics) }))
             } else {
                 out.write(Data(streamed))
                 out.write(Data("\n".utf8))
                 FileHandle.standardError.write(Data(String(format: "[%d prompt tokens at %.1f tok/s, %d generated at %.1f tok/s]\n",
                     ids.count, result.prefillTokensPerSecond, result.tokens.count, result.decodeTokensPerSecond).utf8))
+                if let draft {
+                    FileHandle.standardError.write(Data(String(format: "[speculate %@: %d drafted, %d accepted (%.1f%%), %.2f per pass, %d verification passes]\n",
+                        draft.name as NSString, statistics.draftedTokenCount, statistics.acceptedTokenCount, 100 * statistics.acceptanceRate,
+                        statistics.meanAcceptedLength, statistics.verificationPassCount).utf8))
+                }
             }
         }
     }

@@ -99,6 +99,11 @@ struct StatusCommand: AsyncParsableCommand {
         if let e = r.predictionError {
             print(String(format: "  cost model: mean prediction error %.1f%% over %d units (|predicted − measured| / measured)", e * 100, r.predictedUnits))
         }
+        for (source, s) in r.speculation.sorted(by: { $0.key < $1.key }) {
+            print(String(format: "  speculation %@: %d units, %d drafted, %d accepted (%.1f%%), %.2f accepted per drafting pass, %d verification passes",
+                         source as NSString, s.units, s.draftedTokens, s.acceptedTokens, 100 * s.acceptanceRate, s.meanAcceptedLength,
+                         s.verificationPasses))
+        }
         for unit in units {
             var line = "  unit \(unit.unit)  \(pad(unit.state, 7))  attempts \(unit.attempts)  \(displayPath(unit.document))"
             if let tokens = unit.tokens { line += "  \(tokens) tokens" }

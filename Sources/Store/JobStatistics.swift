@@ -24,6 +24,8 @@ public struct JobStatistics: Sendable, Equatable {
     /// measured over them (measured: prefill + decode seconds).
     public var predictedUnits = 0
     public var meanPredictionError: Double?
+    /// Speculative decoding per draft source, summed over done units that speculated.
+    public var speculation: [String: SpeculationTotals] = [:]
 
     public init(job: JobRecord, unitCounts: [UnitState: Int] = [:], tokensIn: Int = 0, tokensOut: Int = 0,
                 prefillSeconds: Double = 0, decodeSeconds: Double = 0, documentPrefillSeconds: Double = 0,

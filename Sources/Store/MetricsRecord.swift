@@ -46,6 +46,13 @@ public struct MetricsRecord: Codable, Hashable, Sendable {
     public var predictedPeakMemoryBytes: Int?
     /// Why the unit ran its mix (the router's reason, or "pinned by the job", and any fallback).
     public var routeReason: String?
+    /// Speculative decoding (nil when the unit did not speculate): the draft source, tokens it
+    /// drafted, drafts the exact model kept, verification passes, and passes that carried drafts.
+    public var speculationSource: String?
+    public var draftedTokens: Int?
+    public var acceptedTokens: Int?
+    public var verificationPasses: Int?
+    public var draftingPasses: Int?
 
     enum CodingKeys: String, CodingKey {
         case runner
@@ -61,6 +68,8 @@ public struct MetricsRecord: Codable, Hashable, Sendable {
         case predictedSeconds = "predicted_seconds", predictedPrefillSeconds = "predicted_prefill_seconds"
         case predictedDecodeSeconds = "predicted_decode_seconds", predictedPeakMemoryBytes = "predicted_peak_memory_bytes"
         case routeReason = "route_reason"
+        case speculationSource = "speculation_source", draftedTokens = "drafted_tokens", acceptedTokens = "accepted_tokens"
+        case verificationPasses = "verification_passes", draftingPasses = "drafting_passes"
     }
 
     public init(unitID: Int64, contentHash: String, documentTokenCount: Int, keptTokenCount: Int,

@@ -173,6 +173,16 @@ extension SQLiteStore {
                 """)
         }
 
+        migrator.registerMigration("9 speculation") { db in
+            try db.execute(sql: """
+                ALTER TABLE metrics ADD COLUMN speculation_source TEXT;       -- lookup | self | hier; NULL: no speculation
+                ALTER TABLE metrics ADD COLUMN drafted_tokens INTEGER;
+                ALTER TABLE metrics ADD COLUMN accepted_tokens INTEGER;
+                ALTER TABLE metrics ADD COLUMN verification_passes INTEGER;
+                ALTER TABLE metrics ADD COLUMN drafting_passes INTEGER;       -- passes that carried draft tokens
+                """)
+        }
+
         return migrator
     }
 

@@ -59,6 +59,16 @@ extension SQLiteStore {
             WHERE u.job_id = ? GROUP BY m.strategy_mix
             """, arguments: [job.id])
         for row in mixes { stats.strategyMixes[row["mix"]] = row["n"] }
+        for row in try Row.fetchAll(db, sql: """
+            SELECT m.speculation_source AS source, count(*) AS n, sum(m.drafted_tokens) AS drafted, sum(m.accepted_tokens) AS accepted,
+                   sum(m.verification_passes) AS passes, sum(m.drafting_passes) AS drafting
+            FROM metrics m JOIN unit u ON u.id = m.unit_id
+            WHERE u.job_id = ? AND m.speculation_source IS NOT NULL GROUP BY m.speculation_source
+            """, arguments: [job.id]) {
+            stats.speculation[row["source"]] = SpeculationTotals(units: row["n"], draftedTokens: row["drafted"] ?? 0,
+                                                                 acceptedTokens: row["accepted"] ?? 0, verificationPasses: row["passes"] ?? 0,
+                                                                 draftingPasses: row["drafting"] ?? 0)
+        }
         return stats
     }
 

@@ -25,6 +25,16 @@ extension WeightMatrix {
     public static func multiply(_ products: [MatrixProduct], count: Int, pool: ThreadPool, scratch: UnsafeMutablePointer<Float>) {
         let rowsPerItem = count <= matvecMaxBatch ? 64 : Int(CK_PANEL_ROWS) * max(1, 4 / max(1, count / 128))
         let perThread = products.map(\.matrix.scratchFloatCount).max() ?? 0
+        forEachSlice(of: products, rowsPerItem: rowsPerItem, pool: pool) { p, rows, thread in
+            p.matrix.multiply(rows: rows, x: p.x, xStride: p.xStride, count: count, y: p.y, yStride: p.yStride,
+                              scratch: scratch + thread * perThread)
+        }
+    }
+
+    /// Runs `body(product, output rows, thread)` over slices of `rowsPerItem` output rows of every
+    /// product, claimed dynamically by the pool's threads.
+    static func forEachSlice(of products: [MatrixProduct], rowsPerItem: Int, pool: ThreadPool,
+                             _ body: (MatrixProduct, Range<Int>, Int) -> Void) {
         var starts: [Int] = [] // first item of each product
         var items = 0
         for p in products {
@@ -36,8 +46,7 @@ extension WeightMatrix {
             while starts[k] > item { k -= 1 }
             let p = products[k]
             let lo = (item - starts[k]) * rowsPerItem, hi = min(p.matrix.rowCount, lo + rowsPerItem)
-            p.matrix.multiply(rows: lo..<hi, x: p.x, xStride: p.xStride, count: count, y: p.y, yStride: p.yStride,
-                              scratch: scratch + thread * perThread)
+            body(p, lo..<hi, thread)
         }
     }
 }

@@ -58,6 +58,9 @@ void ck_dequantize_row(int type, const void *src, float *dst, int64_t n);
 /// W: `nrows` rows of `k` elements (k a multiple of the block size), rows `row_bytes` apart.
 /// Reads each weight block once for all `nb` vectors; nb ≤ CK_MATVEC_MAX_BATCH.
 #define CK_MATVEC_MAX_BATCH 8
+/// Vectors per ck_matvec call whose results are bit-identical, vector by vector, to calls with one
+/// vector (every ISA path; the portable and AVX2 paths are for any count).
+#define CK_MATVEC_EXACT_BATCH 4
 void ck_matvec(int type, const void *w, size_t row_bytes, int64_t nrows, int64_t k,
                const float *x, int64_t ldx, int nb, float *y, int64_t ldy);
 

@@ -1,0 +1,60 @@
+import Foundation
+import Model
+import Pipeline
+import Testing
+import TestSupport
+
+/// The executor with a job's `speculate` field: the same greedy answers as without, per-unit
+/// figures recorded, several units verified in one batch; and the field's parsing and canonical
+/// form (absent and "auto" keep the job id of files written before the field existed).
+@Suite struct SpeculationExecutionTests {
+    @Test func speculatingUnitsAnswerAsPlainOnesAndReportAcceptance() throws {
+        let w = Workspace()
+        var m = SyntheticModel.chat(seed: 21)
+        m.embeddingLength = 256
+        let modelPath = m.write(in: w.folder, name: "models/spec.gguf")
+        let documents = w.documents(2, words: 40)
+        func run(_ speculate: SpeculationChoice?) throws -> [UnitOutcome] {
+            var spec = JobSpec(name: "spec", documents: documents, prompts: ["First?", "Second?"], maxNewTokens: 24,
+                               strategy: .pinned(StrategyMix(attention: .dense, kv: .f16)))
+            spec.speculate = speculate
+            let executor = ModelUnitExecutor(threads: 2, kvDirectory: w.folder.file("kv"))
+            let works = try documents.enumerated().map { i, d in
+                UnitWork(jobID: "j", jobName: "spec", unitID: Int64(i + 1), attempt: 1, documentPath: d,
+                         documentText: try String(contentsOfFile: d, encoding: .utf8), spec: spec, memoryBudgetMB: 1024,
+                         modelPath: modelPath, threads: 2)
+            }
+            return try executor.execute(batch: works, events: { _, _ in }, isCancelled: { _ in false }).map { try $0.get() }
+        }
+        let plain = try run(.off)
+        for source in DraftSourceKind.allCases {
+            let speculative = try run(.pinned(SpeculationSettings(source: source, draftTokens: 4, draftBudget: 16)))
+            #expect(speculative.map { $0.prompts.map(\.text) } == plain.map { $0.prompts.map(\.text) }, "\(source)")
+            for outcome in speculative {
+                let s = try #require(outcome.measurements.speculation)
+                #expect(outcome.measurements.speculationSource == source.rawValue)
+                #expect(s.verificationPassCount > 0 && s.draftedTokenCount > 0 && s.acceptedTokenCount <= s.draftedTokenCount)
+                #expect(outcome.measurements.batchSize == 2)
+            }
+        }
+        #expect(plain.allSatisfy { $0.measurements.speculation == nil })
+    }
+
+    @Test func theFieldParsesAndAutoKeepsTheCanonicalForm() throws {
+        func spec(_ extra: String) throws -> JobSpec {
+            try JobSpec.parse(Data(#"{"name": "n", "documents": ["a.txt"], "prompts": ["p"]\#(extra)}"#.utf8), file: "job.json")
+        }
+        let base = try spec("")
+        #expect(try !base.canonicalJSON().contains("speculate"))
+        #expect(try spec(#", "speculate": "auto""#).canonicalJSON() == base.canonicalJSON())
+        #expect(try spec(#", "speculate": "off""#).speculate == .off)
+        #expect(try spec(#", "speculate": "lookup""#).speculate == .pinned(SpeculationSettings(source: .lookup)))
+        let pinned = try spec(#", "speculate": {"source": "self", "draft_tokens": 6, "draft_budget": 128}"#)
+        #expect(pinned.speculate == .pinned(SpeculationSettings(source: .selfDraft, draftTokens: 6, draftBudget: 128)))
+        #expect(try JobSpec.stored(pinned.canonicalJSON(), jobID: "x") == pinned)
+        for bad in [#""sometimes""#, "3", #"{"source": "oracle"}"#, #"{"source": "lookup", "draft_budget": 8}"#,
+                    #"{"source": "lookup", "draft_tokens": 0}"#, #"{"source": "lookup", "gamma": 2}"#] {
+            #expect(throws: PipelineError.self, "speculate \(bad)") { _ = try spec(#", "speculate": "# + bad) }
+        }
+    }
+}
