@@ -7,13 +7,17 @@ public struct MatrixProduct {
     public let xStride: Int
     public let y: UnsafeMutablePointer<Float>
     public let yStride: Int
+    /// The same input rows in the q8 format (nil: fp32 activations).
+    public let xq: UnsafeRawPointer?
 
-    public init(_ matrix: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, y: UnsafeMutablePointer<Float>, yStride: Int) {
+    public init(_ matrix: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
+                xq: UnsafeRawPointer? = nil) {
         self.matrix = matrix
         self.x = x
         self.xStride = xStride
         self.y = y
         self.yStride = yStride
+        self.xq = xq
     }
 }
 
@@ -37,7 +41,7 @@ extension WeightMatrix {
             let p = products[k]
             let lo = (item - starts[k]) * rowsPerItem, hi = min(p.matrix.rowCount, lo + rowsPerItem)
             p.matrix.multiply(rows: lo..<hi, x: p.x, xStride: p.xStride, count: count, y: p.y, yStride: p.yStride,
-                              scratch: scratch + thread * perThread)
+                              scratch: scratch + thread * perThread, xq: p.xq)
         }
     }
 }
