@@ -79,47 +79,60 @@ void ck_q8a_norms(const float *x, const ck_block_q8a *q, int64_t k, double *l2, 
     *l2 = sqrt(a); *l1 = b; *qerr = sqrt(c); *ql1 = e;
 }
 
-void ck_hire_compress(int type, const void *w, size_t row_bytes, int64_t nrows, int64_t k, void *dst,
+/// One block of 32 floats to Q4_0, the scale with the least squared error among four candidates.
+static void hire_q4_0(const float *p, ck_block_q4_0 *out) {
+    float mx = 0, vmax = 0;
+    for (int j = 0; j < 32; j++) if (fabsf(p[j]) > mx) { mx = fabsf(p[j]); vmax = p[j]; }
+    // the value of largest magnitude maps to code −8 (ggml's choice), +7 or ±7.5
+    const float divs[4] = {-8, 7, 7.5f, -7.5f};
+    double best = INFINITY; uint16_t bestd = 0;
+    for (int c = 0; c < 4; c++) {
+        uint16_t dh = ck_f2h(vmax / divs[c]);
+        float d = ck_h2f(dh), id = d != 0 ? 1 / d : 0;
+        double se = 0;
+        for (int j = 0; j < 32; j++) {
+            int q = (int)lrintf(p[j] * id) + 8; q = q < 0 ? 0 : q > 15 ? 15 : q;
+            double v = (double)(q - 8) * d - p[j]; se += v * v;
+        }
+        if (se < best) { best = se; bestd = dh; }
+    }
+    float d = ck_h2f(bestd), id = d != 0 ? 1 / d : 0;
+    out->d = bestd;
+    for (int j = 0; j < 16; j++) {
+        int q0 = (int)lrintf(p[j] * id) + 8, q1 = (int)lrintf(p[j + 16] * id) + 8;
+        q0 = q0 < 0 ? 0 : q0 > 15 ? 15 : q0; q1 = q1 < 0 ? 0 : q1 > 15 ? 15 : q1;
+        out->qs[j] = (uint8_t)(q0 | (q1 << 4));
+    }
+}
+
+static void hire_q8_0(const float *p, ck_block_q8_0 *out) {
+    float mx = 0;
+    for (int j = 0; j < 32; j++) mx = fabsf(p[j]) > mx ? fabsf(p[j]) : mx;
+    out->d = ck_f2h(mx / 127);
+    float d = ck_h2f(out->d), id = d != 0 ? 1 / d : 0;
+    for (int j = 0; j < 32; j++) { int q = (int)lrintf(p[j] * id); out->qs[j] = (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q); }
+}
+
+void ck_hire_compress(int type, const void *w, size_t row_bytes, int64_t nrows, int64_t k, int dst_type, void *dst,
                       double *err, double *norm, double *amax, double *cmax) {
     float row[k > 0 ? k : 1];
-    const int64_t nblk = k / 32;
+    const int64_t nblk = k / 32, bb = ck_block_bytes(dst_type);
     for (int64_t r = 0; r < nrows; r++) {
         ck_dequantize_row(type, (const uint8_t *)w + r * row_bytes, row, k);
-        ck_block_q4_0 *out = (ck_block_q4_0 *)dst + r * nblk;
         double e2 = 0, n2 = 0, am = 0, cm = 0;
         for (int64_t i = 0; i < nblk; i++) {
             const float *p = row + i * 32;
-            float mx = 0, vmax = 0;
-            for (int j = 0; j < 32; j++) { if (fabsf(p[j]) > mx) { mx = fabsf(p[j]); vmax = p[j]; } }
-            // candidate scales: the value of largest magnitude maps to code −8 (ggml's choice) or
-            // to ±7, ±7.5; keep the one with the least squared error
-            double best = INFINITY; uint16_t bestd = 0;
-            const float divs[4] = {-8, 7, 7.5f, -7.5f};
-            for (int c = 0; c < 4; c++) {
-                uint16_t dh = ck_f2h(vmax / divs[c]);
-                float d = ck_h2f(dh), id = d != 0 ? 1 / d : 0;
-                double se = 0;
-                for (int j = 0; j < 32; j++) {
-                    int q = (int)lrintf(p[j] * id) + 8; q = q < 0 ? 0 : q > 15 ? 15 : q;
-                    double v = (double)(q - 8) * d - p[j]; se += v * v;
-                }
-                if (se < best) { best = se; bestd = dh; }
-            }
-            float d = ck_h2f(bestd), id = d != 0 ? 1 / d : 0;
-            out[i].d = bestd;
-            for (int j = 0; j < 16; j++) {
-                int q0 = (int)lrintf(p[j] * id) + 8, q1 = (int)lrintf(p[j + 16] * id) + 8;
-                q0 = q0 < 0 ? 0 : q0 > 15 ? 15 : q0; q1 = q1 < 0 ? 0 : q1 > 15 ? 15 : q1;
-                out[i].qs[j] = (uint8_t)(q0 | (q1 << 4));
-            }
+            void *blk = (uint8_t *)dst + (r * nblk + i) * bb;
+            double c;
+            if (dst_type == CK_Q8_0) { hire_q8_0(p, blk); c = 128 * fabs((double)ck_h2f(((ck_block_q8_0 *)blk)->d)); }
+            else { hire_q4_0(p, blk); c = 23 * fabs((double)ck_h2f(((ck_block_q4_0 *)blk)->d)); }
             float wt[32];
-            ck_dequantize_block_portable(CK_Q4_0, &out[i], wt);
+            ck_dequantize_block_portable(dst_type, blk, wt);
             for (int j = 0; j < 32; j++) {
                 double v = (double)wt[j] - p[j];
                 e2 += v * v; n2 += (double)wt[j] * wt[j];
                 if (fabs(p[j]) > am) am = fabs(p[j]);
             }
-            double c = 15 * fabs((double)d) + 8 * fabs((double)d); // |d·u| + |m| with m = −8d
             if (c > cm) cm = c;
         }
         err[r] = sqrt(e2); norm[r] = sqrt(n2); amax[r] = am; cmax[r] = cm;

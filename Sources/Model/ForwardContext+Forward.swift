@@ -62,9 +62,10 @@ extension ForwardContext {
             forRows(rows, parallel: parallelRows) { range in
                 for r in range { ck_rmsnorm(x + r * d, layer.attentionNorm, h + r * d, Int64(d), c.rmsEpsilon) }
             }
-            WeightMatrix.multiply([MatrixProduct(layer.q, x: h, xStride: d, y: q, yStride: qd),
-                                   MatrixProduct(layer.k, x: h, xStride: d, y: k, yStride: kvd),
-                                   MatrixProduct(layer.v, x: h, xStride: d, y: v, yStride: kvd)],
+            var hq = quantizedActivations(h, stride: d, columns: d, count: rows)
+            WeightMatrix.multiply([MatrixProduct(layer.q, x: h, xStride: d, y: q, yStride: qd, xq: hq),
+                                   MatrixProduct(layer.k, x: h, xStride: d, y: k, yStride: kvd, xq: hq),
+                                   MatrixProduct(layer.v, x: h, xStride: d, y: v, yStride: kvd, xq: hq)],
                                   count: rows, pool: pool, scratch: gemmScratch)
             var rowBase = 0
             for req in requests {
@@ -106,7 +107,8 @@ extension ForwardContext {
                 rowBase += n
             }
             if !decodes.isEmpty { try kv { () throws(KVCacheError) in try decodeAttention.decode(decodes, layer: l, pool: pool) } }
-            layer.attentionOutput.multiply(x: att, xStride: qd, count: rows, y: h, yStride: d, pool: pool, scratch: gemmScratch)
+            layer.attentionOutput.multiply(x: att, xStride: qd, count: rows, y: h, yStride: d, pool: pool, scratch: gemmScratch,
+                                           xq: quantizedActivations(att, stride: qd, columns: qd, count: rows))
             forRows(rows, parallel: parallelRows) { range in
                 for r in range {
                     ck_add(x + r * d, h + r * d, Int64(d))
@@ -114,13 +116,15 @@ extension ForwardContext {
                 }
             }
             // Feed-forward block (SwiGLU).
-            WeightMatrix.multiply([MatrixProduct(layer.gate, x: h, xStride: d, y: gate, yStride: ffn),
-                                   MatrixProduct(layer.up, x: h, xStride: d, y: up, yStride: ffn)],
+            hq = quantizedActivations(h, stride: d, columns: d, count: rows)
+            WeightMatrix.multiply([MatrixProduct(layer.gate, x: h, xStride: d, y: gate, yStride: ffn, xq: hq),
+                                   MatrixProduct(layer.up, x: h, xStride: d, y: up, yStride: ffn, xq: hq)],
                                   count: rows, pool: pool, scratch: gemmScratch)
             forRows(rows, parallel: parallelRows) { range in
                 for r in range { ck_swiglu(gate + r * ffn, up + r * ffn, Int64(ffn)) }
             }
-            layer.down.multiply(x: gate, xStride: ffn, count: rows, y: h, yStride: d, pool: pool, scratch: gemmScratch)
+            layer.down.multiply(x: gate, xStride: ffn, count: rows, y: h, yStride: d, pool: pool, scratch: gemmScratch,
+                                xq: quantizedActivations(gate, stride: ffn, columns: ffn, count: rows))
             forRows(rows, parallel: parallelRows) { range in
                 for r in range { ck_add(x + r * d, h + r * d, Int64(d)) }
             }
@@ -141,13 +145,20 @@ extension ForwardContext {
         let out = reserveLogits(rows: max(1, logitRows.count))
         if !logitRows.isEmpty {
             for (i, r) in logitRows.enumerated() { ck_rmsnorm(x + r * d, w.outputNorm, h + i * d, Int64(d), c.rmsEpsilon) }
-            // Large vocabularies: product in slices of rows so the GEMM never needs more than maxTokens rows.
-            var done = 0
-            while done < logitRows.count {
-                let n = min(maxTokens, logitRows.count - done)
-                w.output.multiply(x: h + done * d, xStride: d, count: n, y: out + done * vocab, yStride: vocab,
-                                  pool: pool, scratch: gemmScratch)
-                done += n
+            if lmHead == .certified, logitRows.count <= WeightMatrix.matvecMaxBatch {
+                // HiRE: only the rows that can hold the argmax are computed exactly (CertifiedLMHead).
+                if certifiedHead?.copy != certifiedHeadCopy { certifiedHead = CertifiedLMHead(output: w.output, copy: certifiedHeadCopy) }
+                certifiedHead!.logits(h: h, count: logitRows.count, out: out, pool: pool)
+            } else {
+                // Large vocabularies: product in slices of rows so the GEMM never needs more than maxTokens rows.
+                var done = 0
+                while done < logitRows.count {
+                    let n = min(maxTokens, logitRows.count - done)
+                    w.output.multiply(x: h + done * d, xStride: d, count: n, y: out + done * vocab, yStride: vocab,
+                                      pool: pool, scratch: gemmScratch,
+                                      xq: quantizedActivations(h + done * d, stride: d, columns: d, count: n))
+                    done += n
+                }
             }
         }
         for req in requests { try req.sequence.append(req.tokens) }

@@ -25,6 +25,13 @@ public struct SamplerParameters: Sendable, Equatable, Codable {
     }
 }
 
+extension SamplerParameters {
+    /// Greedy without repetition penalty: the argmax of the raw logits, which the certified LM
+    /// head (CertifiedLMHead) proves without computing every logit. Top-k/top-p sampling keeps
+    /// the full layer (a certified candidate set for them is not implemented).
+    public var allowsCertifiedHead: Bool { temperature <= 0 && repetitionPenalty == 1 }
+}
+
 public struct Sampler {
     public let parameters: SamplerParameters
     private var rng: Xoshiro256

@@ -27,6 +27,8 @@ struct EvalCommand: AsyncParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var strategyOptions: StrategyOptions
     @Option(help: "KV cache format of the candidate.") var kv = "f16"
+    @Option(help: "The candidate's activation format (f32, q8); its calibration row's parameters say so when not f32.")
+    var activations = "f32"
     @Option(parsing: .upToNextOption, help: "Text documents for the distribution comparison.") var docs: [String] = []
     @Option(help: "Decode steps compared per document.") var steps = 64
     @Option(parsing: .upToNextOption, help: "Needle case files (JSON).") var needles: [String] = []
@@ -54,7 +56,9 @@ struct EvalCommand: AsyncParsableCommand {
             let documents = try docs.map { path in (path, try documentTokens(path, tokenizer: tokenizer, limit: model.config.contextLength - 1)) }
             if recall { return try measureRecall(model: model, pool: pool, documents: documents) }
             let strategy = try strategyOptions.make()
-            let harness = FidelityHarness(model: model, pool: pool, strategy: strategy, format: format)
+            let activationFormat = try ComputeOptions(activations: activations).activationFormats()
+            guard activationFormat.count == 1 else { throw CLIFailure(.usage, "--activations takes one format here") }
+            let harness = FidelityHarness(model: model, pool: pool, strategy: strategy, format: format, activations: activationFormat[0])
             var total = FidelityComparison(), index: IndexSize?
             for (path, tokens) in documents {
                 let c = try harness.compareContinuation(tokens: tokens, steps: steps)
@@ -68,7 +72,8 @@ struct EvalCommand: AsyncParsableCommand {
             }
             let needleResult = try runNeedles(harness, tokenizer: tokenizer)
             var row = CalibrationRecord(
-                strategy: strategy.name, parameters: strategy.parameterDescription, kvFormat: kv, contextTokens: total.meanContextTokens,
+                strategy: strategy.name,
+                parameters: strategy.parameterDescription + (activationFormat[0] == .f32 ? "" : " activations=\(activations)"), kvFormat: kv, contextTokens: total.meanContextTokens,
                 model: URL(fileURLWithPath: modelOptions.modelPath).lastPathComponent, steps: total.steps, documents: total.documents,
                 meanKL: total.meanKL, maxKL: total.maxKL, top1Agreement: total.top1Agreement,
                 confidentTop1Agreement: total.confidentTop1Agreement, perplexity: total.candidatePerplexity,

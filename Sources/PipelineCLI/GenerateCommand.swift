@@ -23,6 +23,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "KV cache format.") var kv = "f16"
     @OptionGroup var strategyOptions: StrategyOptions
+    @OptionGroup var computeOptions: ComputeOptions
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Flag(help: "Keep generating after an end-of-generation token.") var ignoreEos = false
     @Flag(help: "Print {text, prompt_tokens, generated_tokens, prefill/decode tokens per second} as JSON.") var json = false
@@ -61,6 +62,7 @@ struct GenerateCommand: AsyncParsableCommand {
             guard !ids.isEmpty else { throw CLIFailure(.dataError, "the prompt has no tokens") }
             let context = ForwardContext(model: model, pool: ThreadPool(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount),
                                          maxTokens: 512, decodeAttention: attention)
+            try computeOptions.apply(to: context)
             let sequence = try model.makeSequence(format: format)
             let parameters = SamplerParameters(temperature: temperature, topK: topK, topP: topP, minP: minP,
                                                repetitionPenalty: repeatPenalty, seed: seed)
@@ -85,6 +87,9 @@ struct GenerateCommand: AsyncParsableCommand {
                 out.write(Data("\n".utf8))
                 FileHandle.standardError.write(Data(String(format: "[%d prompt tokens at %.1f tok/s, %d generated at %.1f tok/s]\n",
                     ids.count, result.prefillTokensPerSecond, result.tokens.count, result.decodeTokensPerSecond).utf8))
+                if let s = context.certifiedHeadStatistics {
+                    FileHandle.standardError.write(Data("[certified LM head: \(s.certified) of \(s.rows) steps certified, \(s.fallbacks) full; exact rows per certified step \(s.certified > 0 ? String(format: "%.1f", Double(s.exactRows) / Double(s.certified)) : "-"), max \(s.maxExactRows)]\n".utf8))
+                }
             }
         }
     }

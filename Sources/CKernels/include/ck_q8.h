@@ -46,13 +46,14 @@ void ck_gemm_q8(int type, const void *w, size_t row_bytes, int64_t nrows, int64_
                 const ck_block_q8a *x, int64_t ldx, int64_t nt, float *y, int64_t ldy, void *scratch);
 
 /// HiRE's compressed output matrix: row r of W (`type`, k elements) is dequantized to fp32 and
-/// requantized to Q4_0 (for each block the scale among a few candidates with the least squared
-/// error) into dst (k/32 × 18 bytes per row). Per row it writes, in double precision:
+/// requantized to `dst_type` — CK_Q4_0 (for each block the scale among a few candidates with the
+/// least squared error) or CK_Q8_0 (amax/127) — into dst (k/32 blocks per row). Per row, in
+/// double precision:
 ///   err[r]  = ‖w − w̃‖₂        (w the fp32 weights the full layer multiplies, w̃ the copy)
 ///   norm[r] = ‖w̃‖₂
 ///   amax[r] = max_j |w_j|
-///   cmax[r] = max over blocks of (15·|d| + |m|) of the copy (bounds |d·u| + |m| per element)
-void ck_hire_compress(int type, const void *w, size_t row_bytes, int64_t nrows, int64_t k, void *dst,
+///   cmax[r] = max over blocks of max_j |d·u_j| + |m| of the copy (Q4_0: 23|d|, Q8_0: 128|d|)
+void ck_hire_compress(int type, const void *w, size_t row_bytes, int64_t nrows, int64_t k, int dst_type, void *dst,
                       double *err, double *norm, double *amax, double *cmax);
 
 /// Norms of one activation row and its q8 copy, in double: l2 = ‖x‖₂, l1 = ‖x‖₁,
