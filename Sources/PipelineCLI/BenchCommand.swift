@@ -76,11 +76,7 @@ struct BenchCommand: AsyncParsableCommand {
                     }
                     for row in try bench.textGeneration(tokens: n, depth: d, variants: tgVariants) { rows.append(row); emit(row) }
                 }
-                if let s = context.certifiedHeadStatistics {
-                    print(String(format: "  certified LM head: %d of %d steps certified, %d full; exact rows per certified step %.1f (max %d); compressed copy %.1f MB vs %.1f MB",
-                                 s.certified, s.rows, s.fallbacks, s.certified > 0 ? Double(s.exactRows) / Double(s.certified) : 0, s.maxExactRows,
-                                 Double(context.certifiedHeadByteCount ?? 0) / 1e6, Double(context.model.weights.output.byteCount) / 1e6))
-                }
+                if let s = context.certifiedHeadStatistics { print("  " + ComputeOptions.describe(s, copyBytes: context.certifiedHeadByteCount ?? 0, fullBytes: model.weights.output.byteCount)) }
                 return
             }
             for n in prompts where n > 0 { rows.append(try bench.promptProcessing(tokens: n)); emit(rows.last!) }

@@ -58,6 +58,11 @@ struct ComputeOptions: ParsableArguments {
         context.certifiedHeadCopy = copy
     }
 
+    static func describe(_ s: CertifiedLMHead.Statistics, copyBytes: Int, fullBytes: Int) -> String {
+        let perStep = s.certified > 0 ? String(format: "%.1f", Double(s.exactRows) / Double(s.certified)) : "-"
+        return "certified LM head: \(s.certified) of \(s.rows) rows certified, \(s.fallbacks) computed in full; rows scored exactly per certified row \(perStep) (max \(s.maxExactRows)); compressed copy \(String(format: "%.1f", Double(copyBytes) / 1e6)) MB, full head \(String(format: "%.1f", Double(fullBytes) / 1e6)) MB"
+    }
+
     static func reportFallbacks(_ context: ForwardContext) {
         guard context.activations == .q8 else { return }
         let names = context.q8Fallbacks

@@ -88,7 +88,7 @@ struct GenerateCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data(String(format: "[%d prompt tokens at %.1f tok/s, %d generated at %.1f tok/s]\n",
                     ids.count, result.prefillTokensPerSecond, result.tokens.count, result.decodeTokensPerSecond).utf8))
                 if let s = context.certifiedHeadStatistics {
-                    FileHandle.standardError.write(Data("[certified LM head: \(s.certified) of \(s.rows) steps certified, \(s.fallbacks) full; exact rows per certified step \(s.certified > 0 ? String(format: "%.1f", Double(s.exactRows) / Double(s.certified)) : "-"), max \(s.maxExactRows)]\n".utf8))
+                    FileHandle.standardError.write(Data("[\(ComputeOptions.describe(s, copyBytes: context.certifiedHeadByteCount ?? 0, fullBytes: model.weights.output.byteCount))]\n".utf8))
                 }
             }
         }
