@@ -1,5 +1,6 @@
 // Job-file validation: every error names the file, the field and what was expected (job file reference in README.md).
 import Foundation
+import Tensor
 
 extension JobSpec {
     static let fieldNames = CodingKeys.allCases.map(\.rawValue).sorted()
@@ -27,6 +28,11 @@ extension JobSpec {
         spec.seed = try fields.integer("seed", in: 0...Int.max) ?? 0
         spec.fidelity = try fields.choice("fidelity", Fidelity.self) ?? .high
         spec.strategy = try strategy(fields)
+        if case .pinned(let mix) = spec.strategy, mix.activations != .f32, spec.fidelity == .exact {
+            throw PipelineError.invalidJobField(file: file, field: "strategy.activations",
+                                                expected: "f32 with fidelity \"exact\" (the exact path multiplies fp32 activations)",
+                                                found: mix.activations.rawValue)
+        }
         spec.memoryBudgetMB = try fields.integer("memory_budget_mb", in: 16...1_048_576) ?? defaultMemoryBudgetMB
         spec.model = try fields.optionalString("model", expected: "a path to a GGUF file, relative to the job file")
         spec.overflow = try fields.choice("overflow", OverflowPolicy.self) ?? .fail
@@ -50,6 +56,10 @@ extension JobSpec {
             mix.topK = try inner.integer("top_k", in: 1...65536, only: attention == .topk || attention == .daTopk,
                                          with: "topk or da-topk")
             mix.shards = try inner.integer("shards", in: 1...256, only: attention == .daTopk, with: "da-topk")
+            if let a = try inner.choice("activations", ActivationFormat.self) {
+                guard a.isImplemented else { throw inner.invalid("activations", expected: "\"f32\" or \"q8\" (bf16 is not implemented)", found: a.rawValue) }
+                mix.activations = a
+            }
             return .pinned(mix)
         case let other?:
             throw fields.invalid("strategy", expected: expected, found: other.brief)

@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// A decode-attention strategy and KV format (DESIGN.md, "Attention strategies"): pinned by a job,
 /// or reported by the engine as what it chose. Parameters left nil mean the engine's defaults.
@@ -12,6 +13,9 @@ public struct StrategyMix: Codable, Hashable, Sendable {
     public var topK: Int?
     /// DA-TOP-k: number of KV shards.
     public var shards: Int?
+    /// The matmuls' activation format (issue 14); f32 unless a job pins another. Left out of the
+    /// JSON when f32, so specs and job ids without it are unchanged (StrategyMix+Activations.swift).
+    public var activations: ActivationFormat = .f32
 
     public init(attention: AttentionKind, kv: KVFormat = .f16, lshK: Int? = nil, lshL: Int? = nil, topK: Int? = nil,
                 shards: Int? = nil) {
@@ -24,7 +28,7 @@ public struct StrategyMix: Codable, Hashable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case attention, kv, shards
+        case attention, kv, shards, activations
         case lshK = "lsh_k"
         case lshL = "lsh_l"
         case topK = "top_k"
@@ -38,7 +42,7 @@ public struct StrategyMix: Codable, Hashable, Sendable {
         if let topK { parameters.append("k=\(topK)") }
         if let shards { parameters.append("S=\(shards)") }
         let attentionPart = parameters.isEmpty ? attention.rawValue : "\(attention.rawValue)(\(parameters.joined(separator: ",")))"
-        return "\(attentionPart)+\(kv.rawValue)"
+        return "\(attentionPart)+\(kv.rawValue)" + (activations == .f32 ? "" : "+\(activations.rawValue)")
     }
 }
 

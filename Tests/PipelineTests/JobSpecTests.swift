@@ -78,7 +78,7 @@ import Testing
             (#"{"name": "j", \#(ok), "strategy": {"attention": "lsh", "lsh_l": 5000}}"#,
              field("strategy.lsh_l", "an integer from 1 to 1024", "5000")),
             (#"{"name": "j", \#(ok), "strategy": {"attention": "lsh", "colour": 1}}"#,
-             .unknownJobField(file: f, field: "strategy.colour", allowed: ["attention", "kv", "lsh_k", "lsh_l", "shards", "top_k"])),
+             .unknownJobField(file: f, field: "strategy.colour", allowed: ["activations", "attention", "kv", "lsh_k", "lsh_l", "shards", "top_k"])),
             (#"{"name": "j", \#(ok), "promts": ["typo"]}"#,
              .unknownJobField(file: f, field: "promts", allowed: JobSpec.fieldNames)),
         ]
