@@ -1,7 +1,8 @@
 // 8-bit activations (an explicitly named fast option; exact mode never uses it, DESIGN.md):
 // each activation row is quantized per block of 32 elements, symmetric, to int8 codes with one
 // fp32 scale per block (llama.cpp's q8_1 idea, our own layout), and multiplied with the weights'
-// integer codes by integer dot products (AVX2 vpmaddubsw/vpmaddwd; portable C). The per-block
+// integer codes by integer dot products (AVX2 vpmaddubsw/vpmaddwd; AVX-512 VNNI vpdpbusd for the
+// GEMM; portable C). The per-block
 // scales and the Q4_1/Q5_1 minimums are folded in exactly:
 //
 //   weight block  w_j = d·u_j + m   (u_j the stored unsigned code; Q4_0 m = −8d, Q5_0 m = −16d)
