@@ -79,7 +79,7 @@ public struct FidelityCalibration {
     /// total comparison, the needle tally and the harness (its strategy's statistics, for printing).
     public func measure(_ mix: StrategyMix, modelName: String, progress: (FidelityProgress) -> Void = { _ in })
         throws -> (row: CalibrationRecord, total: FidelityComparison, needles: NeedleTally, harness: FidelityHarness) {
-        let harness = FidelityHarness(model: model, pool: pool, strategy: mix.makeAttention(), format: mix.kv)
+        let harness = FidelityHarness(model: model, pool: pool, strategy: mix.makeAttention(), format: mix.kv, activations: mix.activations)
         var total = FidelityComparison(), index: IndexSize?
         for (i, (name, tokens)) in documents.enumerated() {
             if cache.logits[i] == nil { cache.logits[i] = try harness.referenceLogits(tokens: tokens, steps: steps) }

@@ -23,11 +23,14 @@ public final class FidelityHarness {
     let reference: ForwardContext
     let candidate: ForwardContext
 
-    public init(model: LlamaModel, pool: ThreadPool, strategy: AttentionStrategy, format: KVFormat) {
+    /// `activations`: the candidate's matmul activation format, prefill and decode (the reference is f32).
+    public init(model: LlamaModel, pool: ThreadPool, strategy: AttentionStrategy, format: KVFormat,
+                activations: ActivationFormat = .f32) {
         self.model = model
         self.format = format
         reference = ForwardContext(model: model, pool: pool, maxTokens: 512, decodeAttention: DenseAttention())
         candidate = ForwardContext(model: model, pool: pool, maxTokens: 512, decodeAttention: strategy)
+        candidate.activations = activations
     }
 
     public var strategy: AttentionStrategy { candidate.decodeAttention }

@@ -69,9 +69,10 @@ extension ForwardContext {
             forRows(rows, parallel: parallelRows) { range in
                 for r in range { ck_rmsnorm(x + r * d, layer.attentionNorm, h + r * d, Int64(d), c.rmsEpsilon) }
             }
-            multiply([MatrixProduct(layer.q, x: h, xStride: d, y: q, yStride: qd),
-                      MatrixProduct(layer.k, x: h, xStride: d, y: k, yStride: kvd),
-                      MatrixProduct(layer.v, x: h, xStride: d, y: v, yStride: kvd)], count: rows, rowExact: rowExact)
+            var hq = quantizedActivations(h, stride: d, columns: d, count: rows)
+            multiply([MatrixProduct(layer.q, x: h, xStride: d, y: q, yStride: qd, xq: hq),
+                      MatrixProduct(layer.k, x: h, xStride: d, y: k, yStride: kvd, xq: hq),
+                      MatrixProduct(layer.v, x: h, xStride: d, y: v, yStride: kvd, xq: hq)], count: rows, rowExact: rowExact)
             var rowBase = 0
             for req in requests {
                 let n = req.tokens.count, base = rowBase
@@ -118,7 +119,8 @@ extension ForwardContext {
             }
             if !decodes.isEmpty { try kv { () throws(KVCacheError) in try decodeAttention.decode(decodes, layer: l, pool: pool) } }
             if !rowExactQueries.isEmpty { verifierAttention.decode(rowExactQueries, layer: l, pool: pool, splitEachAlone: true) }
-            multiply([MatrixProduct(layer.attentionOutput, x: att, xStride: qd, y: h, yStride: d)], count: rows, rowExact: rowExact)
+            multiply([MatrixProduct(layer.attentionOutput, x: att, xStride: qd, y: h, yStride: d,
+                                    xq: quantizedActivations(att, stride: qd, columns: qd, count: rows))], count: rows, rowExact: rowExact)
             forRows(rows, parallel: parallelRows) { range in
                 for r in range {
                     ck_add(x + r * d, h + r * d, Int64(d))
@@ -126,12 +128,14 @@ extension ForwardContext {
                 }
             }
             // Feed-forward block (SwiGLU).
-            multiply([MatrixProduct(layer.gate, x: h, xStride: d, y: gate, yStride: ffn),
-                      MatrixProduct(layer.up, x: h, xStride: d, y: up, yStride: ffn)], count: rows, rowExact: rowExact)
+            hq = quantizedActivations(h, stride: d, columns: d, count: rows)
+            multiply([MatrixProduct(layer.gate, x: h, xStride: d, y: gate, yStride: ffn, xq: hq),
+                      MatrixProduct(layer.up, x: h, xStride: d, y: up, yStride: ffn, xq: hq)], count: rows, rowExact: rowExact)
             forRows(rows, parallel: parallelRows) { range in
                 for r in range { ck_swiglu(gate + r * ffn, up + r * ffn, Int64(ffn)) }
             }
-            multiply([MatrixProduct(layer.down, x: gate, xStride: ffn, y: h, yStride: d)], count: rows, rowExact: rowExact)
+            multiply([MatrixProduct(layer.down, x: gate, xStride: ffn, y: h, yStride: d,
+                                    xq: quantizedActivations(gate, stride: ffn, columns: ffn, count: rows))], count: rows, rowExact: rowExact)
             forRows(rows, parallel: parallelRows) { range in
                 for r in range { ck_add(x + r * d, h + r * d, Int64(d)) }
             }
@@ -152,13 +156,20 @@ extension ForwardContext {
         let out = reserveLogits(rows: max(1, logitRows.count))
         if !logitRows.isEmpty {
             for (i, r) in logitRows.enumerated() { ck_rmsnorm(x + r * d, w.outputNorm, h + i * d, Int64(d), c.rmsEpsilon) }
-            // Large vocabularies: product in slices of rows so the GEMM never needs more than maxTokens rows.
-            var done = 0
-            while done < logitRows.count {
-                let n = min(maxTokens, logitRows.count - done)
-                multiply([MatrixProduct(w.output, x: h + done * d, xStride: d, y: out + done * vocab, yStride: vocab)],
-                         count: n, rowExact: rowExact)
-                done += n
+            if lmHead == .certified, !rowExact, logitRows.count <= WeightMatrix.matvecMaxBatch {
+                // HiRE: only the rows that can hold the argmax are computed exactly (CertifiedLMHead).
+                if certifiedHead?.copy != certifiedHeadCopy { certifiedHead = CertifiedLMHead(output: w.output, copy: certifiedHeadCopy) }
+                certifiedHead!.logits(h: h, count: logitRows.count, out: out, pool: pool)
+            } else {
+                // Large vocabularies: product in slices of rows so the GEMM never needs more than maxTokens rows.
+                var done = 0
+                while done < logitRows.count {
+                    let n = min(maxTokens, logitRows.count - done)
+                    multiply([MatrixProduct(w.output, x: h + done * d, xStride: d, y: out + done * vocab, yStride: vocab,
+                                            xq: quantizedActivations(h + done * d, stride: d, columns: d, count: n))],
+                             count: n, rowExact: rowExact)
+                    done += n
+                }
             }
         }
         for req in requests { try req.sequence.append(req.tokens) }

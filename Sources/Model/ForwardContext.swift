@@ -40,6 +40,16 @@ public final class ForwardContext {
     public let maxTokens: Int
     /// The decode-attention strategy (dense unless replaced).
     public var decodeAttention: AttentionStrategy
+    /// The number format of the matmuls' activations (ActivationFormat; fp32 unless set). Not
+    /// implemented formats are rejected by the callers that set it (`ActivationFormat.isImplemented`).
+    public var activations: ActivationFormat = .f32
+    /// How the output layer is computed (full unless set; `certified` applies to greedy callers only).
+    public var lmHead: LMHeadMode = .full
+    /// The certified head's compressed copy (built on first use, of this format).
+    var certifiedHead: CertifiedLMHead?
+    public var certifiedHeadCopy: CertifiedHeadCopy = .q4_0
+    /// Rows of the current product set in the q8 format (maxTokens × the widest input).
+    let activationCodes: UnsafeMutableRawPointer
     let prefillAttention = PrefillAttention()
     /// Dense attention of row-exact passes (speculative verification), whatever `decodeAttention` is.
     let verifierAttention = DenseAttention()
@@ -76,6 +86,8 @@ public final class ForwardContext {
         let scratchPerThread = ([w.output, w.tokenEmbedding] + w.layers.flatMap { [$0.q, $0.k, $0.v, $0.attentionOutput, $0.gate, $0.up, $0.down] })
             .map(\.scratchFloatCount).max()!
         gemmScratch = alloc(pool.threadCount * scratchPerThread + 64)
+        let widest = max(c.embeddingLength, c.qDim, c.feedForwardLength)
+        activationCodes = .allocate(byteCount: max(1, maxTokens * WeightMatrix.q8RowBytes(columns: widest)), alignment: 64)
         logitRowCapacity = 1
         logits = alloc(c.vocabularySize)
         // θ_i = base^(-2i / rotaryDims), divided by the optional per-pair frequency factors
@@ -88,6 +100,27 @@ public final class ForwardContext {
 
     deinit {
         for p in [x, h, q, k, v, att, gate, up, ropeCos, ropeSin, gemmScratch, logits] { p.deallocate() }
+        activationCodes.deallocate()
+    }
+
+    /// What the certified head did since it was built (nil before its first use).
+    public var certifiedHeadStatistics: CertifiedLMHead.Statistics? { certifiedHead?.statistics }
+    /// Bytes of the certified head's compressed copy (nil before its first use).
+    public var certifiedHeadByteCount: Int? { certifiedHead?.compressedByteCount }
+
+    /// Names of the matrices that stay fp32 under `q8` activations (weight types without integer codes).
+    public var q8Fallbacks: [String] {
+        let w = model.weights
+        return ([w.output] + w.layers.flatMap { [$0.q, $0.k, $0.v, $0.attentionOutput, $0.gate, $0.up, $0.down] })
+            .filter { !$0.supportsQ8Activations }.map(\.name)
+    }
+
+    /// Under q8 activations, quantizes `count` rows of `columns` floats into `activationCodes` and
+    /// returns them for the products over those rows; nil (fp32) otherwise.
+    func quantizedActivations(_ x: UnsafePointer<Float>, stride: Int, columns: Int, count: Int) -> UnsafeRawPointer? {
+        guard activations == .q8 else { return nil }
+        WeightMatrix.quantizeQ8(x: x, xStride: stride, columns: columns, count: count, into: activationCodes, pool: pool)
+        return UnsafeRawPointer(activationCodes)
     }
 
     func reserveLogits(rows: Int) -> UnsafeMutablePointer<Float> {

@@ -40,6 +40,10 @@ extension ForwardContext {
         var result = GenerationResult()
         result.promptTokenCount = prompt.count
         var sampler = Sampler(parameters)
+        // The certified head returns only the argmax's logits: other samplers get the full layer.
+        let head = lmHead
+        if !parameters.allowsCertifiedHead { lmHead = .full }
+        defer { lmHead = head }
         let t0 = DispatchTime.now().uptimeNanoseconds
         guard var logits = try prefill(sequence, tokens: prompt)?.last else { return result }
         let t1 = DispatchTime.now().uptimeNanoseconds

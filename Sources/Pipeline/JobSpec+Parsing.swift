@@ -4,6 +4,7 @@ import Foundation
 import Grammar
 import KVCache
 import Planner
+import Tensor
 
 extension JobSpec {
     /// `prompt_options` is derived from prompts written as objects, never written itself.
@@ -35,6 +36,11 @@ extension JobSpec {
         spec.seed = try fields.integer("seed", in: 0...Int.max) ?? 0
         spec.fidelity = try fields.choice("fidelity", Fidelity.self) ?? .high
         spec.strategy = try strategy(fields)
+        if case .pinned(let mix) = spec.strategy, mix.activations != .f32, spec.fidelity == .exact {
+            throw PipelineError.invalidJobField(file: file, field: "strategy.activations",
+                                                expected: "f32 with fidelity \"exact\" (the exact path multiplies fp32 activations)",
+                                                found: mix.activations.rawValue)
+        }
         spec.memoryBudgetMB = try fields.integer("memory_budget_mb", in: 16...1_048_576) ?? defaultMemoryBudgetMB
         spec.model = try fields.optionalString("model", expected: "a path to a GGUF file, relative to the job file")
         spec.overflow = try fields.choice("overflow", OverflowPolicy.self) ?? .fail
@@ -70,7 +76,12 @@ extension JobSpec {
                 attention[keyPath: parameter.keyPath] = value
                 if parameter.name == "top_k" && inner.object["k_prime"] == nil { attention.candidateCount = 4 * value }
             }
-            return .pinned(StrategyMix(attention: attention, kv: try inner.choice("kv", KVFormat.self) ?? .f16))
+            var mix = StrategyMix(attention: attention, kv: try inner.choice("kv", KVFormat.self) ?? .f16)
+            if let a = try inner.choice("activations", ActivationFormat.self) {
+                guard a.isImplemented else { throw inner.invalid("activations", expected: "\"f32\" or \"q8\" (bf16 is not implemented)", found: a.rawValue) }
+                mix.activations = a
+            }
+            return .pinned(mix)
         case let other?:
             throw fields.invalid("strategy", expected: expected, found: other.brief)
         }

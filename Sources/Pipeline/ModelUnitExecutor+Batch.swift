@@ -1,5 +1,6 @@
 import Foundation
 import Grammar
+import Tensor
 import KVCache
 import Model
 import Planner
@@ -89,6 +90,7 @@ extension ModelUnitExecutor {
             for label in groups.keys.sorted() {
                 let group = groups[label]!
                 engine.context.decodeAttention = engine.strategy(for: group[0].mix)
+                engine.context.activations = group[0].mix.activations
                 decodePrompts(group, engine: engine, events: events, isCancelled: isCancelled)
             }
             for (i, run) in zip(indices, runs) {
@@ -126,8 +128,12 @@ extension ModelUnitExecutor {
         let format = plan.mix.kv
         let key = engine.model.snapshotKey(format: format, tokens: prefix)
         let t0 = DispatchTime.now().uptimeNanoseconds
+        // Snapshots hold KV prefilled with fp32 activations (their key does not name the format):
+        // a unit with other activations neither reuses nor saves one.
+        context.activations = plan.mix.activations
+        let snapshots = plan.mix.activations == .f32
         // A snapshot that fails its checks is removed by `load` and recomputed here.
-        if let cache = try? storage.snapshots.load(key, budget: budget) {
+        if snapshots, let cache = try? storage.snapshots.load(key, budget: budget) {
             events(id, .prefill(doneTokens: prefix.count, totalTokens: prefix.count))
             return UnitRun(work: work, sequence: SequenceState(cache: cache, tokens: prefix), tails: tails, promptIndices: t.promptIndices, documentTokenCount: document.count,
                            keptTokenCount: kept.count, truncation: truncation,
@@ -141,7 +147,7 @@ extension ModelUnitExecutor {
         if finished == nil, isCancelled(id) { throw CancellationError() }
         let documentSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         // Saving is best effort: a full disk costs the reuse, not the unit.
-        let saved = (sequence.cache as? PagedKVCache).flatMap { try? storage.snapshots.save($0, key: key) } != nil
+        let saved = snapshots && (sequence.cache as? PagedKVCache).flatMap { try? storage.snapshots.save($0, key: key) } != nil
         return UnitRun(work: work, sequence: sequence, tails: tails, promptIndices: t.promptIndices, documentTokenCount: document.count,
                        keptTokenCount: kept.count, truncation: truncation, documentSeconds: documentSeconds, plan: plan,
                        snapshot: saved ? .saved : .none)

@@ -13,7 +13,7 @@ extension ModelUnitExecutor {
     /// (the draws would change, though not their distribution) or where the cost model
     /// predicts no gain.
     func speculation(for work: UnitWork, mix: StrategyMix, model: SpeculationCostModel) -> SpeculationSettings? {
-        guard mix.attention.kind == .dense else { return nil }
+        guard mix.attention.kind == .dense, mix.activations == .f32 else { return nil }
         // Constrained answers and per-prompt settings decode on the plain path (the grammar masks
         // each step; speculation does not know it).
         guard work.spec.responseFormat == nil, work.spec.promptOptions == nil else { return nil }

@@ -23,6 +23,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "KV cache format; a comma-separated list runs the tg tests of all of them in one run, repetitions interleaved.")
     var kv = "f16"
     @OptionGroup var strategyOptions: StrategyOptions
+    @OptionGroup var computeOptions: ComputeOptions
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Option(help: "Timed repetitions per test.") var repetitions = 3
     @Option(help: "KV memory budget in MiB: sealed KV pages beyond it spill to --kv-dir (default: no budget).")
@@ -68,6 +69,27 @@ struct BenchCommand: AsyncParsableCommand {
             var bench = EngineBenchmark(context: context, format: format, repetitions: repetitions)
             bench.budget = budget
             var rows: [EngineBenchmark.Row] = []
+            let formatsA = try computeOptions.activationFormats(), heads = try computeOptions.heads()
+            if formatsA.count > 1 || heads.count > 1 || formatsA != [.f32] || heads != [.full] {
+                // Activation formats × LM heads, interleaved: pp with the full head, tg with every pair.
+                guard formats.count == 1 else { throw CLIFailure(.usage, "a list of --kv formats and of --activations/--lm-head cannot be combined") }
+                context.activations = formatsA.contains(.q8) ? .q8 : .f32
+                try computeOptions.applyCopy(to: context)
+                ComputeOptions.reportFallbacks(context)
+                let ppVariants = formatsA.map { EngineBenchmark.Variant(activations: $0, lmHead: .full) }
+                let tgVariants = formatsA.flatMap { a in heads.map { EngineBenchmark.Variant(activations: a, lmHead: $0) } }
+                for n in prompts where n > 0 { for row in try bench.promptProcessing(tokens: n, variants: ppVariants) { rows.append(row); emit(row) } }
+                for d in depthList {
+                    let n = d == 0 ? genTokens : depthGenTokens
+                    guard n > 0 else { continue }
+                    guard d + n <= model.config.contextLength else {
+                        throw CLIFailure(.usage, "depth \(d) + \(n) tokens exceeds the model's context of \(model.config.contextLength)")
+                    }
+                    for row in try bench.textGeneration(tokens: n, depth: d, variants: tgVariants) { rows.append(row); emit(row) }
+                }
+                if let s = context.certifiedHeadStatistics { print("  " + ComputeOptions.describe(s, copyBytes: context.certifiedHeadByteCount ?? 0, fullBytes: model.weights.output.byteCount)) }
+                return
+            }
             for n in prompts where n > 0 { rows.append(try bench.promptProcessing(tokens: n)); emit(rows.last!) }
             for d in depthList {
                 let n = d == 0 ? genTokens : depthGenTokens

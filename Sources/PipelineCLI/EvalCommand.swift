@@ -28,6 +28,8 @@ struct EvalCommand: AsyncParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var strategyOptions: StrategyOptions
     @Option(help: "KV cache format of the candidate.") var kv = "f16"
+    @Option(help: "The candidate's activation format (f32, q8); its calibration row's parameters say so when not f32.")
+    var activations = "f32"
     @Option(parsing: .upToNextOption, help: "Text documents for the distribution comparison.") var docs: [String] = []
     @Option(help: "Decode steps compared per document.") var steps = 64
     @Option(parsing: .upToNextOption, help: "Needle case files (JSON).") var needles: [String] = []
@@ -55,7 +57,10 @@ struct EvalCommand: AsyncParsableCommand {
             let pool = ThreadPool(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount)
             let documents = try docs.map { path in (path, try documentTokens(path, tokenizer: tokenizer, limit: model.config.contextLength - 1)) }
             if recall { return try measureRecall(model: model, pool: pool, documents: documents) }
-            let mix = StrategyMix(attention: try strategyOptions.configuration(), kv: format)
+            let activationFormat = try ComputeOptions(activations: activations).activationFormats()
+            guard activationFormat.count == 1 else { throw CLIFailure(.usage, "--activations takes one format here") }
+            var mix = StrategyMix(attention: try strategyOptions.configuration(), kv: format)
+            mix.activations = activationFormat[0]
             let calibration = FidelityCalibration(model: model, pool: pool, documents: documents.map { ($0.0, $0.1) },
                                                   needles: try loadNeedleCases(needles, tokenizer: tokenizer), steps: steps,
                                                   needleTokens: needleTokens, isEnd: tokenizer.isEndOfGeneration,

@@ -24,6 +24,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "KV cache format.") var kv = "f16"
     @OptionGroup var strategyOptions: StrategyOptions
     @OptionGroup var speculationOptions: SpeculationOptions
+    @OptionGroup var computeOptions: ComputeOptions
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Flag(help: "Keep generating after an end-of-generation token.") var ignoreEos = false
     @Flag(help: "Print {text, prompt_tokens, generated_tokens, prefill/decode tokens per second} as JSON.") var json = false
@@ -69,6 +70,7 @@ struct GenerateCommand: AsyncParsableCommand {
             guard !ids.isEmpty else { throw CLIFailure(.dataError, "the prompt has no tokens") }
             let context = ForwardContext(model: model, pool: ThreadPool(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount),
                                          maxTokens: 512, decodeAttention: attention)
+            try computeOptions.apply(to: context)
             let sequence = try model.makeSequence(format: format)
             let parameters = SamplerParameters(temperature: temperature, topK: topK, topP: topP, minP: minP,
                                                repetitionPenalty: repeatPenalty, seed: seed)
@@ -106,6 +108,9 @@ struct GenerateCommand: AsyncParsableCommand {
                     FileHandle.standardError.write(Data(String(format: "[speculate %@: %d drafted, %d accepted (%.1f%%), %.2f per pass, %d verification passes]\n",
                         draft.name as NSString, statistics.draftedTokenCount, statistics.acceptedTokenCount, 100 * statistics.acceptanceRate,
                         statistics.meanAcceptedLength, statistics.verificationPassCount).utf8))
+                }
+                if let s = context.certifiedHeadStatistics {
+                    FileHandle.standardError.write(Data("[\(ComputeOptions.describe(s, copyBytes: context.certifiedHeadByteCount ?? 0, fullBytes: model.weights.output.byteCount))]\n".utf8))
                 }
             }
         }

@@ -19,6 +19,7 @@ struct PerplexityCommand: AsyncParsableCommand {
     @Option(help: "Tokens per chunk.") var ctx = 8192
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Option(help: "KV cache format (f16, int8, int4).") var kv = "f16"
+    @OptionGroup var computeOptions: ComputeOptions
     @Flag(help: "Print {perplexity, tokens, ...} as JSON.") var json = false
 
     func run() async throws {
@@ -38,6 +39,8 @@ struct PerplexityCommand: AsyncParsableCommand {
             }
             let context = ForwardContext(model: model, pool: ThreadPool(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount),
                                          maxTokens: 512)
+            try computeOptions.apply(to: context)
+            guard context.lmHead == .full else { throw CLIFailure(.usage, "--lm-head certified gives only the argmax; perplexity needs every logit") }
             let result = try context.perplexity(tokens: tokens, contextLength: ctx, bos: tokenizer.addsBOS ? tokenizer.bosID : nil,
                                                 format: format)
             if json {

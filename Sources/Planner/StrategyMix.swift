@@ -8,10 +8,14 @@
 import Attention
 import Foundation
 import KVCache
+import Tensor
 
 public struct StrategyMix: Hashable, Sendable {
     public var attention: AttentionConfiguration
     public var kv: KVFormat
+    /// The matmuls' activation format: f32 unless a job pins another (q8). Written to JSON only
+    /// when not f32, so specs and job ids without it are unchanged.
+    public var activations: ActivationFormat = .f32
 
     public init(attention: AttentionConfiguration, kv: KVFormat = .f16) {
         self.attention = attention
@@ -25,14 +29,18 @@ public struct StrategyMix: Hashable, Sendable {
     public static let exact = StrategyMix(.dense, kv: .f16)
 
     /// Dense attention over f16 KV: the reference every fidelity tier is measured against.
-    public var isExact: Bool { attention.kind == .dense && kv == .f16 }
+    public var isExact: Bool { attention.kind == .dense && kv == .f16 && activations == .f32 }
 
     /// A short label for status and metrics, e.g. `lsh(lsh_k=12)+int4`, `topk+int8`.
-    public var label: String { "\(attention.label)+\(kv.rawValue)" }
+    public var label: String { "\(attention.label)+\(kv.rawValue)" + (activations == .f32 ? "" : "+\(activations.rawValue)") }
 
     /// The mix as calibration rows and routes identify it: the parameters its strategy does not use
     /// at their defaults, so two mixes that run the same strategy are equal keys.
-    public var key: StrategyMix { StrategyMix(attention: attention.normalized, kv: kv) }
+    public var key: StrategyMix {
+        var key = StrategyMix(attention: attention.normalized, kv: kv)
+        key.activations = activations
+        return key
+    }
 
     /// The key of this mix's measured attention cost in a machine profile: `"<strategy>+<kv>"`,
     /// measured at the default parameters (`pipeline calibrate`).
@@ -43,9 +51,11 @@ public struct StrategyMix: Hashable, Sendable {
 }
 
 extension StrategyMix: Codable {
-    public static let attentionField = "attention", kvField = "kv"
+    public static let attentionField = "attention", kvField = "kv", activationsField = "activations"
     /// The field names of a strategy object in a job file.
-    public static var fieldNames: [String] { ([attentionField, kvField] + AttentionConfiguration.parameters.map(\.name)).sorted() }
+    public static var fieldNames: [String] {
+        ([attentionField, kvField, activationsField] + AttentionConfiguration.parameters.map(\.name)).sorted()
+    }
 
     struct Field: CodingKey {
         var stringValue: String
@@ -68,6 +78,7 @@ extension StrategyMix: Codable {
         }
         self.init(attention: attention,
                   kv: try container.decodeIfPresent(KVFormat.self, forKey: Field(stringValue: Self.kvField)) ?? .f16)
+        activations = try container.decodeIfPresent(ActivationFormat.self, forKey: Field(stringValue: Self.activationsField)) ?? .f32
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -75,6 +86,7 @@ extension StrategyMix: Codable {
         try container.encode(attention.kind, forKey: Field(stringValue: Self.attentionField))
         try container.encode(kv, forKey: Field(stringValue: Self.kvField))
         for (name, value) in attention.nonDefaultParameters { try container.encode(value, forKey: Field(stringValue: name)) }
+        if activations != .f32 { try container.encode(activations, forKey: Field(stringValue: Self.activationsField)) }
     }
 }
 

@@ -7,13 +7,17 @@ public struct MatrixProduct {
     public let xStride: Int
     public let y: UnsafeMutablePointer<Float>
     public let yStride: Int
+    /// The same input rows in the q8 format (nil: fp32 activations).
+    public let xq: UnsafeRawPointer?
 
-    public init(_ matrix: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, y: UnsafeMutablePointer<Float>, yStride: Int) {
+    public init(_ matrix: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
+                xq: UnsafeRawPointer? = nil) {
         self.matrix = matrix
         self.x = x
         self.xStride = xStride
         self.y = y
         self.yStride = yStride
+        self.xq = xq
     }
 }
 
@@ -27,7 +31,7 @@ extension WeightMatrix {
         let perThread = products.map(\.matrix.scratchFloatCount).max() ?? 0
         forEachSlice(of: products, rowsPerItem: rowsPerItem, pool: pool) { p, rows, thread in
             p.matrix.multiply(rows: rows, x: p.x, xStride: p.xStride, count: count, y: p.y, yStride: p.yStride,
-                              scratch: scratch + thread * perThread)
+                              scratch: scratch + thread * perThread, xq: p.xq)
         }
     }
 

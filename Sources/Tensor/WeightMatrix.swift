@@ -51,12 +51,24 @@ public struct WeightMatrix: @unchecked Sendable {
     /// y[t][r] = Σ_k W[r][k] · x[t][k] for `count` input rows, on the calling thread only, for the
     /// output rows `rows`. x rows are `xStride` floats apart, y rows `yStride` apart.
     /// `scratch` must hold `scratchFloatCount` floats when count > matvecMaxBatch.
+    /// With `xq` (the same rows in the q8 format, ActivationFormat.swift, `q8RowBytes` apart) and a
+    /// weight type that `supportsQ8Activations`, the product uses the integer-code kernels.
     public func multiply(rows: Range<Int>, x: UnsafePointer<Float>, xStride: Int, count: Int,
-                         y: UnsafeMutablePointer<Float>, yStride: Int, scratch: UnsafeMutablePointer<Float>?) {
+                         y: UnsafeMutablePointer<Float>, yStride: Int, scratch: UnsafeMutablePointer<Float>?,
+                         xq: UnsafeRawPointer? = nil) {
         guard !rows.isEmpty, count > 0 else { return }
         let w = base + rows.lowerBound * rowByteCount
         let t = Int32(type.rawValue)
-        if count <= Self.matvecMaxBatch {
+        if let xq, supportsQ8Activations {
+            let blocks = xq.assumingMemoryBound(to: ck_block_q8a.self), stride = Int64(columnCount / 32)
+            if count <= Self.matvecMaxBatch {
+                ck_matvec_q8(t, w, rowByteCount, Int64(rows.count), Int64(columnCount), blocks, stride, Int32(count),
+                             y + rows.lowerBound, Int64(yStride))
+            } else {
+                ck_gemm_q8(t, w, rowByteCount, Int64(rows.count), Int64(columnCount), blocks, stride, Int64(count),
+                           y + rows.lowerBound, Int64(yStride), scratch!)
+            }
+        } else if count <= Self.matvecMaxBatch {
             ck_matvec(t, w, rowByteCount, Int64(rows.count), Int64(columnCount), x, Int64(xStride), Int32(count),
                       y + rows.lowerBound, Int64(yStride))
         } else {
@@ -71,7 +83,8 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Parallel product over the pool: output rows are split between threads (in whole GEMM
     /// panels), each thread uses its own slice of `scratch` (threadCount × scratchFloatCount).
     public func multiply(x: UnsafePointer<Float>, xStride: Int, count: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
-                         pool: ThreadPool, scratch: UnsafeMutablePointer<Float>) {
-        Self.multiply([MatrixProduct(self, x: x, xStride: xStride, y: y, yStride: yStride)], count: count, pool: pool, scratch: scratch)
+                         pool: ThreadPool, scratch: UnsafeMutablePointer<Float>, xq: UnsafeRawPointer? = nil) {
+        Self.multiply([MatrixProduct(self, x: x, xStride: xStride, y: y, yStride: yStride, xq: xq)], count: count, pool: pool,
+                      scratch: scratch)
     }
 }

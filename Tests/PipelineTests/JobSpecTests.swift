@@ -103,8 +103,8 @@ import Planner
             (#"{"name": "j", \#(ok), "strategy": {"attention": "lsh", "lsh_l": 5000}}"#,
              field("strategy.lsh_l", "an integer from 2 to 256", "5000")),
             (#"{"name": "j", \#(ok), "strategy": {"attention": "lsh", "colour": 1}}"#,
-             .unknownJobField(file: f, field: "strategy.colour", allowed: ["attention", "bucket_keep", "dense_layers", "k_prime", "kv", "lsh_k",
-                                                                           "lsh_l", "shards", "sinks", "top_k", "window"])),
+             .unknownJobField(file: f, field: "strategy.colour", allowed: ["activations", "attention", "bucket_keep", "dense_layers", "k_prime", "kv",
+                                                                           "lsh_k", "lsh_l", "shards", "sinks", "top_k", "window"])),
             (#"{"name": "j", \#(ok), "promts": ["typo"]}"#,
              .unknownJobField(file: f, field: "promts", allowed: JobSpec.fieldNames)),
         ]

@@ -5,7 +5,7 @@
 // (`ck_isa`); `ck_set_isa` forces a lower path on the calling thread so tests can check all of them
 // on one machine.
 // Weights stay in their GGUF block formats and are dequantized in registers; activations are
-// always fp32 (no 8-bit activation quantization).
+// fp32 here; the explicitly named q8 option (ck_q8.h) quantizes them to 8 bits.
 #ifndef CKERNELS_H
 #define CKERNELS_H
 #include <stddef.h>
@@ -122,4 +122,6 @@ void ck_attn_merge(float *m, float *l, float *acc, float m2, float l2, const flo
 #include "ck_kv.h"
 // Sparse decode-attention kernels.
 #include "ck_sparse.h"
+// 8-bit activations and the certified LM head's compressed matrix.
+#include "ck_q8.h"
 #endif
