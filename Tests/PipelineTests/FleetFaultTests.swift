@@ -108,11 +108,13 @@ struct FleetFaultTests {
                     if ended && finished < Self.units && !stopped && Date() >= nextLaunch[h][s] { slots[h][s] = try launch(h) }
                 }
             }
-            // kill -9 a runner that holds a lease, every 1.5 s, 8 times.
-            if done >= 5 && victims.count < 8 && Date().timeIntervalSince(lastKill) > 1.5,
+            // kill -9 a runner that holds a lease, 8 times, at 5%, 15%, … 75% of the queue done (by
+            // progress, not time, so that a fast or slow machine sees all eight).
+            if victims.count < 8 && done >= Self.units * (5 + 10 * victims.count) / 100 && Date().timeIntervalSince(lastKill) > 0.3,
                let holders = sql("SELECT DISTINCT lease_owner FROM unit WHERE state = 'leased'") {
                 let pids = Set(holders.compactMap { $0.split(separator: ":").dropLast().last.flatMap { Int32($0) } })
-                if let run = slots.joined().compactMap({ $0 }).first(where: { $0.process.isRunning && pids.contains($0.process.processIdentifier) }) {
+                let holding = slots.joined().compactMap({ $0 }).filter { $0.process.isRunning && pids.contains($0.process.processIdentifier) }
+                if let run = holding.first(where: { $0.host == victims.count % 2 }) ?? holding.first {   // the hosts in turn
                     let pid = run.process.processIdentifier
                     kill(pid, SIGKILL)
                     let killedAt = Date().timeIntervalSince1970
