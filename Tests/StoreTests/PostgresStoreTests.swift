@@ -101,6 +101,27 @@ struct PostgresStoreTests {
         #expect(results.count == 240 && Set(results.map { "\($0.unitID)/\($0.output.promptIndex)" }).count == 240)
     }
 
+    /// A server restart fails the calls in between as unreachable; the same store then reconnects.
+    @Test func aStoreReconnectsAfterTheServerRestarts() throws {
+        let server = try PostgresTestServer()
+        defer { server.stop() }
+        let address = PostgresAddress(user: server.user, password: nil, host: "127.0.0.1", port: server.port,
+                                      database: try server.createDatabase())
+        let store = try PostgresStore(address: address, connectTimeout: 2)
+        _ = try store.submit(try StoreFixture(.inMemory).submission(documents: ["/d/a.txt"]))
+        let unit = try #require(try store.leaseNextUnit(owner: "r", leaseSeconds: 60))
+        try server.stopServer(mode: "fast")
+        #expect {
+            try store.renew(unit.lease, leaseSeconds: 60)
+        } throws: { error in
+            if case StoreError.unreachable = error { return true }
+            return false
+        }
+        try server.start()
+        try store.complete(unit.lease, outputs: outputs(for: unit.lease, prompts: 2), metrics: metrics(for: unit.lease))
+        #expect(try store.results(jobID: "aaaaaaaaaaaa").count == 2)
+    }
+
     /// Metrics travel as JSON: non-finite rates (a zero-second decode) are kept, as SQLite keeps them.
     @Test func nonFiniteMetricsAreStored() throws {
         let store = try PostgresStore(address: try PostgresFixture.newDatabase())
