@@ -1,15 +1,21 @@
 // swift-tools-version:6.1
 // `pipeline`: batch LLM inference over long documents on CPU. Targets and their order follow
-// DESIGN.md; dependencies point down only:
-//   CKernels, CLZ4 → GGUF → Tensor → KVCache → Attention → Tokenizer → Model → Planner → Store → Pipeline → pipeline
+// docs/architecture.md; dependencies point down only:
+//   CKernels, CLZ4 → GGUF → Tensor → KVCache → Attention → Tokenizer → Model → Store → Planner → Evaluation, Pipeline → pipeline
 // PostgresStore (Store's second backend, on PostgresNIO) sits beside Store and is used by the CLI
 // only, so the engine's targets and their tests never link SwiftNIO.
 import PackageDescription
 
-// Release builds must let SIMD code reach memory bandwidth: no exclusivity or overflow checks in
-// the hot paths (-Ounchecked), whole-module optimisation so generic SIMD code specialises.
-let swiftSettings: [SwiftSetting] = [
+// Release builds of the engine's hot loops (Tensor, KVCache, Attention, Model) must let SIMD code
+// reach memory bandwidth: no exclusivity or overflow checks (-Ounchecked), whole-module
+// optimisation so generic SIMD code specialises. Everything that reads user input or keeps state
+// (GGUF, Tokenizer, Planner, Store, Pipeline, the CLI) keeps Swift's checks (-O): there a broken
+// invariant traps instead of becoming undefined behaviour.
+let hotSwiftSettings: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-wmo", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+let swiftSettings: [SwiftSetting] = [
+    .unsafeFlags(["-wmo"], .when(configuration: .release)),
 ]
 // The C kernels are always optimised, also in debug builds (tests run them on real models).
 // ISA-specific code is selected per function with target attributes and runtime dispatch, so the
@@ -34,21 +40,25 @@ let package = Package(
         .target(name: "CKernels", cSettings: kernelCSettings),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .target(name: "GGUF", swiftSettings: swiftSettings),
-        .target(name: "Tensor", dependencies: ["GGUF", "CKernels"], swiftSettings: swiftSettings),
-        .target(name: "KVCache", dependencies: ["Tensor", "CKernels", "CLZ4"], swiftSettings: swiftSettings),
-        .target(name: "Attention", dependencies: ["KVCache", "Tensor", "CKernels"], swiftSettings: swiftSettings),
+        .target(name: "Tensor", dependencies: ["GGUF", "CKernels"], swiftSettings: hotSwiftSettings),
+        .target(name: "KVCache", dependencies: ["Tensor", "CKernels", "CLZ4"], swiftSettings: hotSwiftSettings),
+        .target(name: "Attention", dependencies: ["KVCache", "Tensor", "CKernels"], swiftSettings: hotSwiftSettings),
         .target(name: "Tokenizer", dependencies: ["GGUF", .product(name: "Collections", package: "swift-collections")],
                 swiftSettings: swiftSettings),
         .target(name: "Model", dependencies: ["GGUF", "Tensor", "KVCache", "Attention", "Tokenizer", "CKernels"],
-                swiftSettings: swiftSettings),
+                swiftSettings: hotSwiftSettings),
         .target(name: "Planner", dependencies: ["Model", "KVCache", "Attention", "Tensor", "Store"], swiftSettings: swiftSettings),
         .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")], swiftSettings: swiftSettings),
+        // Measurement apart from decision: the machine probe, the fidelity harness and calibration,
+        // the engine benchmarks. Planner stays arithmetic over what they record.
+        .target(name: "Evaluation", dependencies: ["Planner", "Model", "Store", "KVCache", "Attention", "Tensor", "CKernels"],
+                swiftSettings: swiftSettings),
         .target(name: "PostgresStore", dependencies: ["Store", .product(name: "PostgresNIO", package: "postgres-nio")],
                 swiftSettings: swiftSettings),
         .target(name: "Pipeline", dependencies: ["Store", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "GGUF"],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "PipelineCLI", dependencies: [
-            "Pipeline", "Store", "PostgresStore", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "Tensor", "GGUF",
+            "Pipeline", "Evaluation", "Store", "PostgresStore", "Planner", "Model", "Tokenizer", "KVCache", "Attention", "Tensor", "GGUF",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftSettings),
 
@@ -61,11 +71,11 @@ let package = Package(
         .testTarget(name: "KVCacheTests", dependencies: ["KVCache", "Tensor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AttentionTests", dependencies: ["Attention", "KVCache", "Tensor", "TestSupport"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "Tokenizer", "GGUF", "Tensor", "KVCache", "Attention", "Planner", "TestSupport"],
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Evaluation", "Tokenizer", "GGUF", "Tensor", "KVCache", "Attention", "Planner", "TestSupport"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "PlannerTests", dependencies: ["Planner", "Store", "Model", "KVCache", "Attention", "Tensor", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PlannerTests", dependencies: ["Planner", "Evaluation", "Store", "Model", "KVCache", "Attention", "Tensor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "PostgresStore", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store", "Model", "TestSupport"],
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Planner", "Attention", "KVCache", "Store", "Model", "TestSupport"],
                     swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

@@ -53,7 +53,8 @@ def run_ours(args, spec, variant, workdir):
     if args.base_db:  # the machine profile and calibration rows the router needs
         with sqlite3.connect(args.base_db) as src, sqlite3.connect(db) as dst: src.backup(dst)
     # a fresh KV folder: no variant loads another's document snapshots
-    env = dict(os.environ, PIPELINE_DB=db, PIPELINE_KV_DIR=os.path.join(workdir, f"kv-{variant}"))
+    env = dict(os.environ, PIPELINE_DB=db, PIPELINE_KV_DIR=os.path.join(workdir, f"kv-{variant}"),
+               PIPELINE_DOCUMENT_ROOTS=os.path.join(ROOT, "data/docs"))  # the job file sits in a temp folder
     pipeline = os.path.join(ROOT, ".build/release/pipeline")
     subprocess.run([pipeline, "submit", path], env=env, check=True, capture_output=True)
     t0 = time.time()

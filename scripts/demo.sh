@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build -c release
 pipeline=.build/release/pipeline
-$pipeline calibrate 2>/dev/null | tail -12
-$pipeline submit jobs/
+$pipeline calibrate 2>/dev/null | tail -n 20   # the machine profile, then the fidelity rows (shipped for the default model)
+$pipeline submit --documents-root data/docs jobs/
 $pipeline plan licence-and-manual-questions | sed -n 1,20p # sed reads it all; head would stop plan with SIGPIPE (exit 141 under pipefail)
 $pipeline run
 $pipeline status

@@ -26,7 +26,7 @@ base = os.path.dirname(os.path.abspath(sys.argv[1]))
 spec["documents"] = [os.path.join(base, d) for d in spec["documents"]]
 json.dump(spec, open(sys.argv[2], "w"))
 PY
-  $pipeline submit "$work/$name.json" >/dev/null
+  $pipeline submit --documents-root / "$work/$name.json" >/dev/null  # documents named by the caller, anywhere
   PIPELINE_KV_DIR="$work/kv-$run" $pipeline run --threads "$threads" | grep -E "batch of|profile refit|runner stopped"
   $pipeline status "$name" --json | python3 -c '
 import json, sys

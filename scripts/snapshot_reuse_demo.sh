@@ -20,7 +20,7 @@ json.dump({"name": sys.argv[2], "documents": [os.path.abspath(d) for d in sys.ar
            "prompts": ["Summarize the document in one sentence.", "Who wrote it?"], "max_new_tokens": 32,
            "strategy": {"attention": "dense", "kv": "int8"}}, open(sys.argv[1], "w"))
 PY
-  $pipeline submit "$work/$name.json" >/dev/null
+  $pipeline submit --documents-root / "$work/$name.json" >/dev/null  # documents named by the caller, anywhere
   $pipeline run --threads "$threads" --batch-units 1 | grep -E "runner stopped"
 done
 python3 - "$PIPELINE_DB" <<'PY'

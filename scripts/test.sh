@@ -8,5 +8,10 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/setup-postgres.sh   # the store tests also run against a PostgreSQL cluster they start
 scripts/fetch-test-assets.sh
+# The report test renders its page in headless Chromium (Debian's chromium).
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+  SUDO=; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+  $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium
+fi
 swift build --build-tests
 swift test --skip-build "$@"

@@ -1,4 +1,4 @@
-/// What every sparse strategy keeps dense (ANCHORS §7.4): the first layers (Quest keeps 2;
+/// What every sparse strategy keeps dense (Quest, StreamingLLM, MagicPIG: docs/architecture.md, "Papers"): the first layers (Quest keeps 2;
 /// MagicPIG keeps layer 0 and one in the middle), the attention-sink tokens at the start
 /// (StreamingLLM, MagicPIG: 4) and a recent window (MagicPIG: 64). The dense part is attended
 /// exactly and merged with the sparse part through log-sum-exp.

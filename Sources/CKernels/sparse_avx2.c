@@ -13,7 +13,7 @@
 T void ck_sketch_scores_avx2(const uint8_t *blocks, int nblocks, int hd, const float *q, int nq, const int32_t *row_bias,
                              float inv_delta, int16_t *out) {
     int8_t qc[16 * 256];
-    int32_t bias[16];
+    int32_t bias[CK_SPARSE_MAX_GROUP];
     const int shift = ck_sketch_shift(hd);
     const __m256i mask = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
     for (int b = 0; b < nblocks; b++) {

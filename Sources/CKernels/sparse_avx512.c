@@ -60,7 +60,7 @@ static inline __attribute__((always_inline)) TV void sketch_rows_avx512(const ui
 TV void ck_sketch_scores_avx512(const uint8_t *blocks, int nblocks, int hd, const float *q, int nq, const int32_t *row_bias,
                                 float inv_delta, int16_t *out) {
     int8_t qc[16 * 256] __attribute__((aligned(64)));
-    int32_t bias[16];
+    int32_t bias[CK_SPARSE_MAX_GROUP];
     const int shift = ck_sketch_shift(hd);
     const __m256i floor = _mm256_set1_epi16(INT16_MIN + 1);
     for (int b = 0; b < nblocks; b++) {

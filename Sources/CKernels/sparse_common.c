@@ -19,8 +19,8 @@ static int ck_sparse_has_vnni(void) {
 
 void ck_sketch_scores(const uint8_t *blocks, int nblocks, int hd, const float *q, int nq, const float *reference,
                       float inv_delta, int16_t *out) {
-    int32_t row_bias[16];
-    for (int r = 0; r < nq && r < 16; r++) {
+    int32_t row_bias[CK_SPARSE_MAX_GROUP];
+    for (int r = 0; r < nq && r < CK_SPARSE_MAX_GROUP; r++) {
         float t = -reference[r] * inv_delta;
         t = t > 16777216.0f ? 16777216.0f : t < -16777216.0f ? -16777216.0f : t;
         row_bias[r] = (int32_t)rintf(t);

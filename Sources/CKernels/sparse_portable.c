@@ -5,7 +5,7 @@
 void ck_sketch_scores_portable(const uint8_t *blocks, int nblocks, int hd, const float *q, int nq, const int32_t *row_bias,
                                float inv_delta, int16_t *out) {
     int8_t qc[16 * 256];
-    int32_t bias[16];
+    int32_t bias[CK_SPARSE_MAX_GROUP];
     const int shift = ck_sketch_shift(hd);
     for (int b = 0; b < nblocks; b++) {
         const uint8_t *blk = blocks + (int64_t)b * ck_sketch_block_bytes(hd);

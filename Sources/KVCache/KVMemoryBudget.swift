@@ -79,11 +79,7 @@ public final class KVMemoryBudget: @unchecked Sendable {
     /// A fresh spill file path; creates the folder when missing.
     func makeSpillPath() throws(KVCacheError) -> String {
         let n = lock.withLock { spillFileCount += 1; return spillFileCount }
-        do {
-            try FileManager.default.createDirectory(atPath: spillDirectory, withIntermediateDirectories: true)
-        } catch {
-            throw .io(path: spillDirectory, operation: "create folder", code: Int32((error as NSError).code))
-        }
+        try KVStorage.makeFolder(spillDirectory)
         let unique = UInt32.random(in: 0...UInt32.max)
         return "\(spillDirectory)/\(getpid())-\(n)-\(String(unique, radix: 16)).kvspill"
     }

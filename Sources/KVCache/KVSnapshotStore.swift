@@ -13,11 +13,7 @@ public struct KVSnapshotStore: Sendable {
     /// Saves the cache's committed pages under `key` (replacing any older file). Returns its size in bytes.
     @discardableResult
     public func save(_ cache: PagedKVCache, key: KVSnapshotKey) throws(KVCacheError) -> Int {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw .io(path: directory, operation: "create folder", code: Int32((error as NSError).code))
-        }
+        try KVStorage.makeFolder(directory)
         return try cache.writeSnapshot(to: path(for: key), key: key)
     }
 

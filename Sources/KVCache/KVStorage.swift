@@ -85,4 +85,20 @@ public struct KVCleanupReport: Sendable, Equatable, Codable {
     public var snapshotCount = 0
     public var snapshotByteCount = 0
     public init() {}
+
+}
+
+extension KVStorage {
+    /// `mkdir -p` with the system's error: a read-only or full file system is reported by its
+    /// errno (EROFS, ENOSPC, EACCES), not as a Foundation error code taken for one.
+    static func makeFolder(_ path: String) throws(KVCacheError) {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) {
+            guard isFolder.boolValue else { throw .io(path: path, operation: "create folder", code: ENOTDIR) }
+            return
+        }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty && parent != path { try makeFolder(parent) }
+        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw .io(path: path, operation: "create folder", code: errno) }
+    }
 }

@@ -6,7 +6,7 @@ import CLZ4
 /// the page; an XXH64 checksum of the page's raw bytes is verified after every decode, so a page
 /// read back is bit-identical to the page written or it is rejected.
 ///
-/// KV is close to incompressible without loss (ANCHORS.md; measured per format in
+/// KV is close to incompressible without loss (measured per format in
 /// docs/kv-cache.md): quantization is the compression, LZ4 adds a few percent at best. The filter
 /// per page kind is the one that measured best on real documents (`filter(for:)`).
 final class LZ4PageCodec {

@@ -18,7 +18,7 @@ extension ForwardContext {
         let d = c.embeddingLength, qd = c.qDim, kvd = c.kvDim, hd = c.headDim, ffn = c.feedForwardLength
         if requests.contains(where: { $0.tokens.isEmpty }) { throw .emptyPrompt }
         let rows = requests.reduce(0) { $0 + $1.tokens.count }
-        precondition(rows <= maxTokens, "forward pass of \(rows) tokens exceeds the context's \(maxTokens)")
+        if rows > maxTokens { throw .batchTooLarge(tokens: rows, limit: maxTokens) }
         guard rows > 0 else { return [] }
 
         // Row bookkeeping: request index, position of each row; validation before any state changes.

@@ -51,16 +51,23 @@ public struct LlamaConfig: Sendable, Equatable {
             guard headDim % 16 == 0 else { throw ModelError.invalidConfig(key: "\(arch).attention.key_length", reason: "head size \(headDim) is not a multiple of 16") }
             contextLength = try positive("context_length", try file.int("\(arch).context_length") ?? 4096)
             let eps = try file.double("\(arch).attention.layer_norm_rms_epsilon") ?? 1e-5
-            guard eps > 0, eps < 1 else { throw ModelError.invalidConfig(key: "\(arch).attention.layer_norm_rms_epsilon", reason: "\(eps)") }
+            guard eps.isFinite, eps > 0, eps < 1 else { throw ModelError.invalidConfig(key: "\(arch).attention.layer_norm_rms_epsilon", reason: "\(eps)") }
             rmsEpsilon = Float(eps)
             ropeBase = try file.double("\(arch).rope.freq_base") ?? 10000
+            guard ropeBase.isFinite, ropeBase > 1 else {
+                throw ModelError.invalidConfig(key: "\(arch).rope.freq_base", reason: "\(ropeBase) (RoPE needs a finite base above 1)")
+            }
             ropeDimensionCount = try file.int("\(arch).rope.dimension_count") ?? headDim
-            guard ropeDimensionCount <= headDim, ropeDimensionCount % 2 == 0 else {
+            guard ropeDimensionCount >= 2, ropeDimensionCount <= headDim, ropeDimensionCount % 2 == 0 else {
                 throw ModelError.invalidConfig(key: "\(arch).rope.dimension_count", reason: "\(ropeDimensionCount) for head size \(headDim)")
             }
             switch try file.string("\(arch).rope.scaling.type") {
             case nil, "none": ropeLinearScale = 1
-            case "linear": ropeLinearScale = try file.double("\(arch).rope.scaling.factor") ?? 1
+            case "linear":
+                ropeLinearScale = try file.double("\(arch).rope.scaling.factor") ?? 1
+                guard ropeLinearScale.isFinite, ropeLinearScale > 0 else {
+                    throw ModelError.invalidConfig(key: "\(arch).rope.scaling.factor", reason: "\(ropeLinearScale) (a positive factor)")
+                }
             case let other?: throw ModelError.invalidConfig(key: "\(arch).rope.scaling.type", reason: "\"\(other)\" is not supported")
             }
             ropeStyle = arch == "qwen2" ? .neox : .adjacentPairs

@@ -11,6 +11,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case contextOverflow(tokens: Int, limit: Int)
     case invalidToken(Int32, vocabularySize: Int)
     case emptyPrompt
+    /// One forward pass was given more token rows than its context holds buffers for.
+    case batchTooLarge(tokens: Int, limit: Int)
     /// The KV cache failed (disk I/O, a corrupt spilled page, a format that cannot hold the model).
     case kvCache(KVCacheError)
 
@@ -25,6 +27,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .contextOverflow(tokens, limit): "\(tokens) tokens exceed the model's context of \(limit)"
         case let .invalidToken(t, n): "token id \(t) is outside the vocabulary of \(n)"
         case .emptyPrompt: "the prompt has no tokens"
+        case let .batchTooLarge(tokens, limit): "a forward pass of \(tokens) tokens exceeds the \(limit) rows of its buffers"
         case let .kvCache(e): e.description
         }
     }

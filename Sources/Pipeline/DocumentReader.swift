@@ -11,8 +11,12 @@ public struct DocumentText: Sendable, Equatable {
 }
 
 public enum DocumentReader {
+    /// `expectedHash` nil: no fingerprint to compare (plan, tests). A path that exists but now
+    /// resolves elsewhere (a link put in its way after submit) is `documentBecameLink`.
     public static func read(_ path: String, expectedHash: String?) throws -> DocumentText {
         let fm = FileManager.default
+        let real = DocumentRoots.realPath(path)
+        if real != path && fm.fileExists(atPath: path) { throw PipelineError.documentBecameLink(path: path, resolved: real) }
         var isFolder: ObjCBool = false
         guard fm.fileExists(atPath: path, isDirectory: &isFolder) else { throw PipelineError.documentMissing(path: path) }
         if isFolder.boolValue { throw PipelineError.documentIsFolder(path: path) }

@@ -12,7 +12,8 @@ public struct JobFile: Sendable {
     /// Job ids are the first 12 hex digits of the canonical spec's SHA-256.
     public static let idLength = 12
 
-    public static func load(_ path: String, now: Date = Date()) throws -> JobFile {
+    /// `roots`: where documents may be read from besides the job file's folder (`DocumentRoots`).
+    public static func load(_ path: String, roots: DocumentRoots = DocumentRoots(), now: Date = Date()) throws -> JobFile {
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
         let fm = FileManager.default
         guard fm.fileExists(atPath: absolute) else { throw PipelineError.jobFileMissing(file: path) }
@@ -22,8 +23,13 @@ public struct JobFile: Sendable {
         }
         let spec = try JobSpec.parse(data, file: path)
         let folder = (absolute as NSString).deletingLastPathComponent
-        let documents = try DocumentResolver.resolve(spec.documents, relativeTo: folder, file: path)
-            .map(fingerprint)
+        let allowed = roots.resolved(jobFolder: folder)
+        let documents = try DocumentResolver.resolve(spec.documents, relativeTo: folder, file: path).map { document in
+            guard let real = DocumentRoots.contained(document, in: allowed) else {
+                throw PipelineError.documentOutsideRoots(file: path, path: document, roots: allowed)
+            }
+            return fingerprint(real)
+        }
         let canonical = try spec.canonicalJSON()
         let hash = SHA256.hex(Array(canonical.utf8))
         let modelPath = spec.model.map { $0.hasPrefix("/") ? $0 : URL(fileURLWithPath: folder + "/" + $0).standardizedFileURL.path }

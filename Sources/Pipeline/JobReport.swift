@@ -1,6 +1,7 @@
 // What `pipeline status` shows for a job, computed from the store's aggregates: state, unit
 // counts, tokens, throughput, ETA, strategy mix and the saving of KV reuse over per-prompt prefill.
 import Foundation
+import Planner
 import Store
 
 public struct JobReport: Codable, Sendable, Equatable {

@@ -20,40 +20,24 @@ public struct JobRouter: UnitPlanning {
     }
 
     /// Every mix this build runs, at default parameters: {dense, topk, da-topk, lsh} × {f16, int8, int4}.
-    public static let mixes: [StrategyMix] = AttentionKind.allCases.flatMap { a in
-        [KVFormat.f16, .int8, .int4].map { StrategyMix(attention: a, kv: $0) }
+    public static let mixes: [StrategyMix] = AttentionConfiguration.Kind.allCases.flatMap { a in
+        KVFormat.allCases.map { StrategyMix(a, kv: $0) }
     }
 
-    /// What the cost model needs about `mix` for a model of `shape`. KV bytes per token come from
-    /// the page formats (ck_kv.h); index bytes per token are the strategies' structures per (layer,
-    /// KV head): topk / da-topk an int4 sketch (headDim/2 bytes + per-page min/step) and the f16 key mirror (2·headDim),
-    /// lsh L 2-byte codes while building plus Elias–Fano tables (≈ L·2 bytes) and the key mirror.
-    /// With spilled pages a selecting strategy loads only the pages it selects: the share of dense's
-    /// page loads per decode step measured on two 7.6–8.2K-token documents under a 16 MiB budget
-    /// (BENCHMARKS.md, "Spilled pages"): topk / da-topk 0.45, lsh 0.84; dense 1.
+    /// What the cost model needs about `mix` for a model of `shape`: KV bytes per token from the
+    /// page formats (ck_kv.h), the strategy's index bytes and spilled-read share from its
+    /// configuration (`AttentionConfiguration`'s cost-model facts).
     public static func description(of mix: StrategyMix, shape: ModelShape) -> MixDescription {
-        let streams = Double(shape.layerCount * shape.kvHeadCount), hd = Double(shape.headDim)
-        let sealed: KVPageKind = switch mix.cacheFormat ?? .f16 {
+        let streams = Double(shape.layerCount * shape.kvHeadCount)
+        let sealed: KVPageKind = switch mix.kv {
         case .f16: .f16
         case .int8: .int8
         case .int4: .int4 // all but the f16 recent window
         }
-        let pageBytes = Double(sealed.byteCount(headDim: shape.headDim))
-        let kvPerToken = streams * pageBytes / 64
-        let index: Double = switch mix.attention {
-        case .dense: 0
-        case .topk, .daTopk: streams * (40 * hd / 64 + 2 * hd) // ck_sketch_block_bytes per 64 keys
-        case .lsh: streams * (Double(mix.lshL ?? 150) * 2 + 2 * hd)
-        }
-        let readFraction: Double = switch mix.attention {
-        case .dense: 1
-        case .topk, .daTopk: 0.45
-        case .lsh: 0.84
-        }
-        let strategy = mix.makeAttention()
-        return MixDescription(attention: mix.attention.rawValue, kvFormat: mix.kv.rawValue, parameters: strategy.parameterDescription,
-                              cost: MixCost(costKey: mix.costKey, kvBytesPerToken: kvPerToken, indexBytesPerToken: index,
-                                            readFraction: readFraction))
+        let kvPerToken = streams * Double(sealed.byteCount(headDim: shape.headDim)) / 64
+        return MixDescription(mix: mix, cost: MixCost(costKey: mix.costKey, kvBytesPerToken: kvPerToken,
+                                            indexBytesPerToken: streams * mix.attention.indexBytesPerToken(headDim: shape.headDim),
+                                            readFraction: mix.attention.spilledReadFraction))
     }
 
     public func router(shape: ModelShape, modelPath: String) -> Router {
@@ -65,11 +49,6 @@ public struct JobRouter: UnitPlanning {
         var w = workload
         w.expectedAnswerFraction = answerFraction
         return w
-    }
-
-    /// The mix a route's `chosen` key names.
-    public static func mix(forKey key: String) -> StrategyMix {
-        mixes.first { $0.costKey == key } ?? StrategyMix(attention: .dense, kv: .f16)
     }
 
     /// The route for one unit (what `pipeline plan` shows).
@@ -101,7 +80,7 @@ public struct JobRouter: UnitPlanning {
         case .auto:
             let route = route(work.spec, workload: workload, shape: shape, modelPath: work.modelPath, budgetMB: work.memoryBudgetMB,
                               cachedFormats: cachedFormats)
-            return UnitPlan(mix: Self.mix(forKey: route.chosen), prediction: route.prediction, reason: route.reason)
+            return UnitPlan(mix: route.chosenMix, prediction: route.prediction, reason: route.reason)
         }
     }
 }

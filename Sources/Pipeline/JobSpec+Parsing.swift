@@ -1,9 +1,11 @@
 // Job-file validation: every error names the file, the field and what was expected (job file reference in README.md).
+import Attention
 import Foundation
+import Planner
+import KVCache
 
 extension JobSpec {
     static let fieldNames = CodingKeys.allCases.map(\.rawValue).sorted()
-    static let strategyFieldNames = StrategyMix.CodingKeys.allCases.map(\.rawValue).sorted()
 
     /// Parses and validates a job file's bytes; `file` is only used to name it in errors.
     public static func parse(_ data: Data, file: String) throws -> JobSpec {
@@ -15,6 +17,10 @@ extension JobSpec {
         }
         guard case .object(let object) = root else {
             throw PipelineError.jobFileNotJSON(file: file, detail: "the top level is \(root.brief), not an object")
+        }
+        if let duplicate = JSONDuplicateKeys.first(in: data) {
+            throw PipelineError.invalidJobField(file: file, field: duplicate, expected: "each field given once",
+                                                found: "the field a second time")
         }
         let fields = JobFields(file: file, object: object, prefix: "")
         try fields.rejectUnknown(allowed: fieldNames)
@@ -30,6 +36,12 @@ extension JobSpec {
         spec.memoryBudgetMB = try fields.integer("memory_budget_mb", in: 16...1_048_576) ?? defaultMemoryBudgetMB
         spec.model = try fields.optionalString("model", expected: "a path to a GGUF file, relative to the job file")
         spec.overflow = try fields.choice("overflow", OverflowPolicy.self) ?? .fail
+        if spec.fidelity == .exact, case .pinned(let mix) = spec.strategy, !mix.isExact {
+            // Pinning an approximation would silently break the promise `exact` makes.
+            throw PipelineError.invalidJobField(
+                file: file, field: "strategy", expected: "dense attention over f16 KV (or \"auto\") with \"fidelity\": \"exact\"",
+                found: "\(mix.label), which is an approximation; ask for \"fidelity\": \"high\" or \"fast\" to pin it")
+        }
         return spec
     }
 
@@ -40,17 +52,20 @@ extension JobSpec {
             return .auto
         case .object(let object):
             let inner = JobFields(file: fields.file, object: object, prefix: "strategy.")
-            try inner.rejectUnknown(allowed: strategyFieldNames)
-            guard let attention = try inner.choice("attention", AttentionKind.self) else {
-                throw inner.invalid("attention", expected: inner.oneOf(AttentionKind.self), found: nil)
+            try inner.rejectUnknown(allowed: StrategyMix.fieldNames)
+            guard let kind = try inner.choice("attention", AttentionConfiguration.Kind.self) else {
+                throw inner.invalid("attention", expected: inner.oneOf(AttentionConfiguration.Kind.self), found: nil)
             }
-            var mix = StrategyMix(attention: attention, kv: try inner.choice("kv", KVFormat.self) ?? .f16)
-            mix.lshK = try inner.integer("lsh_k", in: 1...64, only: attention == .lsh, with: "lsh")
-            mix.lshL = try inner.integer("lsh_l", in: 1...1024, only: attention == .lsh, with: "lsh")
-            mix.topK = try inner.integer("top_k", in: 1...65536, only: attention == .topk || attention == .daTopk,
-                                         with: "topk or da-topk")
-            mix.shards = try inner.integer("shards", in: 1...256, only: attention == .daTopk, with: "da-topk")
-            return .pinned(mix)
+            var attention = AttentionConfiguration(kind)
+            // In the table's order: top_k before k_prime, whose range starts at top_k.
+            for parameter in AttentionConfiguration.parameters {
+                let applies = parameter.appliesTo.contains(kind)
+                let with = parameter.appliesTo.map(\.rawValue).sorted().joined(separator: " or ")
+                guard let value = try inner.integer(parameter.name, in: parameter.range(in: attention), only: applies, with: with) else { continue }
+                attention[keyPath: parameter.keyPath] = value
+                if parameter.name == "top_k" && inner.object["k_prime"] == nil { attention.candidateCount = 4 * value }
+            }
+            return .pinned(StrategyMix(attention: attention, kv: try inner.choice("kv", KVFormat.self) ?? .f16))
         case let other?:
             throw fields.invalid("strategy", expected: expected, found: other.brief)
         }
@@ -129,7 +144,8 @@ struct JobFields {
         switch value {
         case .integer(let number) where number >= Int64(range.lowerBound) && number <= Int64(range.upperBound):
             return Int(number)
-        case .number(let number) where number.rounded() == number && number >= Double(range.lowerBound) && number <= Double(range.upperBound):
+        case .number(let number) where number.rounded() == number && number >= -0x1p63 && number < 0x1p63
+                                          && range.contains(Int(number)):
             return Int(number)
         default:
             throw invalid(key, expected: expected, found: value.brief)

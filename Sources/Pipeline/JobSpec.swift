@@ -4,6 +4,7 @@
 // with sorted keys and every default filled in — is what the store keeps and what the job id is
 // derived from: whitespace, key order and spelled-out defaults do not make a new job.
 import Foundation
+import Planner
 
 public struct JobSpec: Codable, Equatable, Sendable {
     public var name: String
@@ -62,7 +63,7 @@ public struct JobSpec: Codable, Equatable, Sendable {
     }
 }
 
-/// How close to dense, exact inference the engine must stay (DESIGN.md, "fidelity").
+/// How close to dense, exact inference the engine must stay (README, job file reference, `fidelity`).
 public enum Fidelity: String, Codable, Sendable, CaseIterable {
     case exact, high, fast
 }

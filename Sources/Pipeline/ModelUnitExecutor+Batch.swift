@@ -90,6 +90,7 @@ extension ModelUnitExecutor {
                 m.batchSize = groups[run.mix.label]!.count
                 m.kvPeakResidentBytes = budget.peakResidentByteCount
                 m.prediction = run.plan.prediction
+                m.routeReason = run.plan.reason
                 results[i] = .success(UnitOutcome(prompts: run.outcomes, measurements: m))
             }
         }
@@ -105,7 +106,7 @@ extension ModelUnitExecutor {
         let (tails, document, kept, truncation, prefix) = (t.tails, t.document, t.kept, t.truncation, t.prefix)
         events(id, .tokenized(documentTokens: document.count, keptTokens: kept.count))
         let plan = try self.plan(work, workload: t.workload, model: engine.model, shape: engine.shape, prefix: prefix)
-        let format = plan.mix.cacheFormat!
+        let format = plan.mix.kv
         let key = engine.model.snapshotKey(format: format, tokens: prefix)
         let t0 = DispatchTime.now().uptimeNanoseconds
         // A snapshot that fails its checks is removed by `load` and recomputed here.
@@ -148,8 +149,13 @@ extension ModelUnitExecutor {
         let head = tokenizer.encode(parts.head, addSpecial: true, parseSpecial: true)
         let tails = work.spec.prompts.map { parts.tailTokens(prompt: $0, tokenizer: tokenizer) }
         let document = tokenizer.encode(work.documentText, addSpecial: false, parseSpecial: false)
-        let limit = engine.model.config.contextLength - head.count - (tails.map(\.count).max() ?? 0) - work.spec.maxNewTokens
-        let (kept, truncation) = try work.spec.overflow.apply(to: document, limit: max(0, limit), documentPath: work.documentPath)
+        let longestTail = tails.map(\.count).max() ?? 0, contextLength = engine.model.config.contextLength
+        let limit = contextLength - head.count - longestTail - work.spec.maxNewTokens
+        guard limit >= 1 else {
+            throw PipelineError.noRoomForDocument(path: work.documentPath, contextLength: contextLength, templateTokens: head.count,
+                                                  longestPromptTokens: longestTail, maxNewTokens: work.spec.maxNewTokens)
+        }
+        let (kept, truncation) = try work.spec.overflow.apply(to: document, limit: limit, documentPath: work.documentPath)
         return TokenizedUnit(tails: tails, document: document, kept: kept, truncation: truncation, prefix: head + kept,
                              maxNewTokens: work.spec.maxNewTokens)
     }
@@ -179,9 +185,20 @@ extension ModelUnitExecutor {
             }
             active.removeAll { $0.failure != nil }
             guard !active.isEmpty else { continue }
-            // Tails, in as few forward passes as the context's token limit allows.
-            var logits: [ObjectIdentifier: UnsafeBufferPointer<Float>] = [:]
-            var pending = active[...]
+            // Tails, in as few forward passes as the context's token limit allows. A tail longer than
+            // one pass holds is fed alone, in passes of at most `maxTokens` (`prefill`).
+            // Copied out of the context: its logits buffer is reused by the next forward pass.
+            var logits: [ObjectIdentifier: [Float]] = [:]
+            for run in active where run.tails[k].count > context.maxTokens {
+                let (view, seconds) = timed { try context.prefill(run.sequence, tokens: run.tails[k]) }
+                run.prefillSeconds += seconds
+                switch view {
+                case let .success(v?): logits[ObjectIdentifier(run)] = Array(v.last)
+                case .success(nil): run.failure = CancellationError()
+                case let .failure(e): run.failure = e
+                }
+            }
+            var pending = active.filter { $0.failure == nil && $0.tails[k].count <= context.maxTokens }[...]
             while let first = pending.first {
                 var group = [first]
                 var tokens = first.tails[k].count
@@ -193,7 +210,7 @@ extension ModelUnitExecutor {
                 for (i, run) in group.enumerated() {
                     run.prefillSeconds += seconds / Double(group.count)
                     switch views {
-                    case let .success(v): logits[ObjectIdentifier(run)] = v[i].last
+                    case let .success(v): logits[ObjectIdentifier(run)] = Array(v[i].last)
                     case let .failure(e): run.failure = e
                     }
                 }
@@ -204,8 +221,7 @@ extension ModelUnitExecutor {
             var next: [ObjectIdentifier: Int32] = [:]
             while !stepping.isEmpty {
                 for run in stepping {
-                    let l = logits[ObjectIdentifier(run)]!
-                    let token = run.sampler.sample(l, history: run.sequence.tokens[...])
+                    let token = logits[ObjectIdentifier(run)]!.withUnsafeBufferPointer { run.sampler.sample($0, history: run.sequence.tokens[...]) }
                     if tokenizer.isEndOfGeneration(token) { run.stoppedAtEnd = true; run.finished = true; continue }
                     run.generated.append(token)
                     events(run.work.unitID, .decode(promptIndex: k, generatedTokens: run.generated.count))
@@ -219,7 +235,7 @@ extension ModelUnitExecutor {
                 for (i, run) in stepping.enumerated() {
                     run.decodeSeconds += seconds / Double(stepping.count)
                     switch views {
-                    case let .success(v): logits[ObjectIdentifier(run)] = v[i].last
+                    case let .success(v): logits[ObjectIdentifier(run)] = Array(v[i].last)
                     case let .failure(e): run.failure = e; run.finished = true
                     }
                 }

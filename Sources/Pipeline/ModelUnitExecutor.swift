@@ -13,7 +13,7 @@ import Tokenizer
 /// the template's head (up to the document), the document (special-token text in it stays plain
 /// text), and the tail (`\n\n<prompt>` plus the template's closing and assistant header) — so
 /// the head and document tokens are the same for every prompt: they are prefilled once, and each
-/// prompt's tail is appended after them, decoded, then rolled back (DESIGN.md, data flow).
+/// prompt's tail is appended after them, decoded, then rolled back (docs/architecture.md, "One unit").
 ///
 /// Before prefilling, the unit is planned (`UnitPlanning`: the router for `strategy: auto`, a cost
 /// for a pinned mix). The document's KV lives in a `PagedKVCache` of the mix's format under the
@@ -53,16 +53,13 @@ public final class ModelUnitExecutor: BatchUnitExecutor, @unchecked Sendable {
         }
     }
 
-    /// `kvDirectory`: spill files and snapshots (cleaned up by `KVRetentionPolicy` when the
-    /// executor starts and ends).
+    /// `kvDirectory`: spill files and snapshots. The executor only adds to it; the runner's owner
+    /// applies the retention policy (`KVStorage.cleanUp`), so planning has no side effects.
     public init(threads: Int? = nil, planning: UnitPlanning = ExactPlanning(), kvDirectory: String = "data/kv") {
         self.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         self.planning = planning
         storage = KVStorage(root: kvDirectory)
-        _ = storage.cleanUp()
     }
-
-    deinit { _ = storage.cleanUp() }
 
     func engine(for path: String) throws -> Engine {
         lock.lock()
@@ -77,12 +74,26 @@ public final class ModelUnitExecutor: BatchUnitExecutor, @unchecked Sendable {
         }
     }
 
+    /// The shape the cost model needs of the model at `path`, loading it into the executor's
+    /// engine cache (so a run loads each model once, for planning and for its units).
+    public func shape(modelPath path: String) throws -> ModelShape { try engine(for: path).shape }
+
     /// The plan for a unit, checked against what this build runs.
     func plan(_ work: UnitWork, workload: UnitWorkload, model: LlamaModel, shape: ModelShape, prefix: [Int32]) throws -> UnitPlan {
-        let plan = try planning.plan(work, workload: workload, shape: shape, cachedFormats: cachedFormats(model: model, prefix: prefix))
-        guard plan.mix.cacheFormat != nil else {
-            throw PipelineError.strategyNotImplemented(document: work.documentPath, strategy: plan.mix.label,
-                                                       available: "KV formats f16, int8, int4")
+        var plan = try planning.plan(work, workload: workload, shape: shape, cachedFormats: cachedFormats(model: model, prefix: prefix))
+        do {
+            try plan.mix.attention.validate(queryHeadsPerKVHead: model.config.headCount / max(1, model.config.kvHeadCount),
+                                            headDim: model.config.headDim)
+        } catch {
+            throw PipelineError.strategyUnsupported(document: work.documentPath, strategy: plan.mix.label, reason: "\(error)")
+        }
+        // A sparse strategy over a context shorter than its sinks + window + budget attends
+        // densely everywhere: run dense (no index to build) and record that dense ran.
+        let visible = workload.documentTokens + (workload.promptTokens.max() ?? 0) + workload.maxNewTokens
+        if plan.mix.attention.attendsDensely(upToVisibleTokens: visible) && !plan.mix.attention.kind.isDense {
+            plan.reason += "; dense attention ran: the context (at most \(visible) tokens) never exceeds "
+                + "\(plan.mix.label)'s sinks, window and budget"
+            plan.mix = StrategyMix(.dense, kv: plan.mix.kv)
         }
         return plan
     }

@@ -17,10 +17,11 @@ public struct Truncation: Codable, Sendable, Equatable {
 
 extension OverflowPolicy {
     /// The tokens to prefill: all of them when they fit in `limit`; else by policy.
-    /// `truncate-middle` keeps the first ⌈limit/2⌉ and the last ⌊limit/2⌋ tokens.
+    /// `truncate-middle` keeps the first ⌈limit/2⌉ and the last ⌊limit/2⌋ tokens. A limit below 1
+    /// leaves room for nothing: `documentTooLong` under either policy, never an empty document.
     public func apply<Token>(to tokens: [Token], limit: Int, documentPath: String) throws -> (kept: [Token], truncation: Truncation?) {
-        precondition(limit > 0, "context limit must be positive")
         guard tokens.count > limit else { return (tokens, nil) }
+        guard limit >= 1 else { throw PipelineError.documentTooLong(path: documentPath, tokenCount: tokens.count, limit: max(0, limit)) }
         switch self {
         case .fail:
             throw PipelineError.documentTooLong(path: documentPath, tokenCount: tokens.count, limit: limit)

@@ -20,6 +20,8 @@ public enum PipelineError: Error, Codable, Equatable, Sendable {
     case invalidJobField(file: String, field: String, expected: String, found: String?)
     /// A field the job format does not have (a typo, usually).
     case unknownJobField(file: String, field: String, allowed: [String])
+    /// A document resolves (symbolic links followed) outside the folders documents may come from.
+    case documentOutsideRoots(file: String, path: String, roots: [String])
 
     // MARK: Documents (one unit fails, the rest go on)
 
@@ -29,6 +31,8 @@ public enum PipelineError: Error, Codable, Equatable, Sendable {
     case documentEmpty(path: String)
     /// Not UTF-8 text: the first invalid byte and its offset.
     case documentNotUTF8(path: String, byteOffset: Int, byte: UInt8)
+    /// The path, resolved at submit time, now leads elsewhere (a symbolic link was put in its way).
+    case documentBecameLink(path: String, resolved: String)
     /// The file's bytes differ from those fingerprinted at submit time.
     case documentChanged(path: String, submittedHash: String, currentHash: String)
     /// Longer than the model's context under the `fail` overflow policy.
@@ -48,4 +52,8 @@ public enum PipelineError: Error, Codable, Equatable, Sendable {
     case engineUnavailable(modelPath: String, reason: String)
     /// The job pins a strategy mix this build cannot run (it never silently runs another one).
     case strategyNotImplemented(document: String, strategy: String, available: String)
+    /// The mix cannot run on this unit's model (a kernel limit such as the GQA group size).
+    case strategyUnsupported(document: String, strategy: String, reason: String)
+    /// The prompt and the answer's token limit leave no room for the document in the context.
+    case noRoomForDocument(path: String, contextLength: Int, templateTokens: Int, longestPromptTokens: Int, maxNewTokens: Int)
 }

@@ -48,13 +48,13 @@ extension Runner {
                                        documentPath: document, attempt: lease.attempt,
                                        promptCount: leased.job.promptCount, previousOwner: leased.previousOwner)))
         // Its previous runners all died holding it: give up rather than crash forever.
-        if lease.attempt > options.maxAttempts {
-            try recordFailure(.unitAbandoned(document: document, attempts: lease.attempt - 1), lease, &summary)
+        if lease.attempt > options.maxAttempts || leased.unit.abandonedLeases >= options.maxAbandonedLeases {
+            try recordFailure(.unitAbandoned(document: document, attempts: lease.attempt - 1), lease, &summary, final: true)
             return nil
         }
         let started = Date()
         do {
-            let spec = try JobSpec.stored(leased.job.specJSON, jobID: leased.job.id)
+            let spec = try spec(of: leased.job)
             let text = try DocumentReader.read(document, expectedHash: leased.document.contentHash)
             let heartbeat = Heartbeat(store: store, lease: lease, leaseSeconds: options.leaseSeconds,
                                       interval: options.heartbeatSeconds)
@@ -117,9 +117,17 @@ extension Runner {
                  modelPath: leased.job.modelPath ?? options.modelPath, threads: options.threads)
     }
 
-    /// Records a failed attempt: final after `maxAttempts`. The error is stored as JSON.
-    private func recordFailure(_ error: PipelineError, _ lease: LeaseRecord, _ summary: inout RunSummary) throws {
-        let final = lease.attempt >= options.maxAttempts
+    /// The job's spec, decoded once per run.
+    func spec(of job: JobRecord) throws -> JobSpec {
+        if let known = specs.withLock({ $0[job.id] }) { return known }
+        let spec = try JobSpec.stored(job.specJSON, jobID: job.id)
+        specs.withLock { $0[job.id] = spec }
+        return spec
+    }
+
+    /// Records a failed attempt: final after `maxAttempts` (or when `final`). The error is stored as JSON.
+    private func recordFailure(_ error: PipelineError, _ lease: LeaseRecord, _ summary: inout RunSummary, final: Bool = false) throws {
+        let final = final || lease.attempt >= options.maxAttempts
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let json = (try? encoder.encode(error)).map { String(decoding: $0, as: UTF8.self) } ?? "\(error)"
@@ -179,6 +187,7 @@ extension Runner {
         record.predictedPrefillSeconds = m.prediction?.prefillSeconds
         record.predictedDecodeSeconds = m.prediction?.decodeSeconds
         record.predictedPeakMemoryBytes = m.prediction?.peakMemoryBytes
+        record.routeReason = m.routeReason
         return record
     }
 

@@ -6,6 +6,7 @@
 // One unit (Runner+Unit.swift): lease → read and check the document → executor (prefill once,
 // every prompt after it) → outputs + metrics + done in one transaction that checks the lease.
 import Foundation
+import Synchronization
 import Store
 
 public final class Runner: Sendable {
@@ -14,6 +15,8 @@ public final class Runner: Sendable {
     let options: RunnerOptions
     let stop: StopFlag
     let observe: @Sendable (RunnerEvent) -> Void
+    /// Job specs decoded so far, by job id: each job's stored spec is decoded once per run.
+    let specs = Mutex<[String: JobSpec]>([:])
 
     /// `stop`: raised by signals (see `StopFlag.raiseOnTerminationSignals`) or tests; the current
     /// unit is released if the executor stops, or recorded if it finishes first.

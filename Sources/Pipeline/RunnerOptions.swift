@@ -18,6 +18,9 @@ public struct RunnerOptions: Sendable, Equatable {
     public var heartbeatSeconds: Double = 10
     /// A unit that fails this many times is marked failed.
     public var maxAttempts = 3
+    /// A unit whose runners died holding it this many times is failed, not leased again: a unit
+    /// that crashes the process costs two runs, not every later cron run.
+    public var maxAbandonedLeases = 2
     /// Units leased and run together when the executor can batch them (their decode steps share
     /// each weight read). 1: one unit at a time.
     public var batchUnits = 1

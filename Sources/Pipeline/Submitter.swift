@@ -5,8 +5,13 @@ import Store
 
 public struct Submitter: Sendable {
     public let store: any Store
+    /// Where job files may read documents from besides their own folder.
+    public let roots: DocumentRoots
 
-    public init(store: any Store) { self.store = store }
+    public init(store: any Store, roots: DocumentRoots = DocumentRoots()) {
+        self.store = store
+        self.roots = roots
+    }
 
     /// Per-file outcomes. Store errors (busy, I/O) abort the call and are thrown.
     public func submit(paths: [String]) throws -> SubmitReport {
@@ -21,7 +26,7 @@ public struct Submitter: Sendable {
             }
             for file in files {
                 do {
-                    let job = try JobFile.load(file)
+                    let job = try JobFile.load(file, roots: roots)
                     let receipt = try store.submit(job.submission)
                     report.submitted.append(SubmittedJob(file: file, name: job.spec.name, receipt: receipt))
                 } catch let error as PipelineError {

@@ -63,6 +63,8 @@ public struct UnitMeasurements: Sendable, Equatable {
     public var kvPeakResidentBytes = 0
     /// The cost model's prediction made before running the unit.
     public var prediction: CostPrediction?
+    /// Why this mix ran: the router's reason, "pinned by the job", and any fallback.
+    public var routeReason: String?
 
     public init(documentTokenCount: Int, keptTokenCount: Int, truncation: Truncation?, documentPrefillSeconds: Double,
                 perPromptPrefillSeconds: Double, peakMemoryBytes: Int, kvBytesInMemory: Int, kvBytesOnDisk: Int,

@@ -29,7 +29,7 @@ public struct ExactPlanning: UnitPlanning {
     public init() {}
     public func plan(_ work: UnitWork, workload: UnitWorkload, shape: ModelShape, cachedFormats: Set<String>) throws -> UnitPlan {
         switch work.spec.strategy {
-        case .auto: UnitPlan(mix: StrategyMix(attention: .dense, kv: .f16), prediction: nil, reason: "no router: dense f16 meets every fidelity level")
+        case .auto: UnitPlan(mix: .exact, prediction: nil, reason: "no router: dense f16 meets every fidelity level")
         case let .pinned(mix): UnitPlan(mix: mix, prediction: nil, reason: "pinned by the job")
         }
     }

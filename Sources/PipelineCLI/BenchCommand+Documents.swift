@@ -1,10 +1,11 @@
 import Attention
 import CKernels
+import Evaluation
 import Foundation
 import KVCache
 import Model
-import enum Pipeline.ProcessMemory
 import Tokenizer
+import enum Pipeline.ProcessMemory
 
 /// `pipeline bench --documents`: long documents under a KV memory budget (DocumentBatchBenchmark),
 /// or the LZ4 compression survey of their KV pages (`--kv-compression`).

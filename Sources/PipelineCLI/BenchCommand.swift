@@ -1,5 +1,6 @@
 import ArgumentParser
 import Attention
+import Evaluation
 import Foundation
 import KVCache
 import Model

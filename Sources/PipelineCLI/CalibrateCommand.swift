@@ -1,10 +1,14 @@
 import ArgumentParser
+import Attention
+import Evaluation
 import Foundation
+import KVCache
 import Model
 import Pipeline
 import Planner
 import Store
 import Tensor
+import Tokenizer
 
 /// `pipeline calibrate`: measures this machine (MachineProbe) and stores the profile the router's
 /// cost model reads.
@@ -25,9 +29,23 @@ struct CalibrateCommand: AsyncParsableCommand {
     @Option(help: "Threads (default: all cores); the profile is for this count.") var threads: Int?
     @Option(help: "Folder of the KV spill files (the disk test writes and removes a file there).") var kvDir = Defaults.kvSpillDirectory
     @Flag(help: "Print the profile as JSON on stdout (progress goes to stderr).") var json = false
+    @Option(help: """
+        Fidelity rows for the router: auto (import the rows shipped for this exact model file, by SHA-256, from \
+        --calibration-dir; measure them when none ship), measure (always measure), skip.
+        """)
+    var fidelity = "auto"
+    @Option(help: "Folder of shipped fidelity rows (<model SHA-256>.json).") var calibrationDir = "data/calibration"
+    @Option(parsing: .upToNextOption, help: "Measuring: documents compared step by step.")
+    var fidelityDocs = ["data/docs/licences/GPL-3.txt", "data/docs/manuals/valgrind-FAQ.txt"]
+    @Option(parsing: .upToNextOption, help: "Measuring: needle case files (JSON [{name, prompt, answer}]).")
+    var fidelityNeedles = ["data/eval/distractor-needles.json"]
+    @Option(help: "Measuring: decode steps compared per document.") var fidelitySteps = 64
+    @Option(help: "Measuring: write the measured rows as a shipped-rows file (for data/calibration).") var export: String?
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        guard ["auto", "measure", "skip"].contains(fidelity) else { throw ValidationError("--fidelity must be auto, measure or skip") }
+        guard fidelitySteps >= 1 else { throw ValidationError("--fidelity-steps must be at least 1") }
     }
 
     func run() async throws {
@@ -36,7 +54,7 @@ struct CalibrateCommand: AsyncParsableCommand {
             let store = try storeOptions.open()
             let model = try LlamaModel(path: modelOptions.modelPath)
             let pool = ThreadPool(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount)
-            let strategies = try AttentionKind.allCases.map { try StrategyOptions.parse(["--strategy", $0.rawValue]).make() }
+            let strategies = AttentionConfiguration.Kind.allCases.map { AttentionConfiguration($0).makeStrategy() }
             var probe = MachineProbe(model: model, pool: pool, kvDirectory: kvDir)
             probe.progress = { [json] line in
                 if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
@@ -50,6 +68,7 @@ struct CalibrateCommand: AsyncParsableCommand {
             } else {
                 print(Self.summary(profile, store: storeOptions.displayName))
             }
+            if fidelity != "skip" { try calibrateFidelity(model: model, pool: pool, store: store, say: probe.progress) }
         }
     }
 
@@ -73,5 +92,73 @@ struct CalibrateCommand: AsyncParsableCommand {
                                 c.fixedSeconds * 1e3, c.secondsPerToken * 1e6))
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The router's fidelity rows: imported from the rows shipped for this exact model file, or
+    /// measured on the bundled documents and needles (every mix the router considers).
+    func calibrateFidelity(model: LlamaModel, pool: ThreadPool, store: any Store, say: (String) -> Void) throws {
+        let modelName = URL(fileURLWithPath: modelOptions.modelPath).lastPathComponent
+        let digest = SHA256.hex(model.file.mapping.bytes)
+        let shippedPath = ShippedCalibration.path(folder: calibrationDir, sha256: digest)
+        if fidelity == "auto", let data = FileManager.default.contents(atPath: shippedPath) {
+            let shipped: ShippedCalibration
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            do { shipped = try decoder.decode(ShippedCalibration.self, from: data) } catch {
+                throw CLIFailure(.dataError, "\(shippedPath): not a shipped calibration file: \(error)")
+            }
+            guard shipped.modelSHA256 == digest else {
+                throw CLIFailure(.dataError, "\(shippedPath) was measured on a model with SHA-256 \(shipped.modelSHA256), not this one")
+            }
+            let existing = Set(try store.calibrations().map { "\($0.model)|\($0.strategy)|\($0.parameters)|\($0.kvFormat)|\($0.measuredAt.timeIntervalSince1970)" })
+            var imported = 0
+            for var row in shipped.rows {
+                row.id = nil
+                row.model = modelName
+                guard !existing.contains("\(row.model)|\(row.strategy)|\(row.parameters)|\(row.kvFormat)|\(row.measuredAt.timeIntervalSince1970)") else { continue }
+                try store.record(row)
+                imported += 1
+            }
+            say("fidelity: \(shipped.rows.count) rows shipped for this model (SHA-256 \(digest.prefix(12))…), \(imported) new in the store; measured with \(shipped.measuredWith)")
+            return
+        }
+        say(fidelity == "auto" ? "fidelity: no rows ship for this model file (SHA-256 \(digest.prefix(12))…): measuring every mix on the bundled set"
+                               : "fidelity: measuring every mix on the bundled set")
+        let tokenizer = try Tokenizer(gguf: model.file)
+        let limit = model.config.contextLength - 1
+        let documents = try fidelityDocs.map { path -> (name: String, tokens: [Int32]) in
+            let ids = tokenizer.encode(try readTextFile(path), addSpecial: true, parseSpecial: false)
+            guard ids.count > fidelitySteps + 2 else { throw CLIFailure(.dataError, "\(path): \(ids.count) tokens, too few for \(fidelitySteps) steps") }
+            return (path, Array(ids.prefix(limit)))
+        }
+        let needles = try loadNeedleCases(fidelityNeedles, tokenizer: tokenizer)
+        let calibration = FidelityCalibration(model: model, pool: pool, documents: documents, needles: needles, steps: fidelitySteps,
+                                              isEnd: tokenizer.isEndOfGeneration, decode: { tokenizer.decode($0, skipSpecial: true) })
+        var rows: [CalibrationRecord] = []
+        for mix in JobRouter.mixes where !mix.isExact {
+            let started = Date()
+            let result: (row: CalibrationRecord, total: FidelityComparison, needles: NeedleTally, harness: FidelityHarness)
+            do {
+                result = try calibration.measure(mix, modelName: modelName)
+            } catch let error as ModelError {
+                say("fidelity \(mix.label): not measured on this model: \(error)")  // e.g. int4 pages and a head size below 64
+                continue
+            }
+            rows.append(try store.record(result.row))
+            let r = result.row
+            say(String(format: "fidelity %-16@ mean KL %.5f, top-1 %.2f%% where dense is confident, needles %d/%d, %d/%d answers changed (%.0f s)",
+                       mix.label as NSString, r.meanKL, (r.probableTop1Agreement ?? 0) * 100, r.needlesKept ?? 0, r.needlesReferencePassed ?? 0,
+                       r.answersChanged ?? 0, r.answersCompared ?? 0, Date().timeIntervalSince(started)))
+        }
+        if let export {
+            let with = "pipeline calibrate --fidelity measure: \(fidelityDocs.joined(separator: ", ")) over their last \(fidelitySteps) "
+                + "tokens; needles \(fidelityNeedles.joined(separator: ", ")); \(FidelityCalibration.answerPrefixTokens)-token answers"
+            let file = ShippedCalibration(modelSHA256: digest, model: modelName, measuredWith: with, rows: rows)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.dateEncodingStrategy = .iso8601
+            try encoder.encode(file).write(to: URL(fileURLWithPath: export))
+            say("fidelity: rows written to \(export)")
+        }
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 
-/// Defaults shared by every command (DESIGN.md): store `data/pipeline.sqlite` (`--db`,
+/// Defaults shared by every command (README): store `data/pipeline.sqlite` (`--db`,
 /// `PIPELINE_DB`), model `data/models/SmolLM2-135M-Instruct.Q4_1.gguf` (`--model`, `PIPELINE_MODEL`).
 enum Defaults {
     static let databasePath = "data/pipeline.sqlite"

@@ -8,8 +8,9 @@ extension PipelineError: CLIReportable {
         switch self {
         case .jobFileMissing, .jobFileUnreadable, .noJobFiles, .documentMissing, .documentUnreadable:
             .noInput
-        case .jobFileNotJSON, .invalidJobField, .unknownJobField, .documentIsFolder, .documentEmpty, .documentNotUTF8,
-             .documentChanged, .documentTooLong, .storedSpecUnreadable, .strategyNotImplemented:
+        case .jobFileNotJSON, .invalidJobField, .unknownJobField, .documentOutsideRoots, .documentBecameLink, .documentIsFolder, .documentEmpty, .documentNotUTF8,
+             .documentChanged, .documentTooLong, .storedSpecUnreadable, .strategyNotImplemented, .strategyUnsupported,
+             .noRoomForDocument:
             .dataError
         case .executorFailed, .executorContractViolated, .unitAbandoned, .engineUnavailable:
             .software
@@ -30,6 +31,11 @@ extension PipelineError: CLIReportable {
             "\(file): field \"\(field)\": expected \(expected), found \(found ?? "nothing (the field is missing)")"
         case .unknownJobField(let file, let field, let allowed):
             "\(file): unknown field \"\(field)\"; the fields are \(allowed.joined(separator: ", "))"
+        case .documentOutsideRoots(let file, let path, let roots):
+            "\(file): document \(path) is outside the folders documents may come from (\(roots.joined(separator: ", "))); "
+                + "allow its folder with --documents-root or PIPELINE_DOCUMENT_ROOTS"
+        case .documentBecameLink(let path, let resolved):
+            "document \(path): now leads to \(resolved) through a symbolic link; submit the job again"
         case .documentMissing(let path):
             "document \(path): no such file"
         case .documentIsFolder(let path):
@@ -56,6 +62,11 @@ extension PipelineError: CLIReportable {
             "cannot run units with model \(modelPath): \(reason)"
         case .strategyNotImplemented(let document, let strategy, let available):
             "document \(document): strategy \(strategy) is not implemented in this build (available: \(available))"
+        case .strategyUnsupported(let document, let strategy, let reason):
+            "document \(document): strategy \(strategy) cannot run on this model: \(reason)"
+        case .noRoomForDocument(let path, let context, let template, let prompt, let maxNew):
+            "document \(path): the model's context of \(context) tokens holds no document after the template (\(template) tokens), "
+                + "the longest prompt (\(prompt) tokens) and max_new_tokens (\(maxNew)); shorten the prompts or lower max_new_tokens"
         }
     }
 

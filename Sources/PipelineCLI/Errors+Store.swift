@@ -6,7 +6,7 @@ extension StoreError: CLIReportable {
     var exitStatus: ExitStatus {
         switch self {
         case .storeMissing, .cannotOpen, .jobNotFound: .noInput
-        case .notADatabase, .schemaFromNewerVersion, .foreignDatabase: .dataError
+        case .notADatabase, .notAPipelineStore, .corrupt, .schemaFromNewerVersion: .dataError
         case .busy, .leaseLost, .unreachable: .tempFail
         case .inconsistent, .database, .server: .software
         case .unsupportedAddress: .usage
@@ -22,6 +22,10 @@ extension StoreError: CLIReportable {
             "cannot open the store \(path): \(reason)"
         case .notADatabase(let path):
             "\(path) is not a pipeline store (not an SQLite database)"
+        case .notAPipelineStore(let path, let tables):
+            "\(path) is a database but not a pipeline store (its tables: \(tables.prefix(8).joined(separator: ", "))); nothing was written"
+        case .corrupt(let path, let detail):
+            "the store \(path) is damaged: \(detail); restore it from a backup"
         case .schemaFromNewerVersion(let path):
             "the store \(path) was written by a newer version of pipeline"
         case .busy(let path, let operation):
@@ -38,8 +42,6 @@ extension StoreError: CLIReportable {
             "--db \(address): \(reason)"
         case .unreachable(let address, let reason):
             "the store \(address) is unreachable (\(reason)); try again later"
-        case .foreignDatabase(let address, let detail):
-            "\(address) is not a pipeline store (\(detail)); nothing was written"
         case .server(let address, let operation, let sqlState, let message):
             "store \(address): \(operation) failed: PostgreSQL error \(sqlState): \(message)"
         case .copyRefused(let reason):

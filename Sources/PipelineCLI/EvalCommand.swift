@@ -1,5 +1,6 @@
 import ArgumentParser
 import Attention
+import Evaluation
 import Foundation
 import KVCache
 import Model
@@ -30,7 +31,8 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Text documents for the distribution comparison.") var docs: [String] = []
     @Option(help: "Decode steps compared per document.") var steps = 64
     @Option(parsing: .upToNextOption, help: "Needle case files (JSON).") var needles: [String] = []
-    @Option(help: "Tokens generated per needle answer.") var needleTokens = 8
+    @Option(help: "Tokens generated per needle answer (answers are compared with dense's over their first 32).")
+    var needleTokens = FidelityCalibration.answerPrefixTokens
     @Flag(help: "Measure the top-k sketch's recall@k over the documents' decode steps instead.") var recall = false
     @Option(help: "--recall: the k values (comma-separated).") var recallKs = "64,128,256"
     @Option(help: "--recall: the k′/k ratios (comma-separated).") var recallRatios = "2,4,8"
@@ -53,27 +55,37 @@ struct EvalCommand: AsyncParsableCommand {
             let pool = ThreadPool(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount)
             let documents = try docs.map { path in (path, try documentTokens(path, tokenizer: tokenizer, limit: model.config.contextLength - 1)) }
             if recall { return try measureRecall(model: model, pool: pool, documents: documents) }
-            let strategy = try strategyOptions.make()
-            let harness = FidelityHarness(model: model, pool: pool, strategy: strategy, format: format)
-            var total = FidelityComparison(), index: IndexSize?
-            for (path, tokens) in documents {
-                let c = try harness.compareContinuation(tokens: tokens, steps: steps)
-                index = harness.lastIndexSize ?? index
-                total.merge(c)
-                emit(EvalLine(document: path, comparison: c), "\(path): \(c.contextTokens) tokens of context, " + Self.summary(c))
+            let mix = StrategyMix(attention: try strategyOptions.configuration(), kv: format)
+            let calibration = FidelityCalibration(model: model, pool: pool, documents: documents.map { ($0.0, $0.1) },
+                                                  needles: try loadNeedleCases(needles, tokenizer: tokenizer), steps: steps,
+                                                  needleTokens: needleTokens, isEnd: tokenizer.isEndOfGeneration,
+                                                  decode: { tokenizer.decode($0, skipSpecial: true) })
+            let result = try calibration.measure(mix, modelName: URL(fileURLWithPath: modelOptions.modelPath).lastPathComponent) { event in
+                switch event {
+                case let .document(path, c):
+                    emit(EvalLine(document: path, comparison: c), "\(path): \(c.contextTokens) tokens of context, " + Self.summary(c))
+                case let .needle(c, tokens, reference, candidate):
+                    let pass = [reference, candidate].map { $0.contains(c.answer) }
+                    struct NeedleLine: Encodable { let needle: String; let tokens: Int; let answer: String; let reference: String; let candidate: String }
+                    emit(NeedleLine(needle: c.name, tokens: tokens, answer: c.answer, reference: reference, candidate: candidate),
+                         "\(c.name) (\(tokens) tokens, code \(c.answer)): dense \(pass[0] ? "ok" : "MISS") \(reference.debugDescription), "
+                         + "candidate \(pass[1] ? "ok" : "MISS") \(candidate.debugDescription)")
+                }
             }
+            var row = result.row
             if !documents.isEmpty {
-                emit(EvalLine(document: "all", comparison: total), "\(documents.count) documents, \(strategy.name) over \(kv): " + Self.summary(total))
-                if let sparse = strategy as? SparseAttentionStrategy { print(Self.describe(sparse.statistics, index: index)) }
+                emit(EvalLine(document: "all", comparison: result.total),
+                     "\(documents.count) documents, \(mix.label): " + Self.summary(result.total))
+                if let sparse = result.harness.strategy as? SparseAttentionStrategy {
+                    print(Self.describe(sparse.statistics, index: result.harness.lastIndexSize))
+                }
             }
-            let needleResult = try runNeedles(harness, tokenizer: tokenizer)
-            var row = CalibrationRecord(
-                strategy: strategy.name, parameters: strategy.parameterDescription, kvFormat: kv, contextTokens: total.meanContextTokens,
-                model: URL(fileURLWithPath: modelOptions.modelPath).lastPathComponent, steps: total.steps, documents: total.documents,
-                meanKL: total.meanKL, maxKL: total.maxKL, top1Agreement: total.top1Agreement,
-                confidentTop1Agreement: total.confidentTop1Agreement, perplexity: total.candidatePerplexity,
-                referencePerplexity: total.referencePerplexity, needles: needleResult?.cases, needlesReferencePassed: needleResult?.referencePassed,
-                needlesKept: needleResult?.kept, indexBytes: index.map { $0.indexBytes + $0.mirrorBytes }, indexedKVBytes: index?.indexedKVBytes)
+            if !needles.isEmpty {
+                let t = result.needles
+                print("needles: dense f16 passes \(t.referencePassed)/\(t.cases), the candidate \(t.candidatePassed)/\(t.cases), keeping \(t.kept) "
+                      + "of dense's \(t.referencePassed); \(t.changed) of \(t.cases) answers differ from dense's within "
+                      + "\(FidelityCalibration.answerPrefixTokens) tokens")
+            }
             if !noStore { row = try storeOptions.open().record(row) }
             print(Self.markdownRow(row))
         }
@@ -85,39 +97,12 @@ struct EvalCommand: AsyncParsableCommand {
     }
 
     /// Needle cases: how many dense f16 passes, and how many of those the candidate keeps.
-    private func runNeedles(_ harness: FidelityHarness, tokenizer: Tokenizer) throws -> (cases: Int, referencePassed: Int, kept: Int)? {
-        guard !needles.isEmpty else { return nil }
-        var cases = 0, referencePassed = 0, kept = 0, candidatePassed = 0
-        for file in needles {
-            struct Case: Decodable { let name: String; let prompt: String; let answer: String }
-            let list: [Case]
-            do { list = try JSONDecoder().decode([Case].self, from: Data(contentsOf: URL(fileURLWithPath: file))) } catch {
-                throw CLIFailure(.dataError, "\(file): not a list of {name, prompt, answer}: \(error)")
-            }
-            for c in list {
-                let ids = tokenizer.encode(c.prompt, addSpecial: true, parseSpecial: true)
-                let (r, k) = try harness.answer(prompt: ids, maxTokens: needleTokens, isEnd: tokenizer.isEndOfGeneration)
-                let answers = [r, k].map { tokenizer.decode($0, skipSpecial: true) }
-                let pass = answers.map { $0.contains(c.answer) }
-                cases += 1
-                if pass[0] { referencePassed += 1; if pass[1] { kept += 1 } }
-                if pass[1] { candidatePassed += 1 }
-                struct NeedleLine: Encodable { let needle: String; let tokens: Int; let answer: String; let reference: String; let candidate: String }
-                emit(NeedleLine(needle: c.name, tokens: ids.count, answer: c.answer, reference: answers[0], candidate: answers[1]),
-                     "\(c.name) (\(ids.count) tokens, code \(c.answer)): dense \(pass[0] ? "ok" : "MISS") \(answers[0].debugDescription), "
-                     + "candidate \(pass[1] ? "ok" : "MISS") \(answers[1].debugDescription)")
-            }
-        }
-        print("needles: dense f16 passes \(referencePassed)/\(cases), the candidate \(candidatePassed)/\(cases), keeping \(kept) of dense's \(referencePassed)")
-        return (cases, referencePassed, kept)
-    }
-
     /// The sketch's recall@k over every document's decode steps (dense attention throughout).
     private func measureRecall(model: LlamaModel, pool: ThreadPool, documents: [(String, [Int32])]) throws {
         let ks = try parseCounts(recallKs, name: "--recall-ks"), ratios = try parseCounts(recallRatios, name: "--recall-ratios")
-        let exemptions = DenseExemptions(denseLayerCount: strategyOptions.denseLayers, sinkTokenCount: strategyOptions.sinks,
-                                         windowTokenCount: strategyOptions.window)
-        let probe = TopKRecallProbe(ks: ks, ratios: ratios, bucketKeep: strategyOptions.bucketKeep, exemptions: exemptions)
+        let c = try strategyOptions.configuration()
+        let exemptions = DenseExemptions(denseLayerCount: c.denseLayers, sinkTokenCount: c.sinks, windowTokenCount: c.window)
+        let probe = TopKRecallProbe(ks: ks, ratios: ratios, bucketKeep: c.bucketKeep, exemptions: exemptions)
         let context = ForwardContext(model: model, pool: pool, maxTokens: 512, decodeAttention: probe)
         for (_, tokens) in documents {
             let seq = try model.makeSequence()
@@ -147,8 +132,9 @@ struct EvalCommand: AsyncParsableCommand {
     }
 
     static func summary(_ c: FidelityComparison) -> String {
-        String(format: "%d steps: mean KL %.5f (max %.4f), top-1 agreement %.2f%% (%.2f%% of %d where dense's margin ≥ %.1f), perplexity %.3f (dense %.3f)",
-               c.steps, c.meanKL, c.maxKL, c.top1Agreement * 100, c.confidentTop1Agreement * 100, c.confidentSteps,
+        String(format: "%d steps: mean KL %.5f (max %.4f), top-1 agreement %.2f%% (%.2f%% of %d where dense's top-1 p ≥ 0.5; %.2f%% of %d where its margin ≥ %.1f), perplexity %.3f (dense %.3f)",
+               c.steps, c.meanKL, c.maxKL, c.top1Agreement * 100, c.probableTop1Agreement * 100, c.probableSteps,
+               c.confidentTop1Agreement * 100, c.confidentSteps,
                Double(FidelityComparison.confidentMargin), c.candidatePerplexity, c.referencePerplexity)
     }
 
@@ -167,13 +153,27 @@ struct EvalCommand: AsyncParsableCommand {
     /// A row for FIDELITY.md.
     static func markdownRow(_ r: CalibrationRecord) -> String {
         let needles = r.needles.map { "\(r.needlesKept ?? 0)/\(r.needlesReferencePassed ?? 0) (of \($0))" } ?? "—"
-        return String(format: "| %@ | %@ | %@ | %d | %d | %.5f | %.4f | %.2f%% | %.2f%% | %.3f (%.3f) | %@ |", r.strategy as NSString,
+        let changed = r.answersCompared.map { "\(r.answersChanged ?? 0)/\($0)" } ?? "—"
+        let probable = r.probableTop1Agreement.map { String(format: "%.2f%%", $0 * 100) } ?? "—"
+        return String(format: "| %@ | %@ | %@ | %d | %d | %.5f | %.4f | %.2f%% | %@ | %.3f (%.3f) | %@ | %@ |", r.strategy as NSString,
                       r.parameters as NSString, r.kvFormat as NSString, r.contextTokens, r.steps, r.meanKL, r.maxKL,
-                      r.top1Agreement * 100, r.confidentTop1Agreement * 100, r.perplexity, r.referencePerplexity, needles as NSString)
+                      r.top1Agreement * 100, probable as NSString, r.perplexity, r.referencePerplexity, needles as NSString, changed as NSString)
     }
 
     private func emit<T: Encodable>(_ value: T, _ text: String) {
         if json { try? printJSON(value) } else { print(text) }
         fflush(nil) // print() buffers stdout when it is not a terminal: show each line as it comes
+    }
+}
+
+/// Needle case files (JSON `[{name, prompt, answer}]`), tokenized with the chat template in the
+/// prompt (eval, calibrate).
+func loadNeedleCases(_ files: [String], tokenizer: Tokenizer) throws -> [(NeedleCase, [Int32])] {
+    try files.flatMap { file in
+        let list: [NeedleCase]
+        do { list = try JSONDecoder().decode([NeedleCase].self, from: Data(contentsOf: URL(fileURLWithPath: file))) } catch {
+            throw CLIFailure(.dataError, "\(file): not a list of {name, prompt, answer}: \(error)")
+        }
+        return list.map { ($0, tokenizer.encode($0.prompt, addSpecial: true, parseSpecial: true)) }
     }
 }

@@ -8,6 +8,7 @@ enum ExitStatus: Int32 {
     case dataError = 65
     case noInput = 66
     case software = 70
+    case cantCreate = 73
     case tempFail = 75
 }
 

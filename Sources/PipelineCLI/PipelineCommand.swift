@@ -14,7 +14,7 @@ struct PipelineCommand: AsyncParsableCommand {
         subcommands: [
             SubmitCommand.self, RunCommand.self, StatusCommand.self, ResultsCommand.self, PlanCommand.self,
             GenerateCommand.self, BenchCommand.self, TokenizeCommand.self, PerplexityCommand.self,
-            CalibrateCommand.self, EvalCommand.self, StoreCommand.self,
+            CalibrateCommand.self, EvalCommand.self, ReportCommand.self, StoreCommand.self,
         ]
     )
 }

@@ -20,6 +20,8 @@ struct PlanCommand: AsyncParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @Argument(help: "A job id or name.") var job: String
     @Option(help: "Threads the profile was measured with (default: the newest profile).") var threads: Int?
+    @Option(help: "KV folder whose document snapshots count as cached (default: $PIPELINE_KV_DIR or data/kv); only read.")
+    var kvDir: String?
     @Flag(help: "Print JSON.") var json = false
 
     struct DocumentPlan: Encodable {
@@ -38,11 +40,11 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let store = try storeOptions.open(createIfMissing: false)
+            let store = try storeOptions.open(createIfMissing: false, readOnly: true)
             let record = try store.job(job)
             let spec = try JobSpec.stored(record.specJSON, jobID: record.id)
             let router = try loadRouter(store, threads: threads)
-            let executor = ModelUnitExecutor(threads: 1)
+            let executor = ModelUnitExecutor(threads: 1, kvDirectory: kvDir ?? Defaults.kvDirectory)
             let modelPath = record.modelPath ?? modelOptions.modelPath
             var plans: [DocumentPlan] = []
             for unit in try store.units(jobID: record.id) {

@@ -11,7 +11,7 @@ struct ResultsCommand: AsyncParsableCommand {
         JOB is a job id, or a name for its latest version. Outputs of done units are printed in unit
         then prompt order, also while runners are still working. With --jsonl, one JSON object per
         line: job, unit, document, prompt_index, prompt, output, prompt_tokens, generated_tokens,
-        prefill_seconds, decode_seconds, finish_reason. Exit 66 when the store or the job does not exist.
+        prefill_seconds, decode_seconds, finish_reason, mix (what ran), route (why). Exit 66 when the store or the job does not exist.
         """)
 
     @OptionGroup var storeOptions: StoreOptions
@@ -34,9 +34,12 @@ struct ResultsCommand: AsyncParsableCommand {
         var prefillSeconds: Double
         var decodeSeconds: Double
         var finishReason: String
+        /// The mix the unit ran and why.
+        var mix: String?
+        var route: String?
 
         enum CodingKeys: String, CodingKey {
-            case job, unit, document, prompt, output
+            case job, unit, document, prompt, output, mix, route
             case promptIndex = "prompt_index", promptTokens = "prompt_tokens", generatedTokens = "generated_tokens"
             case prefillSeconds = "prefill_seconds", decodeSeconds = "decode_seconds", finishReason = "finish_reason"
         }
@@ -53,12 +56,14 @@ struct ResultsCommand: AsyncParsableCommand {
             prefillSeconds = r.output.prefillSeconds
             decodeSeconds = r.output.decodeSeconds
             finishReason = r.output.finishReason
+            mix = r.strategyMix
+            route = r.routeReason
         }
     }
 
     func run() async throws {
         try await reportingErrors {
-            let store = try storeOptions.open(createIfMissing: false)
+            let store = try storeOptions.open(createIfMissing: false, readOnly: true)
             let record = try store.job(job)
             let results = try store.results(jobID: record.id)
             if jsonl {

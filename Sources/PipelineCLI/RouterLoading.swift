@@ -13,9 +13,11 @@ func loadRouter(_ store: any Store, threads: Int?) throws -> JobRouter {
 
 /// The most recent done units as the refit sees them.
 func unitSamples(_ store: any Store, limit: Int = 200) throws -> [UnitSample] {
-    try store.recordedUnits(limit: limit).compactMap { u in
+    var specs: [String: JobSpec] = [:]  // units of one job share its spec: decoded once
+    return try store.recordedUnits(limit: limit).compactMap { u in
         let m = u.metrics, prompts = max(1, u.promptCount)
-        guard let spec = try? JobSpec.stored(u.specJSON, jobID: "") else { return nil }
+        if specs[u.specJSON] == nil { specs[u.specJSON] = try? JobSpec.stored(u.specJSON, jobID: "") }
+        guard let spec = specs[u.specJSON] else { return nil }
         let promptTokens = m.tokensIn - m.keptTokenCount
         let depth = m.keptTokenCount + promptTokens / prompts + m.tokensOut / prompts / 2
         return UnitSample(documentTokens: m.keptTokenCount, snapshotLoaded: m.kvSnapshot == "loaded",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KVCache
 import Model
 import Pipeline
 import Planner
@@ -42,12 +43,16 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "A unit's lease lasts this long unless renewed (every quarter of it, at most every 10 s); a killed runner's unit is redone after it.")
     var leaseSeconds: Double = 60
 
-    @Option(help: "A unit that fails (or whose runners die) this many times is marked failed.")
+    @Option(help: "A unit that fails this many times is marked failed.")
     var maxAttempts = 3
+
+    @Option(help: "A unit whose runners died holding it (killed, crashed, cut off from the store) this many times is marked failed.")
+    var maxAbandonedLeases = 2
 
     func validate() throws {
         if let maxSeconds, !(maxSeconds > 0) { throw ValidationError("--max-seconds must be a positive number") }
         if !(1...100).contains(maxAttempts) { throw ValidationError("--max-attempts must be from 1 to 100") }
+        if !(1...100).contains(maxAbandonedLeases) { throw ValidationError("--max-abandoned-leases must be from 1 to 100") }
         if !(leaseSeconds >= 1 && leaseSeconds <= 86_400) { throw ValidationError("--lease-seconds must be from 1 to 86400") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let memoryBudgetMB, memoryBudgetMB < 16 { throw ValidationError("--memory-budget-mb must be at least 16") }
@@ -67,8 +72,12 @@ struct RunCommand: AsyncParsableCommand {
             // The engine is built only when there is work, and before any unit is leased.
             let router = try loadRouter(store, threads: threads)
             if router.profile == nil { display.log("no machine profile: strategy auto runs dense f16 (run pipeline calibrate)") }
+            let storage = KVStorage(root: kvDir ?? Defaults.kvDirectory)
+            // Retention: what finished or killed runs left in the KV folder, before and after this run.
+            storage.cleanUp()
+            defer { storage.cleanUp() }
             let executor = try makeDefaultExecutor(modelPath: modelOptions.modelPath, threads: threads, planning: router,
-                                                   kvDirectory: kvDir ?? Defaults.kvDirectory)
+                                                   kvDirectory: storage.root)
             var options = RunnerOptions(modelPath: modelOptions.modelPath)
             options.once = once
             options.maxSeconds = maxSeconds
@@ -77,7 +86,8 @@ struct RunCommand: AsyncParsableCommand {
             options.leaseSeconds = leaseSeconds
             options.heartbeatSeconds = min(10, leaseSeconds / 4)
             options.maxAttempts = maxAttempts
-            options.batchUnits = try chooseBatch(store, router: router, modelPath: modelOptions.modelPath, display: display)
+            options.maxAbandonedLeases = maxAbandonedLeases
+            options.batchUnits = try chooseBatch(store, router: router, executor: executor, modelPath: modelOptions.modelPath, display: display)
             let stop = StopFlag()
             stop.raiseOnTerminationSignals()
             let runner = Runner(store: store, executor: executor, options: options, stop: stop,
@@ -96,21 +106,21 @@ extension RunCommand {
     /// `--batch-units`, or with auto the cost model's batch size for a typical unit: the mean
     /// recorded document (4,096 tokens before any run), three 32-token prompts, 128 new tokens at
     /// the recorded answer share, the mix auto routes it to at fidelity high, under the memory budget.
-    func chooseBatch(_ store: any Store, router: JobRouter, modelPath: String, display: ProgressDisplay) throws -> Int {
+    func chooseBatch(_ store: any Store, router: JobRouter, executor: ModelUnitExecutor, modelPath: String,
+                     display: ProgressDisplay) throws -> Int {
         if let n = Int(batchUnits) { return n }
         guard let profile = router.profile else { return 1 }
-        let model: LlamaModel
-        do { model = try LlamaModel(path: modelPath) } catch {
+        let shape: ModelShape
+        do { shape = try executor.shape(modelPath: modelPath) } catch {
             display.log("batch of 1 unit: the cost model needs --model's shape, and it did not load (\(error))")
             return 1
         }
-        let shape = ModelShape(model: model, maxTokens: 512)
         let recorded = try store.recordedUnits(limit: 50).map(\.metrics.keptTokenCount)
         let workload = router.expected(UnitWorkload(documentTokens: recorded.isEmpty ? 4096 : recorded.reduce(0, +) / recorded.count,
                                                     promptTokens: [32, 32, 32], maxNewTokens: 128))
         let budgetMB = memoryBudgetMB ?? JobSpec.defaultMemoryBudgetMB
         let route = router.route(workload, fidelity: .high, shape: shape, modelPath: modelPath, budgetMB: budgetMB)
-        let mix = JobRouter.mix(forKey: route.chosen)
+        let mix = route.chosenMix
         let choice = BatchPlanner.choose(CostModel(profile: profile, shape: shape), workload: workload,
                                          mix: JobRouter.description(of: mix, shape: shape).cost, budgetBytes: budgetMB << 20, maxBatch: 8)
         display.log("batch of \(choice.batch) units (cost model, \(mix.costKey), \(workload.documentTokens)-token documents: "

@@ -36,16 +36,19 @@ struct StatusCommand: AsyncParsableCommand {
         var error: String?
         var leaseOwner: String?
         var tokens: Int?
+        /// The mix the unit ran and why (done units).
+        var mix: String?
+        var route: String?
 
         enum CodingKeys: String, CodingKey {
-            case unit, document, state, attempts, error, tokens
+            case unit, document, state, attempts, error, tokens, mix, route
             case leaseOwner = "lease_owner"
         }
     }
 
     func run() async throws {
         try await reportingErrors {
-            let store = try storeOptions.open(createIfMissing: false)
+            let store = try storeOptions.open(createIfMissing: false, readOnly: true)
             var output = Output(jobs: [])
             if let job {
                 let record = try store.job(job)
@@ -54,7 +57,7 @@ struct StatusCommand: AsyncParsableCommand {
                 output.units = try store.units(jobID: record.id).map { unit in
                     UnitLine(unit: unit.unitID, document: unit.documentPath, state: unit.state.rawValue,
                              attempts: unit.attempts, error: unit.lastError.map(PipelineError.message(stored:)),
-                             leaseOwner: unit.leaseOwner, tokens: unit.tokenCount)
+                             leaseOwner: unit.leaseOwner, tokens: unit.tokenCount, mix: unit.strategyMix, route: unit.routeReason)
                 }
             } else {
                 output.jobs = try store.statistics(jobID: nil).map(JobReport.init)
@@ -102,6 +105,7 @@ struct StatusCommand: AsyncParsableCommand {
             if let owner = unit.leaseOwner { line += "  (runner \(owner))" }
             print(line)
             if let error = unit.error { print("      error: \(error)") }
+            if let mix = unit.mix { print("      ran \(mix)" + (unit.route.map { ": \($0)" } ?? "")) }
         }
         HostLine.printText(output.hosts)
     }

@@ -1,38 +1,63 @@
 import ArgumentParser
 import Attention
 
-/// Decode-attention strategy and its parameters, shared by bench, generate and eval.
+/// Decode-attention strategy and its parameters, shared by bench, generate and eval: every option
+/// sets one `AttentionConfiguration` parameter, whose default and range are the library's (one
+/// table for job files and the CLI). An option the strategy does not use is a usage error.
 struct StrategyOptions: ParsableArguments {
-    @Option(help: "Decode attention strategy: dense, topk (HiRE), da-topk (DA-TOP-k over KV shards), lsh (MagicPIG).")
-    var strategy = "dense"
-    @Option(name: .customLong("k"), help: "topk, da-topk: keys attended per KV head in the sparse range.")
-    var k = 128
-    @Option(name: .customLong("k-prime"), help: "topk, da-topk: candidates kept by the bucketed top-k and scored exactly.")
-    var kPrime = 512
-    @Option(help: "topk, da-topk: candidates each bucket keeps (1 or 2).")
-    var bucketKeep = 2
-    @Option(help: "da-topk: KV shards (each returns its local top-k).")
-    var shards = 4
-    @Option(name: .customLong("lsh-k"), help: "lsh: SimHash bits per table (K).")
-    var lshK = 10
-    @Option(name: .customLong("lsh-l"), help: "lsh: hash tables (L).")
-    var lshL = 150
-    @Option(help: "Sparse strategies: attention-sink tokens always attended (0–64).")
-    var sinks = 4
-    @Option(help: "Sparse strategies: newest tokens always attended (rounded up to whole pages).")
-    var window = 256
-    @Option(help: "Sparse strategies: first layers attended densely.")
-    var denseLayers = 2
+    static let defaults = AttentionConfiguration(.topk)
 
-    func validate() throws {
-        guard k >= 1, kPrime >= k else { throw ValidationError("need 1 ≤ --k ≤ --k-prime") }
-        guard (1...2).contains(bucketKeep) else { throw ValidationError("--bucket-keep must be 1 or 2") }
-        guard (1...64).contains(shards) else { throw ValidationError("--shards must be between 1 and 64") }
-        guard (1...16).contains(lshK), lshL >= 2 else { throw ValidationError("need 1 ≤ --lsh-k ≤ 16 and --lsh-l ≥ 2") }
-        guard (0...64).contains(sinks), window >= 1, denseLayers >= 0 else {
-            throw ValidationError("need 0 ≤ --sinks ≤ 64, --window ≥ 1, --dense-layers ≥ 0")
-        }
+    @Option(help: "Decode attention strategy: dense, topk (HiRE), da-topk (DA-TOP-k over KV shards), lsh (MagicPIG).")
+    var strategy = AttentionConfiguration.Kind.dense.rawValue
+    @Option(name: .customLong("k"), help: "topk, da-topk: keys attended per query head in the sparse range (default \(defaults.topK)).")
+    var k: Int?
+    @Option(name: .customLong("k-prime"), help: "topk, da-topk: candidates scored exactly (default 4 × k).")
+    var kPrime: Int?
+    @Option(help: "topk, da-topk: candidates each bucket keeps, 1 or 2 (default \(defaults.bucketKeep)).")
+    var bucketKeep: Int?
+    @Option(help: "da-topk: KV shards (default \(defaults.shards)).")
+    var shards: Int?
+    @Option(name: .customLong("lsh-k"), help: "lsh: SimHash bits per table, K (default \(defaults.lshBits)).")
+    var lshK: Int?
+    @Option(name: .customLong("lsh-l"), help: "lsh: hash tables, L (default \(defaults.lshTables)).")
+    var lshL: Int?
+    @Option(help: "Sparse strategies: attention-sink tokens always attended (default \(defaults.sinks)).")
+    var sinks: Int?
+    @Option(help: "Sparse strategies: newest tokens always attended, rounded up to whole pages (default \(defaults.window)).")
+    var window: Int?
+    @Option(help: "Sparse strategies: first layers attended densely (default \(defaults.denseLayers)).")
+    var denseLayers: Int?
+
+    /// The options as (job-file parameter name, value), in the configuration's order.
+    var given: [(String, Int?)] {
+        [("top_k", k), ("k_prime", kPrime), ("bucket_keep", bucketKeep), ("shards", shards), ("lsh_k", lshK), ("lsh_l", lshL),
+         ("sinks", sinks), ("window", window), ("dense_layers", denseLayers)]
     }
 
-    func make() throws -> AttentionStrategy { try makeDecodeAttention(self) }
+    /// The configuration these options name; a usage error names the option and its range.
+    func configuration() throws -> AttentionConfiguration {
+        guard let kind = AttentionConfiguration.Kind(rawValue: strategy) else {
+            let known = AttentionConfiguration.Kind.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("attention strategy \"\(strategy)\" is not implemented (available: \(known))")
+        }
+        var configuration = AttentionConfiguration(kind)
+        for case let (name, value?) in given {
+            let option = "--" + (name == "top_k" ? "k" : AttentionConfiguration.parameter(named: name)!.optionName)
+            do {
+                try configuration.set(name, value)
+            } catch {
+                throw ValidationError("\(option): \(error)")
+            }
+        }
+        do {
+            try configuration.validate()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        return configuration
+    }
+
+    func validate() throws { _ = try configuration() }
+
+    func make() throws -> AttentionStrategy { try configuration().makeStrategy() }
 }

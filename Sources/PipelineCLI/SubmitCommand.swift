@@ -20,6 +20,10 @@ struct SubmitCommand: AsyncParsableCommand {
     @Argument(help: "Job files, or folders of job files (*.json).")
     var paths: [String] = []
 
+    @Option(help: ArgumentHelp("A folder documents may be read from, besides each job file's own folder tree (repeatable; also PIPELINE_DOCUMENT_ROOTS, colon-separated).",
+                               valueName: "folder"))
+    var documentsRoot: [String] = []
+
     func validate() throws {
         if paths.isEmpty { throw ValidationError("give at least one job file or folder") }
     }
@@ -27,7 +31,7 @@ struct SubmitCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let store = try storeOptions.open()
-            let report = try Submitter(store: store).submit(paths: paths)
+            let report = try Submitter(store: store, roots: DocumentRoots.fromEnvironment(adding: documentsRoot)).submit(paths: paths)
             for job in report.submitted {
                 let receipt = job.receipt
                 let what = receipt.created ? "new" : (receipt.unitsAdded > 0 ? "existing, +\(receipt.unitsAdded) units" : "existing")

@@ -1,39 +1,39 @@
 import Foundation
 import Store
 
-/// The fidelity a job asks for (DESIGN.md, job file): what a mix must have shown in calibration.
+/// The fidelity a job asks for, as tiers of what a user notices (README, job file reference).
 public enum FidelityRequirement: String, Sendable, Codable {
-    /// Dense attention over f16 KV only (the exact path; spilling pages is lossless).
+    /// Output token-identical to dense attention over f16 KV at temperature 0: that path only.
     case exact
-    /// Top-1 agreement with dense ≥ 99% over the calibrated decode steps, and every needle dense
-    /// passes still passed.
+    /// Mean KL against dense ≤ 0.005, top-1 agreement ≥ 99% at the steps where dense's top-1
+    /// probability is ≥ 0.5, and every needle dense passes still passed.
     case high
-    /// Every needle dense passes still passed.
+    /// Every needle dense passes still passed, and mean KL ≤ 0.05.
     case fast
+
+    /// The tier's limits (llama.cpp's own Q8_0 weights measure KL 0.0004–0.0014, Q4_K_M 0.013–0.031).
+    public static let highMaxMeanKL = 0.005, highMinProbableTop1 = 0.99, fastMaxMeanKL = 0.05
 }
 
-/// A strategy mix as the router sees it: its cost key (`<strategy>+<kv>`), the strategy's
-/// parameter description (to match calibration rows) and its cost-model figures.
+/// A strategy mix as the router sees it: the mix (its key matches calibration rows), a label for
+/// reports, and its cost-model figures.
 public struct MixDescription: Sendable {
-    public var attention: String
-    public var kvFormat: String
-    public var parameters: String
+    public var mix: StrategyMix
     public var cost: MixCost
 
-    public init(attention: String, kvFormat: String, parameters: String, cost: MixCost) {
-        self.attention = attention
-        self.kvFormat = kvFormat
-        self.parameters = parameters
+    public init(mix: StrategyMix, cost: MixCost) {
+        self.mix = mix
         self.cost = cost
     }
 
-    public var key: String { "\(attention)+\(kvFormat)" }
-    var isExact: Bool { attention == "dense" && kvFormat == "f16" }
+    public var label: String { mix.label }
 }
 
 /// One mix the router considered for a unit.
 public struct RouteAlternative: Sendable, Codable, Equatable {
+    /// The mix's label.
     public var mix: String
+    public var mixValue: StrategyMix
     public var eligible: Bool
     /// Why it is (not) eligible: the calibration row's figures, or what is missing.
     public var reason: String
@@ -41,7 +41,10 @@ public struct RouteAlternative: Sendable, Codable, Equatable {
 }
 
 public struct Route: Sendable, Codable, Equatable {
+    /// The chosen mix's label (`topk+int8`).
     public var chosen: String
+    /// The chosen mix itself.
+    public var chosenMix: StrategyMix
     /// Why the winner won.
     public var reason: String
     public var prediction: CostPrediction?
@@ -71,23 +74,38 @@ public struct Router: Sendable {
 
     /// The newest calibration row of `mix` for this model.
     public func calibration(of mix: MixDescription) -> CalibrationRecord? {
-        calibrations.filter { $0.strategy == mix.attention && $0.kvFormat == mix.kvFormat && $0.parameters == mix.parameters && $0.model == modelName }
-            .max { $0.measuredAt < $1.measuredAt }
+        let key = mix.mix.key
+        return calibrations.filter { row in
+            row.model == modelName && StrategyMix(strategy: row.strategy, parametersJSON: row.parameters, kv: row.kvFormat)?.key == key
+        }.max { $0.measuredAt < $1.measuredAt }
     }
 
-    /// Whether `mix` meets `fidelity`, and why.
+    /// Whether `mix` meets `fidelity`, and why: the row's figures against the tier's limits.
     public func admits(_ mix: MixDescription, _ fidelity: FidelityRequirement) -> (Bool, String) {
-        if mix.isExact { return (true, "the exact path") }
+        if mix.mix.isExact { return (true, "the exact path") }
         if fidelity == .exact { return (false, "fidelity exact allows dense attention over f16 KV only") }
-        guard let row = calibration(of: mix) else { return (false, "no calibration row for \(mix.key) (\(mix.parameters)) on \(modelName): run pipeline eval") }
-        let figures = String(format: "calibrated at %d tokens: top-1 %.2f%%, mean KL %.4f", row.contextTokens, row.top1Agreement * 100, row.meanKL)
+        guard let row = calibration(of: mix) else { return (false, "no calibration row for \(mix.label) on \(modelName): run pipeline eval") }
+        var figures = String(format: "calibrated at %d tokens: mean KL %.4f", row.contextTokens, row.meanKL)
+        if let probable = row.probableTop1Agreement { figures += String(format: ", top-1 %.2f%% where dense is confident", probable * 100) }
         guard let needles = row.needles, let passed = row.needlesReferencePassed, let kept = row.needlesKept else {
             return (false, figures + ", no needle check")
         }
-        let needleText = "needles \(kept)/\(passed) of dense's passes (\(needles) cases)"
-        if kept < passed { return (false, figures + ", " + needleText + " — a needle lost") }
-        if fidelity == .high && row.top1Agreement < 0.99 { return (false, figures + ", " + needleText + " — top-1 below 99%") }
-        return (true, figures + ", " + needleText)
+        figures += ", needles \(kept)/\(passed) of dense's passes (\(needles) cases)"
+        if let compared = row.answersCompared, let changed = row.answersChanged { figures += ", \(changed)/\(compared) answers changed" }
+        if kept < passed { return (false, figures + " — a needle lost") }
+        switch fidelity {
+        case .exact:
+            return (false, figures)
+        case .fast:
+            if row.meanKL > FidelityRequirement.fastMaxMeanKL { return (false, figures + " — mean KL above 0.05") }
+        case .high:
+            guard let probable = row.probableTop1Agreement else {
+                return (false, figures + " — no confident-step top-1 figure (a row of an older version): run pipeline eval")
+            }
+            if row.meanKL > FidelityRequirement.highMaxMeanKL { return (false, figures + " — mean KL above 0.005") }
+            if probable < FidelityRequirement.highMinProbableTop1 { return (false, figures + " — top-1 below 99% where dense is confident") }
+        }
+        return (true, figures)
     }
 
     /// `cachedFormats`: KV formats in which the document's snapshot exists (no prefill for them).
@@ -101,32 +119,33 @@ public struct Router: Sendable {
             if let model {
                 if model.profile.attention[mix.cost.costKey] == nil {
                     eligible = false
-                    reason += "; no measured attention cost for \(mix.key): run pipeline calibrate"
+                    reason += "; no measured attention cost for \(mix.cost.costKey): run pipeline calibrate"
                 } else {
                     var w = workload
-                    w.snapshotCached = cachedFormats.contains(mix.kvFormat)
+                    w.snapshotCached = cachedFormats.contains(mix.mix.kv.rawValue)
                     prediction = model.predict(w, mix: mix.cost, batch: batch, budgetBytes: budgetBytes)
                     if w.snapshotCached { reason += "; KV snapshot cached" }
                     if let p = prediction, p.spillFraction > 0 { reason += String(format: "; spills %.0f%% of its KV", p.spillFraction * 100) }
                 }
             }
-            alternatives.append(RouteAlternative(mix: mix.key, eligible: eligible, reason: reason, prediction: prediction))
+            alternatives.append(RouteAlternative(mix: mix.label, mixValue: mix.mix, eligible: eligible, reason: reason, prediction: prediction))
         }
         alternatives.sort { a, b in
             if a.eligible != b.eligible { return a.eligible }
             return (a.prediction?.seconds ?? .infinity) < (b.prediction?.seconds ?? .infinity)
         }
         guard model != nil else {
-            let exact = alternatives.first { $0.mix == "dense+f16" }
-            return Route(chosen: "dense+f16", reason: "no machine profile (run pipeline calibrate): dense f16, which meets every fidelity level",
+            let exact = alternatives.first { $0.mixValue.isExact }
+            return Route(chosen: StrategyMix.exact.label, chosenMix: .exact, reason: "no machine profile (run pipeline calibrate): dense f16, which meets every fidelity level",
                          prediction: exact?.prediction, alternatives: alternatives)
         }
         guard let best = alternatives.first(where: { $0.eligible && $0.prediction != nil }) else {
-            return Route(chosen: "dense+f16", reason: "no mix could be costed: dense f16", prediction: nil, alternatives: alternatives)
+            return Route(chosen: StrategyMix.exact.label, chosenMix: .exact, reason: "no mix could be costed: dense f16", prediction: nil,
+                         alternatives: alternatives)
         }
         let runnerUp = alternatives.dropFirst().first { $0.eligible && $0.prediction != nil }
         var why = String(format: "cheapest eligible at %.1f s predicted", best.prediction!.seconds)
         if let r = runnerUp, let p = r.prediction { why += String(format: " (next: %@ at %.1f s)", r.mix, p.seconds) }
-        return Route(chosen: best.mix, reason: why, prediction: best.prediction, alternatives: alternatives)
+        return Route(chosen: best.mix, chosenMix: best.mixValue, reason: why, prediction: best.prediction, alternatives: alternatives)
     }
 }

@@ -49,6 +49,7 @@ extension PostgresStore {
                 created_at TIMESTAMPTZ NOT NULL,
                 started_at TIMESTAMPTZ,
                 finished_at TIMESTAMPTZ,
+                abandoned_leases BIGINT NOT NULL DEFAULT 0 CHECK (abandoned_leases >= 0),
                 lease_token TEXT,
                 lease_owner TEXT,
                 lease_acquired_at TIMESTAMPTZ,
@@ -58,7 +59,7 @@ extension PostgresStore {
                 CHECK ((state = 'leased') = (lease_token IS NOT NULL AND lease_expires_at IS NOT NULL))
             )
             """,
-            "CREATE INDEX unit_claimable ON unit(attempts, id) WHERE state IN ('pending', 'leased')",
+            "CREATE INDEX unit_claimable ON unit(abandoned_leases, attempts, id) WHERE state IN ('pending', 'leased')",
             "CREATE INDEX unit_by_job ON unit(job_id, id)",
             """
             CREATE TABLE output (
@@ -103,7 +104,8 @@ extension PostgresStore {
                 predicted_seconds DOUBLE PRECISION,
                 predicted_prefill_seconds DOUBLE PRECISION,
                 predicted_decode_seconds DOUBLE PRECISION,
-                predicted_peak_memory_bytes BIGINT
+                predicted_peak_memory_bytes BIGINT,
+                route_reason TEXT
             )
             """,
             """
@@ -125,6 +127,9 @@ extension PostgresStore {
                 needles BIGINT,
                 needles_reference_passed BIGINT,
                 needles_kept BIGINT,
+                probable_top1_agreement DOUBLE PRECISION,
+                answers_compared BIGINT,
+                answers_changed BIGINT,
                 index_bytes BIGINT,
                 indexed_kv_bytes BIGINT,
                 measured_at TIMESTAMPTZ NOT NULL
@@ -153,12 +158,9 @@ extension PostgresStore {
                 .first?["present"].decode(Bool.self) ?? false
             if !hasTable {
                 let tables = try s.query("""
-                    SELECT table_name FROM information_schema.tables
-                    WHERE table_schema = current_schema() ORDER BY table_name LIMIT 5
+                    SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name
                     """).map { try $0["table_name"].decode(String.self) }
-                if !tables.isEmpty {
-                    throw StoreError.foreignDatabase(address: name, detail: "it has tables \(tables.joined(separator: ", ")) and no pipeline_migrations")
-                }
+                if !tables.isEmpty { throw StoreError.notAPipelineStore(path: name, tables: tables) }
                 if !createIfMissing { throw StoreError.storeMissing(path: name) }
                 try s.query("""
                     CREATE TABLE pipeline_migrations (identifier TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())

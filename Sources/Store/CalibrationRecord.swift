@@ -2,11 +2,11 @@ import Foundation
 
 /// One fidelity measurement of an approximation against the exact path (dense attention, f16 KV),
 /// as `pipeline eval` records it: the strategy mix and the context it was measured at → the
-/// metrics the router's fidelity table is built from (DESIGN.md, "Router and cost model").
+/// metrics the router's fidelity table is built from (docs/architecture.md, "One unit", step 3).
 public struct CalibrationRecord: Codable, Hashable, Sendable {
     public var id: Int64?
     /// Decode-attention strategy (`dense`, `topk`, `da-topk`, `lsh`) and its parameters
-    /// (`key=value` joined by commas, as the strategy describes itself).
+    /// (the non-default ones as a JSON object, `StrategyMix.parametersJSON`).
     public var strategy: String
     public var parameters: String
     /// KV format of the candidate cache.
@@ -30,6 +30,13 @@ public struct CalibrationRecord: Codable, Hashable, Sendable {
     public var needles: Int?
     public var needlesReferencePassed: Int?
     public var needlesKept: Int?
+    /// Top-1 agreement at the steps where dense attention's top-1 probability is ≥ 0.5 (the steps
+    /// whose answer a user would call settled): the `high` tier's rule. Nil in rows of older versions.
+    public var probableTop1Agreement: Double?
+    /// Greedy answers compared with dense's (needle prompts), and how many differ within their
+    /// first 32 tokens (reported with the `high` tier, "Accuracy is not all you need").
+    public var answersCompared: Int?
+    public var answersChanged: Int?
     /// Bytes of the strategy's index and of the KV it covers (nil: no index).
     public var indexBytes: Int?
     public var indexedKVBytes: Int?
@@ -41,6 +48,7 @@ public struct CalibrationRecord: Codable, Hashable, Sendable {
         case top1Agreement = "top1_agreement", confidentTop1Agreement = "confident_top1_agreement", referencePerplexity = "reference_perplexity"
         case needlesReferencePassed = "needles_reference_passed", needlesKept = "needles_kept"
         case indexBytes = "index_bytes", indexedKVBytes = "indexed_kv_bytes", measuredAt = "measured_at"
+        case probableTop1Agreement = "probable_top1_agreement", answersCompared = "answers_compared", answersChanged = "answers_changed"
     }
 
     public init(strategy: String, parameters: String, kvFormat: String, contextTokens: Int, model: String, steps: Int,

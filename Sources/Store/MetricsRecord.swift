@@ -44,6 +44,8 @@ public struct MetricsRecord: Codable, Hashable, Sendable {
     public var predictedPrefillSeconds: Double?
     public var predictedDecodeSeconds: Double?
     public var predictedPeakMemoryBytes: Int?
+    /// Why the unit ran its mix (the router's reason, or "pinned by the job", and any fallback).
+    public var routeReason: String?
 
     enum CodingKeys: String, CodingKey {
         case runner
@@ -58,6 +60,7 @@ public struct MetricsRecord: Codable, Hashable, Sendable {
         case kvSnapshot = "kv_snapshot", batchSize = "batch_size", kvPeakResidentBytes = "kv_peak_resident_bytes"
         case predictedSeconds = "predicted_seconds", predictedPrefillSeconds = "predicted_prefill_seconds"
         case predictedDecodeSeconds = "predicted_decode_seconds", predictedPeakMemoryBytes = "predicted_peak_memory_bytes"
+        case routeReason = "route_reason"
     }
 
     public init(unitID: Int64, contentHash: String, documentTokenCount: Int, keptTokenCount: Int,

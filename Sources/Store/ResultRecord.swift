@@ -6,6 +6,9 @@ public struct ResultRecord: Codable, Hashable, Sendable {
     public var unitID: Int64
     public var documentPath: String
     public var output: OutputRecord
+    /// The mix the unit ran and why.
+    public var strategyMix: String?
+    public var routeReason: String?
 
     public init(jobID: String, unitID: Int64, documentPath: String, output: OutputRecord) {
         self.jobID = jobID

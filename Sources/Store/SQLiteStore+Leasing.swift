@@ -21,11 +21,11 @@ extension SQLiteStore {
     public func leaseNextUnit(owner: String, leaseSeconds: Double) throws -> LeasedUnit? {
         try write("lease a unit") { db in
             let timestamp = now()
-            // Fewest attempts first: retries of failing units come after fresh work.
+            // Fresh work first: units whose runners died holding them last, then fewest attempts.
             guard var unit = try UnitRecord.fetchOne(db, sql: """
                 SELECT unit.* FROM unit LEFT JOIN lease ON lease.unit_id = unit.id
                 WHERE unit.state = 'pending' OR (unit.state = 'leased' AND (lease.expires_at IS NULL OR lease.expires_at <= ?))
-                ORDER BY unit.attempts, unit.id
+                ORDER BY unit.abandoned_leases, unit.attempts, unit.id
                 LIMIT 1
                 """, arguments: [timestamp]), let unitID = unit.id
             else { return nil }
@@ -37,6 +37,7 @@ extension SQLiteStore {
             try lease.insert(db)
             unit.state = .leased
             unit.attempts += 1
+            if previous != nil { unit.abandonedLeases += 1 }
             unit.startedAt = timestamp
             try unit.update(db)
             guard let job = try JobRecord.fetchOne(db, key: unit.jobID),

@@ -3,10 +3,13 @@
 import GRDB
 
 extension SQLiteStore {
+    /// The first migration's name: a database that has not recorded it is not a pipeline store.
+    static let firstMigration = "1 jobs, documents, units"
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
 
-        migrator.registerMigration("1 jobs, documents, units") { db in
+        migrator.registerMigration(firstMigration) { db in
             try db.execute(sql: """
                 CREATE TABLE job (
                     id TEXT PRIMARY KEY NOT NULL,              -- from spec_hash: same content, same job
@@ -152,6 +155,21 @@ extension SQLiteStore {
                 ALTER TABLE metrics ADD COLUMN predicted_prefill_seconds REAL;
                 ALTER TABLE metrics ADD COLUMN predicted_decode_seconds REAL;
                 ALTER TABLE metrics ADD COLUMN predicted_peak_memory_bytes INTEGER;
+                """)
+        }
+
+        migrator.registerMigration("7 abandoned leases") { db in
+            try db.execute(sql: """
+                ALTER TABLE unit ADD COLUMN abandoned_leases INTEGER NOT NULL DEFAULT 0 CHECK (abandoned_leases >= 0);
+                """)
+        }
+
+        migrator.registerMigration("8 fidelity tiers and routes") { db in
+            try db.execute(sql: """
+                ALTER TABLE metrics ADD COLUMN route_reason TEXT;                    -- why the unit ran its mix
+                ALTER TABLE calibration ADD COLUMN probable_top1_agreement REAL;     -- where dense's top-1 probability ≥ 0.5
+                ALTER TABLE calibration ADD COLUMN answers_compared INTEGER;          -- greedy answers compared with dense's
+                ALTER TABLE calibration ADD COLUMN answers_changed INTEGER;           -- of them, differing within 32 tokens
                 """)
         }
 

@@ -65,12 +65,16 @@ extension SQLiteStore {
     public func units(jobID: String) throws -> [UnitSummary] {
         try read("list units of job \(jobID)") { db in
             try Row.fetchAll(db, sql: """
-                SELECT u.id, d.path, u.state, u.attempts, u.last_error, l.owner, d.token_count
+                SELECT u.id, d.path, u.state, u.attempts, u.last_error, l.owner, d.token_count, m.strategy_mix, m.route_reason
                 FROM unit u JOIN document d ON d.id = u.document_id LEFT JOIN lease l ON l.unit_id = u.id
+                LEFT JOIN metrics m ON m.unit_id = u.id
                 WHERE u.job_id = ? ORDER BY u.id
                 """, arguments: [jobID]).map { row in
-                UnitSummary(unitID: row[0], documentPath: row[1], state: UnitState(rawValue: row[2]) ?? .pending,
-                            attempts: row[3], lastError: row[4], leaseOwner: row[5], tokenCount: row[6])
+                var unit = UnitSummary(unitID: row[0], documentPath: row[1], state: UnitState(rawValue: row[2]) ?? .pending,
+                                       attempts: row[3], lastError: row[4], leaseOwner: row[5], tokenCount: row[6])
+                unit.strategyMix = row[7]
+                unit.routeReason = row[8]
+                return unit
             }
         }
     }
@@ -78,19 +82,34 @@ extension SQLiteStore {
     public func results(jobID: String) throws -> [ResultRecord] {
         try read("read results of job \(jobID)") { db in
             let rows = try Row.fetchAll(db, sql: """
-                SELECT o.*, d.path AS document_path FROM output o
-                JOIN unit u ON u.id = o.unit_id JOIN document d ON d.id = u.document_id
+                SELECT o.*, d.path AS document_path, m.strategy_mix AS route_mix, m.route_reason AS route_reason FROM output o
+                JOIN unit u ON u.id = o.unit_id JOIN document d ON d.id = u.document_id LEFT JOIN metrics m ON m.unit_id = u.id
                 WHERE u.job_id = ? ORDER BY o.unit_id, o.prompt_index
                 """, arguments: [jobID])
             return try rows.map { row in
                 let output = try OutputRecord(row: row)
-                return ResultRecord(jobID: jobID, unitID: output.unitID, documentPath: row["document_path"], output: output)
+                var result = ResultRecord(jobID: jobID, unitID: output.unitID, documentPath: row["document_path"], output: output)
+                result.strategyMix = row["route_mix"]
+                result.routeReason = row["route_reason"]
+                return result
             }
         }
     }
 }
 
 extension SQLiteStore {
+    public func metrics(jobID: String) throws -> [UnitMetrics] {
+        try read("read metrics of job \(jobID)") { db in
+            try Row.fetchAll(db, sql: """
+                SELECT m.*, d.path AS document_path FROM metrics m
+                JOIN unit u ON u.id = m.unit_id JOIN document d ON d.id = u.document_id
+                WHERE u.job_id = ? ORDER BY u.id
+                """, arguments: [jobID]).map { row in
+                UnitMetrics(documentPath: row["document_path"], metrics: try MetricsRecord(row: row))
+            }
+        }
+    }
+
     public func recordedUnits(limit: Int) throws -> [RecordedUnit] {
         try read("read recorded units") { db in
             try Row.fetchAll(db, sql: """

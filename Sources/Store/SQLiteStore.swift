@@ -16,15 +16,21 @@ public final class SQLiteStore: Store {
     let now: @Sendable () -> Date
 
     /// Opens (and migrates) the store at `path`. With `createIfMissing` false a missing file is
-    /// `StoreError.storeMissing` (status and results never create a store). `busyTimeout`: how long
-    /// a write waits for another process before `StoreError.busy`. `now`: the clock, for tests.
-    public init(path: String, createIfMissing: Bool = true, busyTimeout: TimeInterval = 10,
+    /// `StoreError.storeMissing` (status and results never create a store). `readOnly`: a reader
+    /// (status, results, plan) that writes nothing — no migration unless the store is from an older
+    /// version — so it answers at once while a runner holds a write transaction (WAL snapshot
+    /// reads); an empty file is then `storeMissing` too. A file that is an SQLite
+    /// database of something else is `notAPipelineStore` and is never written. `busyTimeout`: how
+    /// long a write waits for another process before `StoreError.busy`. `now`: the clock, for tests.
+    public init(path: String, createIfMissing: Bool = true, readOnly: Bool = false, busyTimeout: TimeInterval = 10,
                 now: @escaping @Sendable () -> Date = { Date() }) throws {
         let fm = FileManager.default
         var isFolder: ObjCBool = false
         if fm.fileExists(atPath: path, isDirectory: &isFolder) {
             if isFolder.boolValue { throw StoreError.cannotOpen(path: path, reason: "it is a folder") }
-        } else if !createIfMissing {
+            let size = (try? fm.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+            if size == 0 && (readOnly || !createIfMissing) { throw StoreError.storeMissing(path: path) }
+        } else if !createIfMissing || readOnly {
             throw StoreError.storeMissing(path: path)
         } else {
             let folder = (path as NSString).deletingLastPathComponent
@@ -41,12 +47,29 @@ public final class SQLiteStore: Store {
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
         configuration.label = "pipeline-store"
+        // Identity first, over a read-only connection: opening the pool switches the file to WAL,
+        // which would already write to another application's database.
+        if fm.fileExists(atPath: path) {
+            var probing = configuration
+            probing.readonly = true
+            try Self.checkIdentity(path: path, try Self.mapErrors(path: path, operation: "open") {
+                try DatabaseQueue(path: path, configuration: probing)
+            })
+        }
         let pool = try Self.mapErrors(path: path, operation: "open") {
             try DatabasePool(path: path, configuration: configuration)
         }
         writer = pool
         reader = pool
-        try migrate()
+        if readOnly {
+            // A reader migrates only a store an older version left behind (a one-time upgrade).
+            let complete = try Self.mapErrors(path: path, operation: "check the schema") {
+                try pool.read { db in try Self.migrator.hasCompletedMigrations(db) }
+            }
+            if !complete { try migrate() }
+        } else {
+            try migrate()
+        }
     }
 
     /// A private in-memory store (tests; a second backend's contract tests).
@@ -82,11 +105,30 @@ public final class SQLiteStore: Store {
                 throw StoreError.busy(path: path, operation: operation)
             case .SQLITE_NOTADB:
                 throw StoreError.notADatabase(path: path)
+            case .SQLITE_CORRUPT:
+                throw StoreError.corrupt(path: path, detail: error.message ?? "database disk image is malformed")
             case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY:
                 throw StoreError.cannotOpen(path: path, reason: error.message ?? "\(error.resultCode)")
             default:
                 throw StoreError.database(path: path, operation: operation, code: error.extendedResultCode.rawValue,
                                           message: error.message ?? "")
+            }
+        }
+    }
+
+    /// Refuses an SQLite database that is not a pipeline store, before anything is written: one
+    /// that has tables but not this store's migration record. An empty database (new file) passes.
+    static func checkIdentity(path: String, _ reader: any DatabaseReader) throws {
+        try Self.mapErrors(path: path, operation: "check the store") {
+            try reader.read { db in
+                let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+                guard !tables.isEmpty else { return }
+                var ours = false
+                if tables.contains("grdb_migrations") {
+                    ours = try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM grdb_migrations WHERE identifier = ?",
+                                             arguments: [firstMigration]) ?? false
+                }
+                if !ours { throw StoreError.notAPipelineStore(path: path, tables: tables.sorted()) }
             }
         }
     }

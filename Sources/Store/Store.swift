@@ -54,6 +54,9 @@ public protocol Store: Sendable {
     /// Every output of a job: one record per (unit, prompt), in unit then prompt order.
     func results(jobID: String) throws -> [ResultRecord]
 
+    /// The metrics of a job's done units with their documents, in unit order (`pipeline report`).
+    func metrics(jobID: String) throws -> [UnitMetrics]
+
     /// The most recently finished units' metrics with their job's spec, newest first (the refit's data).
     func recordedUnits(limit: Int) throws -> [RecordedUnit]
 
@@ -86,6 +89,17 @@ public protocol Store: Sendable {
     /// Writes a snapshot into this store, ids kept, in one transaction; `StoreError.copyRefused`
     /// unless this store holds no job, unit, calibration or profile yet.
     func restore(_ snapshot: StoreSnapshot) throws
+}
+
+/// A done unit's metrics with its document.
+public struct UnitMetrics: Sendable, Hashable {
+    public var documentPath: String
+    public var metrics: MetricsRecord
+
+    public init(documentPath: String, metrics: MetricsRecord) {
+        self.documentPath = documentPath
+        self.metrics = metrics
+    }
 }
 
 /// A done unit's metrics with what its job asked for.

@@ -9,6 +9,10 @@ public enum StoreError: Error, Equatable, Sendable {
     case cannotOpen(path: String, reason: String)
     /// The file is not an SQLite database.
     case notADatabase(path: String)
+    /// An SQLite database of something else (it has tables, but not a pipeline store's): never written.
+    case notAPipelineStore(path: String, tables: [String])
+    /// The database file is damaged (truncated, overwritten): SQLite reports it malformed.
+    case corrupt(path: String, detail: String)
     /// The store was migrated by a newer version of this program.
     case schemaFromNewerVersion(path: String)
     /// Another process held the database longer than the busy timeout.
@@ -27,8 +31,6 @@ public enum StoreError: Error, Equatable, Sendable {
     case unsupportedAddress(address: String, reason: String)
     /// The server cannot be reached, refused the connection, or dropped it (restart, network).
     case unreachable(address: String, reason: String)
-    /// The database holds other tables and no pipeline migrations: not a pipeline store.
-    case foreignDatabase(address: String, detail: String)
     /// Any other server error, with its SQLSTATE.
     case server(address: String, operation: String, sqlState: String, message: String)
     /// `store copy`: the destination already holds jobs, or runners still hold live leases.

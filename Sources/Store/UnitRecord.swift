@@ -18,11 +18,14 @@ public struct UnitRecord: Codable, Hashable, Sendable {
     public var createdAt: Date
     public var startedAt: Date?
     public var finishedAt: Date?
+    /// Leases of this unit that expired with their runner (killed or crashed mid-unit) and were
+    /// taken over. The runner gives up on a unit after two (`RunnerOptions.maxAbandonedLeases`).
+    public var abandonedLeases: Int = 0
 
     enum CodingKeys: String, CodingKey {
         case id, state, attempts
         case jobID = "job_id", documentID = "document_id", lastError = "last_error", createdAt = "created_at"
-        case startedAt = "started_at", finishedAt = "finished_at"
+        case startedAt = "started_at", finishedAt = "finished_at", abandonedLeases = "abandoned_leases"
     }
 
     public init(id: Int64? = nil, jobID: String, documentID: Int64, state: UnitState = .pending, attempts: Int = 0,

@@ -10,6 +10,9 @@ public struct UnitSummary: Codable, Hashable, Sendable {
     /// The current lease holder, when leased.
     public var leaseOwner: String?
     public var tokenCount: Int?
+    /// The mix the unit ran and why (done units).
+    public var strategyMix: String?
+    public var routeReason: String?
 
     public init(unitID: Int64, documentPath: String, state: UnitState, attempts: Int, lastError: String?,
                 leaseOwner: String?, tokenCount: Int?) {

@@ -17,6 +17,8 @@ public enum TokenizerError: Error, Equatable, Sendable {
     case malformedMerge(index: Int, merge: String)
     /// Merge number `index` names `token` (one of its halves or their concatenation), which is not in the vocabulary.
     case unknownMergeToken(index: Int, merge: String, token: String)
+    /// A `tokenizer.ggml.*_token_id` key names an id outside the vocabulary (other than -1, "none").
+    case specialTokenOutOfRange(key: String, id: Int, tokenCount: Int)
 }
 
 extension TokenizerError: CustomStringConvertible {
@@ -32,6 +34,7 @@ extension TokenizerError: CustomStringConvertible {
         case let .malformedMerge(index, merge): "BPE merge #\(index) '\(merge)' is not of the form 'left right'"
         case let .unknownMergeToken(index, merge, token):
             "BPE merge #\(index) '\(merge)' names '\(token)', which is not in the vocabulary"
+        case let .specialTokenOutOfRange(key, id, count): "\(key) is \(id), outside the vocabulary of \(count) tokens"
         }
     }
 }

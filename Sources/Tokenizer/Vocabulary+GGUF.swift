@@ -100,7 +100,8 @@ extension Vocabulary {
 
 extension SpecialTokens {
     /// llama.cpp's defaults per model (an id past the vocabulary is no token), then the
-    /// `tokenizer.ggml.*_token_id` keys; an id past the vocabulary in a key keeps the default.
+    /// `tokenizer.ggml.*_token_id` keys: -1 (llama.cpp's "no token") clears one; any other id
+    /// outside the vocabulary is `specialTokenOutOfRange`, naming the key.
     init(kind: Vocabulary.Kind, count: Int, hasNoBOS: Bool, metadata: TokenizerMetadata) throws(TokenizerError) {
         switch kind {
         case .sentencePiece: (bos, eos, unknown) = (1, 2, 0)
@@ -115,9 +116,12 @@ extension SpecialTokens {
         ]
         for (name, path) in keyed {
             if let id = self[keyPath: path], Int(id) >= count { self[keyPath: path] = nil }
-            if let id = try metadata.int("tokenizer.ggml.\(name)_token_id"), id >= 0, id < count {
-                self[keyPath: path] = Int32(id)
-            }
+            let key = "tokenizer.ggml.\(name)_token_id"
+            guard let id = try metadata.int(key) else { continue }
+            if id == -1 || id == Int(UInt32.max) { self[keyPath: path] = nil; continue } // llama.cpp's "no token"
+            // Any other id outside the vocabulary is refused, never replaced by a default.
+            guard id >= 0, id < count else { throw .specialTokenOutOfRange(key: key, id: id, tokenCount: count) }
+            self[keyPath: path] = Int32(id)
         }
     }
 }

@@ -1,11 +1,12 @@
-import Foundation
 import Attention
+import Evaluation
+import Foundation
 import KVCache
 import Model
 import Planner
 import Tensor
-import Testing
 import TestSupport
+import Testing
 import Tokenizer
 
 /// The KV formats on the real model (a few seconds): quantized KV stays close to f16 over decode

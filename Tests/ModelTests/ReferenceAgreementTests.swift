@@ -4,7 +4,7 @@ import Tensor
 import Testing
 import TestSupport
 
-/// The real model against the float64 reference (../shared/tools/ref_forward.py over the same
+/// The real model against the float64 reference (scripts/ref_forward.py over the same
 /// GGUF; fixtures and the commands that made them in Tests/Fixtures/reference/). The engine keeps
 /// activations in fp32 and the KV in f16, so it must:
 /// - reproduce every greedy token before the first step whose reference top-1/top-2 margin is

@@ -5,6 +5,7 @@
 // counts its calls per unit (and can append them to a log file shared between processes).
 import Foundation
 import Pipeline
+import Planner
 
 struct EchoBehaviour: Codable, Sendable {
     /// Sleep this long per prompt (in slices, watching `isCancelled`).
@@ -72,7 +73,7 @@ final class EchoExecutor: UnitExecutor, @unchecked Sendable {
                                          finishReason: generated == work.spec.maxNewTokens ? .length : .stop))
         }
         let strategy: StrategyMix
-        if case .pinned(let mix) = work.spec.strategy { strategy = mix } else { strategy = StrategyMix(attention: .dense) }
+        if case .pinned(let mix) = work.spec.strategy { strategy = mix } else { strategy = .exact }
         // The baseline re-prefills document + prompt for every prompt.
         let perPrompt = prompts.reduce(0) { $0 + documentPrefillSeconds + $1.prefillSeconds }
         let measurements = UnitMeasurements(

@@ -35,7 +35,7 @@ import TestSupport
 
         // The same work done directly by the executor gives the same texts.
         let executor = ModelUnitExecutor(threads: 1, kvDirectory: w.folder.file("kv"))
-        let spec = try JobFile.load(jobPath).spec
+        let spec = try JobFile.load(jobPath, roots: w.roots).spec
         for n in 1...3 {
             let path = w.folder.file("docs/doc-\(n).txt")
             let work = UnitWork(jobID: "direct", jobName: "tiny", unitID: Int64(n), attempt: 1, documentPath: path,
@@ -98,7 +98,7 @@ import TestSupport
         let unplanned = try cli(["plan", "planned", "--json", "--model", "models/tiny.gguf"])
         #expect(unplanned.status == 0, "\(unplanned.stderr)")
         #expect(unplanned.stdout.contains("no machine profile"))
-        let calibrate = try cli(["calibrate", "--model", "models/tiny.gguf", "--threads", "2"])
+        let calibrate = try cli(["calibrate", "--model", "models/tiny.gguf", "--threads", "2", "--fidelity", "skip"])
         #expect(calibrate.status == 0, "\(calibrate.stderr)")
         let plan = try cli(["plan", "planned", "--json", "--model", "models/tiny.gguf"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])
@@ -119,5 +119,41 @@ import TestSupport
         let jobs = try #require((try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["jobs"] as? [[String: Any]])
         #expect(jobs.first?["predicted_units"] as? Int == 2)
         #expect((jobs.first?["prediction_error"] as? Double).map { $0 >= 0 } == true)
+    }
+
+    /// `calibrate` measures fidelity rows for every mix on the given documents and needles and can
+    /// export them; a shipped file keyed by the model's SHA-256 is imported instead of measuring,
+    /// and one whose digest is not the model's is refused.
+    @Test func calibrateMeasuresShipsAndImportsFidelityRows() throws {
+        let w = Workspace()
+        let modelPath = SyntheticModel.chat(seed: 3).write(in: w.folder, name: "models/tiny.gguf")
+        w.documents(1, words: 40)
+        let needle = #"[{"name": "n1", "prompt": "word1-1 word2-1", "answer": "word"}]"#
+        w.folder.write("needles.json", needle)
+        func cli(_ args: [String], db: String) throws -> CLIResult {
+            try Processes.pipeline(args, database: w.folder.file(db), in: w.folder.path)
+        }
+        let measured = try cli(["calibrate", "--model", "models/tiny.gguf", "--threads", "2", "--fidelity", "measure",
+                                "--fidelity-docs", "docs/doc-1.txt", "--fidelity-needles", "needles.json", "--fidelity-steps", "4",
+                                "--export", "shipped.json"], db: "a.sqlite")
+        #expect(measured.status == 0, "\(measured.stderr)")
+        let measuredRows = try SQLiteStore(path: w.folder.file("a.sqlite")).calibrations()
+        // Every mix but dense f16 that this model's head size allows (int4 needs 64): 7 of 11.
+        #expect(measuredRows.count == 7 && measuredRows.allSatisfy { $0.probableTop1Agreement != nil && $0.answersCompared == 1 })
+        #expect(measured.stdout.contains("not measured on this model"))
+
+        let digest = SHA256.hex([UInt8](try Data(contentsOf: URL(fileURLWithPath: modelPath))))
+        try FileManager.default.createDirectory(atPath: w.folder.file("shipped"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: w.folder.file("shipped.json"), toPath: w.folder.file("shipped/\(digest).json"))
+        let imported = try cli(["calibrate", "--model", "models/tiny.gguf", "--threads", "2", "--calibration-dir", "shipped"], db: "b.sqlite")
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout.contains("7 rows shipped for this model"))
+        #expect(try SQLiteStore(path: w.folder.file("b.sqlite")).calibrations().map(\.meanKL) == measuredRows.map(\.meanKL))
+
+        let other = String(repeating: "0", count: 64)
+        let text = try String(contentsOfFile: w.folder.file("shipped.json"), encoding: .utf8).replacingOccurrences(of: digest, with: other)
+        try text.write(toFile: w.folder.file("shipped/\(digest).json"), atomically: true, encoding: .utf8)
+        let refused = try cli(["calibrate", "--model", "models/tiny.gguf", "--threads", "2", "--calibration-dir", "shipped"], db: "c.sqlite")
+        #expect(refused.status == 65 && refused.stderr.contains("was measured on a model with SHA-256 \(other)"), "\(refused.stderr)")
     }
 }

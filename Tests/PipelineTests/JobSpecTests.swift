@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+import Attention
 @testable import Pipeline
+import Planner
 
 @Suite struct JobSpecTests {
     let file = "jobs/x.json"
@@ -21,9 +23,12 @@ import Testing
              "model": "../m.gguf", "overflow": "truncate-middle"}
             """)
         #expect(spec.maxNewTokens == 128 && spec.temperature == 0.7 && spec.seed == 7 && spec.fidelity == .fast)
-        #expect(spec.strategy == .pinned(StrategyMix(attention: .lsh, kv: .int4, lshK: 10, lshL: 150)))
+        #expect(spec.strategy == .pinned(StrategyMix(.lsh, kv: .int4)))
         #expect(spec.memoryBudgetMB == 512 && spec.model == "../m.gguf" && spec.overflow == .truncateMiddle)
-        #expect(StrategyMix(attention: .lsh, kv: .int4, lshK: 10, lshL: 150).label == "lsh(K=10,L=150)+int4")
+        #expect(StrategyMix(.lsh, kv: .int4).label == "lsh+int4")
+        var twelve = AttentionConfiguration(.lsh)
+        try twelve.set("lsh_k", 12)
+        #expect(StrategyMix(attention: twelve, kv: .int4).label == "lsh(lsh_k=12)+int4")
     }
 
     /// Whitespace, key order and spelled-out defaults do not change the job's identity; content does.
@@ -72,13 +77,34 @@ import Testing
             (#"{"name": "j", \#(ok), "strategy": {"kv": "int4"}}"#,
              field("strategy.attention", #"one of "dense", "topk", "da-topk", "lsh""#, nil)),
             (#"{"name": "j", \#(ok), "strategy": {"attention": "lsh", "kv": "int3"}}"#,
-             field("strategy.kv", #"one of "f32", "f16", "int8", "int4""#, "\"int3\"")),
+             field("strategy.kv", #"one of "f16", "int8", "int4""#, "\"int3\"")),
+            (#"{"name": "j", \#(ok), "strategy": {"attention": "dense", "kv": "f32"}}"#,
+             field("strategy.kv", #"one of "f16", "int8", "int4""#, "\"f32\"")),
+            (#"{"name": "j", \#(ok), "strategy": {"attention": "lsh", "lsh_k": 40}}"#,
+             field("strategy.lsh_k", "an integer from 1 to 16", "40")),
+            (#"{"name": "j", \#(ok), "strategy": {"attention": "lsh", "lsh_l": 1}}"#,
+             field("strategy.lsh_l", "an integer from 2 to 256", "1")),
+            (#"{"name": "j", \#(ok), "strategy": {"attention": "topk", "top_k": 256, "k_prime": 100}}"#,
+             field("strategy.k_prime", "an integer from 256 to 16384", "100")),
+            (#"{"name": "j", \#(ok), "fidelity": "exact", "strategy": {"attention": "topk"}}"#,
+             field("strategy", #"dense attention over f16 KV (or "auto") with "fidelity": "exact""#,
+                   #"topk+f16, which is an approximation; ask for "fidelity": "high" or "fast" to pin it"#)),
+            (#"{"name": "j", \#(ok), "fidelity": "exact", "strategy": {"attention": "dense", "kv": "int8"}}"#,
+             field("strategy", #"dense attention over f16 KV (or "auto") with "fidelity": "exact""#,
+                   #"dense+int8, which is an approximation; ask for "fidelity": "high" or "fast" to pin it"#)),
+            (#"{"name": "j", \#(ok), "seed": 9223372036854775808}"#,
+             field("seed", "an integer from 0 to 9223372036854775807", "9.223372036854776e+18")),
+            (#"{"name": "j", \#(ok), "max_new_tokens": 5, "max_new_tokens": 6}"#,
+             field("max_new_tokens", "each field given once", "the field a second time")),
+            (#"{"name": "j", \#(ok), "strategy": {"attention": "lsh", "lsh_k": 8, "lsh_k": 9}}"#,
+             field("strategy.lsh_k", "each field given once", "the field a second time")),
             (#"{"name": "j", \#(ok), "strategy": {"attention": "dense", "lsh_k": 10}}"#,
              field("strategy.lsh_k", #"no lsh_k here: it applies only with "attention": lsh"#, "10")),
             (#"{"name": "j", \#(ok), "strategy": {"attention": "lsh", "lsh_l": 5000}}"#,
-             field("strategy.lsh_l", "an integer from 1 to 1024", "5000")),
+             field("strategy.lsh_l", "an integer from 2 to 256", "5000")),
             (#"{"name": "j", \#(ok), "strategy": {"attention": "lsh", "colour": 1}}"#,
-             .unknownJobField(file: f, field: "strategy.colour", allowed: ["attention", "kv", "lsh_k", "lsh_l", "shards", "top_k"])),
+             .unknownJobField(file: f, field: "strategy.colour", allowed: ["attention", "bucket_keep", "dense_layers", "k_prime", "kv", "lsh_k",
+                                                                           "lsh_l", "shards", "sinks", "top_k", "window"])),
             (#"{"name": "j", \#(ok), "promts": ["typo"]}"#,
              .unknownJobField(file: f, field: "promts", allowed: JobSpec.fieldNames)),
         ]

@@ -27,11 +27,14 @@ final class Workspace: @unchecked Sendable {
         return folder.write("jobs/\(name).json", Array(data))
     }
 
+    /// Documents live in docs/, beside jobs/: the workspace is an allowed root.
+    var roots: DocumentRoots { DocumentRoots(extra: [folder.path]) }
+
     func store(busyTimeout: Double = 10) throws -> SQLiteStore { try SQLiteStore(path: databasePath, busyTimeout: busyTimeout) }
 
     /// Submits job files and returns the job ids, in order.
     func submit(_ paths: String...) throws -> [String] {
-        let report = try Submitter(store: try store()).submit(paths: paths)
+        let report = try Submitter(store: try store(), roots: roots).submit(paths: paths)
         precondition(report.rejected.isEmpty, "fixture jobs must be valid: \(report.rejected)")
         return report.submitted.map(\.receipt.jobID)
     }

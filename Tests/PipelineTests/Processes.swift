@@ -43,6 +43,8 @@ enum Processes {
         process.currentDirectoryURL = URL(fileURLWithPath: folder)
         var environment = ProcessInfo.processInfo.environment
         environment["PIPELINE_DB"] = database
+        // The workspace's documents sit beside its jobs/ folder: allow the whole workspace.
+        environment["PIPELINE_DOCUMENT_ROOTS"] = folder
         process.environment = environment
         process.standardOutput = FileHandle(forWritingAtPath: out)
         process.standardError = FileHandle(forWritingAtPath: err)

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Store
 @testable import Pipeline
+import Planner
 
 /// The runner in this process, with the echo test executor (a test double, not a model).
 @Suite struct RunnerTests {
@@ -227,7 +228,7 @@ struct SilentExecutor: UnitExecutor {
     func execute(_ work: UnitWork, events: @Sendable (UnitEvent) -> Void, isCancelled: @Sendable () -> Bool) throws -> UnitOutcome {
         UnitOutcome(prompts: [], measurements: UnitMeasurements(
             documentTokenCount: 1, keptTokenCount: 1, truncation: nil, documentPrefillSeconds: 0, perPromptPrefillSeconds: 0,
-            peakMemoryBytes: 0, kvBytesInMemory: 0, kvBytesOnDisk: 0, strategyMix: StrategyMix(attention: .dense)))
+            peakMemoryBytes: 0, kvBytesInMemory: 0, kvBytesOnDisk: 0, strategyMix: .exact))
     }
 }
 

@@ -1,11 +1,12 @@
 import Attention
+import Evaluation
 import Foundation
 import KVCache
 import Model
 import Planner
 import Tensor
-import Testing
 import TestSupport
+import Testing
 
 /// MachineProbe's pieces on tiny inputs: the fits, the attention timing per mix, memory and disk,
 /// the stored form, and a whole probe of a synthetic model. Checks shapes and signs, not speeds.

@@ -1,4 +1,6 @@
+import Attention
 import Foundation
+import KVCache
 import Planner
 import Store
 import Testing
@@ -21,15 +23,21 @@ import Testing
     }
 
     static func mix(_ a: String, _ kv: String, perToken: Double = bytesF16) -> MixDescription {
-        MixDescription(attention: a, kvFormat: kv, parameters: "p", cost: MixCost(costKey: "\(a)+\(kv)", kvBytesPerToken: perToken))
+        MixDescription(mix: StrategyMix(AttentionConfiguration.Kind(rawValue: a)!, kv: KVFormat(rawValue: kv)!),
+                       cost: MixCost(costKey: "\(a)+\(kv)", kvBytesPerToken: perToken))
     }
 
     static let candidates = [mix("dense", "f16"), mix("dense", "int8", perToken: bytesF16 / 2), mix("topk", "f16"), mix("lsh", "f16")]
 
-    static func row(_ strategy: String, _ kv: String, top1: Double, kept: Int, passed: Int = 10) -> CalibrationRecord {
-        CalibrationRecord(strategy: strategy, parameters: "p", kvFormat: kv, contextTokens: 6000, model: "m.gguf", steps: 512, documents: 8,
-                          meanKL: 0.01, maxKL: 0.1, top1Agreement: top1, confidentTop1Agreement: top1, perplexity: 3, referencePerplexity: 3,
-                          needles: 12, needlesReferencePassed: passed, needlesKept: kept)
+    static func row(_ strategy: String, _ kv: String, top1: Double, kept: Int, passed: Int = 10, parameters: String = "{}",
+                    meanKL: Double = 0.004) -> CalibrationRecord {
+        var row = CalibrationRecord(strategy: strategy, parameters: parameters, kvFormat: kv, contextTokens: 6000, model: "m.gguf", steps: 512,
+                                    documents: 8, meanKL: meanKL, maxKL: 0.1, top1Agreement: top1 - 0.02, confidentTop1Agreement: top1,
+                                    perplexity: 3, referencePerplexity: 3, needles: 12, needlesReferencePassed: passed, needlesKept: kept)
+        row.probableTop1Agreement = top1
+        row.answersCompared = 12
+        row.answersChanged = 2
+        return row
     }
 
     static let rows = [row("dense", "int8", top1: 0.995, kept: 10), row("topk", "f16", top1: 0.993, kept: 10), row("lsh", "f16", top1: 0.97, kept: 10)]
@@ -50,7 +58,8 @@ import Testing
         let r = route(.high)
         #expect(r.chosen == "topk+f16") // lsh is cheaper but its top-1 is 97%
         let lsh = r.alternatives.first { $0.mix == "lsh+f16" }!
-        #expect(!lsh.eligible && lsh.reason.contains("top-1 below 99%"))
+        #expect(!lsh.eligible && lsh.reason.contains("top-1 below 99% where dense is confident"))
+        #expect(r.reason.isEmpty == false && r.alternatives.first { $0.mix == "topk+f16" }!.reason.contains("2/12 answers changed"))
         let costs = r.alternatives.filter(\.eligible).map { $0.prediction!.seconds }
         #expect(costs == costs.sorted())
     }
@@ -61,6 +70,20 @@ import Testing
         let r = route(.fast, rows: lostNeedle)
         #expect(r.chosen == "topk+f16")
         #expect(r.alternatives.first { $0.mix == "lsh+f16" }!.reason.contains("needle lost"))
+    }
+
+    /// The tiers' KL limits: high ≤ 0.005, fast ≤ 0.05; a row without the confident-step figure
+    /// (an older version's) never qualifies for high.
+    @Test func tiersBoundTheMeanKL() {
+        let rows = [Self.row("topk", "f16", top1: 0.999, kept: 10, meanKL: 0.006), Self.row("lsh", "f16", top1: 0.999, kept: 10, meanKL: 0.06)]
+        let high = route(.high, rows: rows)
+        #expect(high.alternatives.first { $0.mix == "topk+f16" }!.reason.contains("mean KL above 0.005"))
+        let fast = route(.fast, rows: rows)
+        #expect(fast.chosen == "topk+f16")
+        #expect(fast.alternatives.first { $0.mix == "lsh+f16" }!.reason.contains("mean KL above 0.05"))
+        var old = Self.row("topk", "f16", top1: 0.999, kept: 10)
+        old.probableTop1Agreement = nil
+        #expect(route(.high, rows: [old]).alternatives.first { $0.mix == "topk+f16" }!.reason.contains("older version"))
     }
 
     @Test func uncalibratedOrUnmeasuredMixesAreExcluded() {
@@ -75,6 +98,24 @@ import Testing
         let unmeasured = route(.high, profile: p)
         #expect(unmeasured.chosen == "dense+int8")
         #expect(unmeasured.alternatives.first { $0.mix == "topk+f16" }!.reason.contains("pipeline calibrate"))
+    }
+
+    /// Rows match mixes by value: a row of other parameters, or parameters stored in the old
+    /// `key=value` text, does not calibrate the default mix; the same parameters spelled in
+    /// another key order do.
+    @Test func calibrationRowsMatchByTypedKey() {
+        let others = [Self.row("topk", "f16", top1: 0.999, kept: 10, parameters: #"{"top_k":64}"#),
+                      Self.row("topk", "f16", top1: 0.999, kept: 10, parameters: "k=128,k'=512,keep=2")]
+        let r = route(.high, rows: others)
+        #expect(r.alternatives.first { $0.mix == "topk+f16" }!.reason.contains("no calibration row"))
+        var pinned = AttentionConfiguration(.topk)
+        try! pinned.set("top_k", 64)
+        let router = Router(profile: Self.profile(), calibrations: others, shape: Self.shape, modelName: "m.gguf")
+        let description = MixDescription(mix: StrategyMix(attention: pinned, kv: .f16), cost: Self.mix("topk", "f16").cost)
+        #expect(router.calibration(of: description)?.parameters == #"{"top_k":64}"#)
+        #expect(StrategyMix(strategy: "topk", parametersJSON: #"{"k_prime":300,"top_k":64}"#, kv: "f16")
+                == StrategyMix(strategy: "topk", parametersJSON: #"{"top_k":64,"k_prime":300}"#, kv: "f16"))
+        #expect(StrategyMix(strategy: "topk", parametersJSON: #"{"lsh_k":4}"#, kv: "f16") == nil)
     }
 
     @Test func withoutAProfileDenseF16AndTheReason() {

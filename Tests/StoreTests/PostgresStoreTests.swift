@@ -30,7 +30,7 @@ struct PostgresStoreTests {
         let address = try PostgresFixture.newDatabase()
         let server = try PostgresTestServer.shared()
         try server.psql(address.database, "CREATE TABLE invoices (id int)")
-        #expect(throws: StoreError.foreignDatabase(address: address.description, detail: "it has tables invoices and no pipeline_migrations")) {
+        #expect(throws: StoreError.notAPipelineStore(path: address.description, tables: ["invoices"])) {
             try PostgresStore(address: address)
         }
         #expect(try server.psql(address.database, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'") == ["1"])

@@ -18,6 +18,53 @@ import TestSupport
         #expect(throws: StoreError.notADatabase(path: path)) { try SQLiteStore(path: path) }
     }
 
+    /// Another application's SQLite database is refused before anything is written to it.
+    @Test func anotherApplicationsDatabaseIsRefusedAndLeftAlone() throws {
+        let folder = TemporaryDirectory()
+        let path = folder.file("app.sqlite")
+        _ = try sqlite(path, "CREATE TABLE contacts (name TEXT)")
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        for readOnly in [false, true] {
+            #expect(throws: StoreError.notAPipelineStore(path: path, tables: ["contacts"])) {
+                try SQLiteStore(path: path, createIfMissing: !readOnly, readOnly: readOnly)
+            }
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+        #expect(try sqlite(path, "SELECT name FROM sqlite_master WHERE type = 'table'") == ["contacts"])
+    }
+
+    /// Status on an empty file reports no store and leaves the file empty.
+    @Test func aReaderLeavesAnEmptyFileEmpty() throws {
+        let folder = TemporaryDirectory()
+        let path = folder.write("empty.sqlite", "")
+        #expect(throws: StoreError.storeMissing(path: path)) { try SQLiteStore(path: path, createIfMissing: false, readOnly: true) }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)).isEmpty)
+    }
+
+    /// A store whose pages were overwritten is reported damaged (the CLI's 65), not an internal error.
+    @Test func aDamagedStoreIsReportedCorrupt() throws {
+        let folder = TemporaryDirectory()
+        let path = folder.file("s.sqlite")
+        do {
+            let store = try SQLiteStore(path: path)
+            let fixture = try StoreFixture(.inMemory)
+            _ = try store.submit(fixture.submission(documents: (0..<200).map { "/d/\($0).txt" }))
+        }
+        _ = try sqlite(path, "PRAGMA wal_checkpoint(TRUNCATE)")
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        for i in stride(from: 4096 + 100, to: bytes.count, by: 4096) { bytes.replaceSubrange(i..<(i + 64), with: Data(repeating: 0xA5, count: 64)) }
+        try bytes.write(to: URL(fileURLWithPath: path))
+        #expect {
+            let store = try SQLiteStore(path: path, createIfMissing: false, readOnly: true)
+            _ = try store.statistics(jobID: nil)
+            _ = try store.units(jobID: try store.jobs().first?.id ?? "")
+        } throws: { error in
+            if case StoreError.corrupt = error { return true }
+            if case StoreError.notADatabase = error { return true }
+            return false
+        }
+    }
+
     @Test func aFolderIsRejected() throws {
         let folder = TemporaryDirectory()
         #expect(throws: StoreError.cannotOpen(path: folder.path, reason: "it is a folder")) { try SQLiteStore(path: folder.path) }
@@ -30,7 +77,7 @@ import TestSupport
         _ = try SQLiteStore(path: path)   // reopening migrates nothing and keeps the data
         let names = try sqlite(path, "SELECT identifier FROM grdb_migrations ORDER BY rowid")
         #expect(names == ["1 jobs, documents, units", "2 leases", "3 outputs and metrics", "4 calibration", "5 machine profiles",
-                          "6 predictions and KV snapshots"])
+                          "6 predictions and KV snapshots", "7 abandoned leases", "8 fidelity tiers and routes"])
         #expect(try sqlite(path, "PRAGMA journal_mode") == ["wal"])
     }
 
@@ -57,6 +104,11 @@ import TestSupport
         }
         #expect(try clockless.statistics(jobID: nil).first?.count(.pending) == 1)
         #expect(try clockless.leasableUnitCount() == 1)
+        // A reader opened while the writer holds its transaction answers at once (status, results).
+        let started = Date()
+        let reader = try SQLiteStore(path: path, createIfMissing: false, readOnly: true, busyTimeout: 5)
+        #expect(try reader.statistics(jobID: nil).first?.count(.pending) == 1)
+        #expect(Date().timeIntervalSince(started) < 2)
     }
 
     /// The CLI turns a store that stays busy past its timeout (10 s) into exit 75, for cron to retry.

@@ -97,10 +97,13 @@ import Tokenizer
         #expect(try Tokenizer(path: dir.write("v.gguf", bytes)).vocabularySize == 4)
     }
 
-    /// Special token ids past the vocabulary are ignored, as llama.cpp ignores them.
+    /// A special token id outside the vocabulary is refused with its key; -1 means "no token", as
+    /// in llama.cpp; a default id past a small vocabulary is no token.
     @Test func outOfRangeSpecialIDs() throws {
         var v = Self.valid()
         v.set("tokenizer.ggml.bos_token_id", .uint32(99))
+        #expect(throws: TokenizerError.specialTokenOutOfRange(key: "tokenizer.ggml.bos_token_id", id: 99, tokenCount: 4)) { try v.open() }
+        v = Self.valid()
         v.set("tokenizer.ggml.eos_token_id", .int32(-1))
         let t = try v.open()
         #expect(t.bosID == nil && t.eosID == nil) // the gpt2 default 11 is past these 4 tokens too

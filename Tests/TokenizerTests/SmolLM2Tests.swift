@@ -4,7 +4,7 @@ import Tokenizer
 
 /// SmolLM2-135M-Instruct (byte-level BPE, pre-tokenizer `smollm`, no BOS) against llama.cpp.
 @Suite struct SmolLM2Tests {
-    /// ../shared/reference/tokenizer.json: `llama-tokenize -m MODEL -p TEXT --ids`.
+    /// Tests/TokenizerTests/Fixtures/reference-tokenizer.json (a copy of the shared reference): `llama-tokenize -m MODEL -p TEXT --ids`.
     @Test func referenceCases() throws {
         let tokenizer = try TestAssets.smol()
         let cases = try PeerFixtures.load([ReferenceCase].self, "reference-tokenizer.json")

@@ -1,4 +1,4 @@
-// CKernels: the innermost loops of the engine and nothing else (DESIGN.md). Each entry point is
+// CKernels: the innermost loops of the engine and nothing else (docs/architecture.md). Each entry point is
 // single-threaded; Swift splits work across threads and calls these on slices.
 //
 // Every kernel has an AVX-512 path, an AVX2 path and a portable C path, selected at run time

@@ -25,6 +25,13 @@
 extern "C" {
 #endif
 
+/// The most query rows of one KV head (the GQA group) a sparse kernel takes: the sketch scores
+/// keep per-row state in arrays of this size. The Swift side refuses larger groups
+/// (`AttentionConfiguration.validate(queryHeadsPerKVHead:headDim:)`).
+#define CK_SPARSE_MAX_GROUP 16
+/// The largest head dimension (a multiple of 16) the sparse kernels and KV pages take.
+#define CK_SPARSE_MAX_HEAD_DIM 256
+
 /// Page layouts ck_sparse_accumulate reads value rows from (numbered as the KV page kinds).
 enum { CK_SPARSE_F16 = 1, CK_SPARSE_I8 = 2, CK_SPARSE_I4 = 3 };
 

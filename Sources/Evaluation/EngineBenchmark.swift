@@ -1,5 +1,10 @@
+import Attention
+import CKernels
 import Foundation
 import KVCache
+import Model
+import Planner
+import Store
 import Tensor
 
 /// llama-bench-style measurements: `ppN` times the prefill of N random tokens into an empty

@@ -1,5 +1,11 @@
+import Attention
+import CKernels
 import Foundation
 import KVCache
+import Model
+import Planner
+import Store
+import Tensor
 
 extension EngineBenchmark {
     /// tgN@dD for several KV formats in one run: every format's cache is prefilled once with the

@@ -3,6 +3,8 @@ import CKernels
 import Foundation
 import KVCache
 import Model
+import Planner
+import Store
 import Tensor
 
 /// Measures this machine for the cost model (`pipeline calibrate`). Every `MachineProfile`

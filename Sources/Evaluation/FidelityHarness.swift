@@ -3,9 +3,11 @@ import CKernels
 import Foundation
 import KVCache
 import Model
+import Planner
+import Store
 import Tensor
 
-/// The fidelity harness behind `pipeline eval` (DESIGN.md, "Measuring"): how far an approximation
+/// The fidelity harness behind `pipeline eval` (FIDELITY.md): how far an approximation
 /// — a decode-attention strategy over a KV format — moves the model from the exact path, dense
 /// attention over f16 KV, on real documents.
 ///
@@ -33,34 +35,62 @@ public final class FidelityHarness {
     public private(set) var lastIndexSize: IndexSize?
 
     /// Compares the two paths over the last `steps` + 1 tokens of `tokens` (the rest is the prefix).
+    /// `reference`: the dense path's logits per step from `referenceLogits` (several mixes compared
+    /// on the same document need them once); nil computes them alongside.
     /// `onStep` sees the comparison so far after every step (progress).
-    public func compareContinuation(tokens: [Int32], steps: Int,
+    public func compareContinuation(tokens: [Int32], steps: Int, reference cached: [[Float]]? = nil,
                                     onStep: (FidelityComparison) -> Void = { _ in }) throws(ModelError) -> FidelityComparison {
         precondition(steps >= 1 && tokens.count > steps + 1)
         let prefix = Array(tokens[0..<(tokens.count - steps - 1)])
-        let ref = try model.makeSequence(format: .f16), cand = try model.makeSequence(format: format)
-        try reference.prefill(ref, tokens: prefix, logits: false)
+        let cand = try model.makeSequence(format: format)
+        let ref = cached == nil ? try model.makeSequence(format: .f16) : nil
+        if let ref { try reference.prefill(ref, tokens: prefix, logits: false) }
         try candidate.prefill(cand, tokens: prefix, logits: false)
         var comparison = FidelityComparison()
         comparison.contextTokens = prefix.count
         comparison.documents = 1
         for j in 0..<steps {
             let fed = tokens[prefix.count + j], next = Int(tokens[prefix.count + j + 1])
-            let p = try reference.forward([ForwardRequest(ref, tokens: [fed])])[0].last
             let q = try candidate.forward([ForwardRequest(cand, tokens: [fed])])[0].last
-            comparison.add(reference: p, candidate: q, next: next)
+            if let cached {
+                cached[j].withUnsafeBufferPointer { comparison.add(reference: $0, candidate: q, next: next) }
+            } else if let ref {
+                let p = try reference.forward([ForwardRequest(ref, tokens: [fed])])[0].last
+                comparison.add(reference: p, candidate: q, next: next)
+            }
             onStep(comparison)
         }
         lastIndexSize = (strategy as? SparseAttentionStrategy)?.indexByteCount(cand.attentionIndex)
         return comparison
     }
 
-    /// Greedy answers of both paths to `prompt` (at most `maxTokens`, stopping at `isEnd`).
-    public func answer(prompt: [Int32], maxTokens: Int, isEnd: (Int32) -> Bool) throws(ModelError) -> (reference: [Int32], candidate: [Int32]) {
-        let greedy = SamplerParameters(temperature: 0)
-        let r = try reference.generate(model.makeSequence(format: .f16), prompt: prompt, maxNewTokens: maxTokens, sampler: greedy, isEnd: isEnd)
-        let c = try candidate.generate(model.makeSequence(format: format), prompt: prompt, maxNewTokens: maxTokens, sampler: greedy, isEnd: isEnd)
-        return (r.tokens, c.tokens)
+    /// The dense path's next-token logits at each of the last `steps` positions (as
+    /// `compareContinuation` feeds them), to compare several candidates against.
+    public func referenceLogits(tokens: [Int32], steps: Int) throws(ModelError) -> [[Float]] {
+        precondition(steps >= 1 && tokens.count > steps + 1)
+        let prefix = Array(tokens[0..<(tokens.count - steps - 1)])
+        let ref = try model.makeSequence(format: .f16)
+        try reference.prefill(ref, tokens: prefix, logits: false)
+        var rows: [[Float]] = []
+        for j in 0..<steps { rows.append(Array(try reference.forward([ForwardRequest(ref, tokens: [tokens[prefix.count + j]])])[0].last)) }
+        return rows
+    }
+
+    /// Greedy answers of both paths to `prompt` (at most `maxTokens`, stopping at `isEnd`);
+    /// `reference`: the dense path's answer when already known.
+    public func answer(prompt: [Int32], maxTokens: Int, isEnd: (Int32) -> Bool,
+                       reference known: [Int32]? = nil) throws(ModelError) -> (reference: [Int32], candidate: [Int32]) {
+        let r: [Int32]
+        if let known { r = known } else { r = try referenceAnswer(prompt: prompt, maxTokens: maxTokens, isEnd: isEnd) }
+        let c = try candidate.generate(model.makeSequence(format: format), prompt: prompt, maxNewTokens: maxTokens,
+                                       sampler: SamplerParameters(temperature: 0), isEnd: isEnd)
+        return (r, c.tokens)
+    }
+
+    /// The dense path's greedy answer to `prompt`.
+    public func referenceAnswer(prompt: [Int32], maxTokens: Int, isEnd: (Int32) -> Bool) throws(ModelError) -> [Int32] {
+        try reference.generate(model.makeSequence(format: .f16), prompt: prompt, maxNewTokens: maxTokens,
+                               sampler: SamplerParameters(temperature: 0), isEnd: isEnd).tokens
     }
 }
 
@@ -75,6 +105,11 @@ public struct FidelityComparison: Sendable, Codable, Equatable {
     public var confidentSteps = 0
     public var confidentAgreements = 0
     public static let confidentMargin: Float = 0.1
+    /// Steps where the reference's top-1 probability is at least `probableThreshold`, and the
+    /// agreements among them: the `high` fidelity tier's rule.
+    public var probableSteps = 0
+    public var probableAgreements = 0
+    public static let probableThreshold = 0.5
     /// Negative log-likelihoods of the true next tokens under each path.
     public var referenceNLLSum = 0.0
     public var candidateNLLSum = 0.0
@@ -87,6 +122,7 @@ public struct FidelityComparison: Sendable, Codable, Equatable {
     public var meanKL: Double { steps > 0 ? klSum / Double(steps) : 0 }
     public var top1Agreement: Double { steps > 0 ? Double(top1Agreements) / Double(steps) : 1 }
     public var confidentTop1Agreement: Double { confidentSteps > 0 ? Double(confidentAgreements) / Double(confidentSteps) : 1 }
+    public var probableTop1Agreement: Double { probableSteps > 0 ? Double(probableAgreements) / Double(probableSteps) : 1 }
     public var referencePerplexity: Double { Foundation.exp(referenceNLLSum / Double(max(steps, 1))) }
     public var candidatePerplexity: Double { Foundation.exp(candidateNLLSum / Double(max(steps, 1))) }
     public var meanContextTokens: Int { contextTokens / max(documents, 1) }
@@ -94,6 +130,7 @@ public struct FidelityComparison: Sendable, Codable, Equatable {
     public mutating func merge(_ o: FidelityComparison) {
         steps += o.steps; klSum += o.klSum; maxKL = max(maxKL, o.maxKL); top1Agreements += o.top1Agreements
         confidentSteps += o.confidentSteps; confidentAgreements += o.confidentAgreements
+        probableSteps += o.probableSteps; probableAgreements += o.probableAgreements
         referenceNLLSum += o.referenceNLLSum; candidateNLLSum += o.candidateNLLSum
         contextTokens += o.contextTokens; documents += o.documents
     }
@@ -116,6 +153,10 @@ public struct FidelityComparison: Sendable, Codable, Equatable {
         if p[bestP] - secondP >= Self.confidentMargin {
             confidentSteps += 1
             if bestP == bestQ { confidentAgreements += 1 }
+        }
+        if Double(p[bestP]) - lp >= Foundation.log(Self.probableThreshold) {
+            probableSteps += 1
+            if bestP == bestQ { probableAgreements += 1 }
         }
         if next >= 0 {
             referenceNLLSum += lp - Double(p[next])

@@ -1,6 +1,11 @@
+import Attention
 import CKernels
 import Foundation
 import KVCache
+import Model
+import Planner
+import Store
+import Tensor
 
 /// Many long documents decoded together under one KV memory budget (FlexGen's regime): each
 /// document is prefilled into its own cache, all caches share the budget (sealed pages beyond it
