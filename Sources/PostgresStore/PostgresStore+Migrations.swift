@@ -49,7 +49,6 @@ extension PostgresStore {
                 created_at TIMESTAMPTZ NOT NULL,
                 started_at TIMESTAMPTZ,
                 finished_at TIMESTAMPTZ,
-                abandoned_leases BIGINT NOT NULL DEFAULT 0 CHECK (abandoned_leases >= 0),
                 lease_token TEXT,
                 lease_owner TEXT,
                 lease_acquired_at TIMESTAMPTZ,
@@ -59,7 +58,7 @@ extension PostgresStore {
                 CHECK ((state = 'leased') = (lease_token IS NOT NULL AND lease_expires_at IS NOT NULL))
             )
             """,
-            "CREATE INDEX unit_claimable ON unit(abandoned_leases, attempts, id) WHERE state IN ('pending', 'leased')",
+            "CREATE INDEX unit_claimable ON unit(attempts, id) WHERE state IN ('pending', 'leased')",
             "CREATE INDEX unit_by_job ON unit(job_id, id)",
             """
             CREATE TABLE output (
@@ -104,8 +103,7 @@ extension PostgresStore {
                 predicted_seconds DOUBLE PRECISION,
                 predicted_prefill_seconds DOUBLE PRECISION,
                 predicted_decode_seconds DOUBLE PRECISION,
-                predicted_peak_memory_bytes BIGINT,
-                route_reason TEXT
+                predicted_peak_memory_bytes BIGINT
             )
             """,
             """
@@ -127,9 +125,6 @@ extension PostgresStore {
                 needles BIGINT,
                 needles_reference_passed BIGINT,
                 needles_kept BIGINT,
-                probable_top1_agreement DOUBLE PRECISION,
-                answers_compared BIGINT,
-                answers_changed BIGINT,
                 index_bytes BIGINT,
                 indexed_kv_bytes BIGINT,
                 measured_at TIMESTAMPTZ NOT NULL
@@ -145,6 +140,15 @@ extension PostgresStore {
             )
             """,
             "CREATE INDEX machine_profiles_by_threads ON machine_profiles(threads, id)",
+        ]),
+        ("2 abandoned leases, routes, fidelity tiers", [
+            "ALTER TABLE unit ADD COLUMN abandoned_leases BIGINT NOT NULL DEFAULT 0 CHECK (abandoned_leases >= 0)",
+            "DROP INDEX unit_claimable",
+            "CREATE INDEX unit_claimable ON unit(abandoned_leases, attempts, id) WHERE state IN ('pending', 'leased')",
+            "ALTER TABLE metrics ADD COLUMN route_reason TEXT",
+            "ALTER TABLE calibration ADD COLUMN probable_top1_agreement DOUBLE PRECISION",
+            "ALTER TABLE calibration ADD COLUMN answers_compared BIGINT",
+            "ALTER TABLE calibration ADD COLUMN answers_changed BIGINT",
         ]),
     ]
 
