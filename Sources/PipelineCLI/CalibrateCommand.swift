@@ -96,7 +96,7 @@ struct CalibrateCommand: AsyncParsableCommand {
 
     /// The router's fidelity rows: imported from the rows shipped for this exact model file, or
     /// measured on the bundled documents and needles (every mix the router considers).
-    func calibrateFidelity(model: LlamaModel, pool: ThreadPool, store: SQLiteStore, say: (String) -> Void) throws {
+    func calibrateFidelity(model: LlamaModel, pool: ThreadPool, store: any Store, say: (String) -> Void) throws {
         let modelName = URL(fileURLWithPath: modelOptions.modelPath).lastPathComponent
         let digest = SHA256.hex(model.file.mapping.bytes)
         let shippedPath = ShippedCalibration.path(folder: calibrationDir, sha256: digest)

@@ -6,10 +6,11 @@ extension StoreError: CLIReportable {
     var exitStatus: ExitStatus {
         switch self {
         case .storeMissing, .cannotOpen, .jobNotFound: .noInput
-        case .notADatabase, .notAPipelineStore, .corrupt, .schemaFromNewerVersion, .foreignDatabase, .copyRefused: .dataError
+        case .notADatabase, .notAPipelineStore, .corrupt, .schemaFromNewerVersion: .dataError
         case .busy, .leaseLost, .unreachable: .tempFail
         case .inconsistent, .database, .server: .software
         case .unsupportedAddress: .usage
+        case .copyRefused: .dataError
         }
     }
 
@@ -22,7 +23,7 @@ extension StoreError: CLIReportable {
         case .notADatabase(let path):
             "\(path) is not a pipeline store (not an SQLite database)"
         case .notAPipelineStore(let path, let tables):
-            "\(path) is an SQLite database but not a pipeline store (its tables: \(tables.prefix(8).joined(separator: ", "))); nothing was written"
+            "\(path) is a database but not a pipeline store (its tables: \(tables.prefix(8).joined(separator: ", "))); nothing was written"
         case .corrupt(let path, let detail):
             "the store \(path) is damaged: \(detail); restore it from a backup"
         case .schemaFromNewerVersion(let path):
@@ -41,8 +42,6 @@ extension StoreError: CLIReportable {
             "--db \(address): \(reason)"
         case .unreachable(let address, let reason):
             "the store \(address) is unreachable (\(reason)); try again later"
-        case .foreignDatabase(let address, let detail):
-            "\(address) is not a pipeline store (\(detail)); nothing was written"
         case .server(let address, let operation, let sqlState, let message):
             "store \(address): \(operation) failed: PostgreSQL error \(sqlState): \(message)"
         case .copyRefused(let reason):

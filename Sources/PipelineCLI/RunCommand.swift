@@ -43,12 +43,16 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "A unit's lease lasts this long unless renewed (every quarter of it, at most every 10 s); a killed runner's unit is redone after it.")
     var leaseSeconds: Double = 60
 
-    @Option(help: "A unit that fails (or whose runners die) this many times is marked failed.")
+    @Option(help: "A unit that fails this many times is marked failed.")
     var maxAttempts = 3
+
+    @Option(help: "A unit whose runners died holding it (killed, crashed, cut off from the store) this many times is marked failed.")
+    var maxAbandonedLeases = 2
 
     func validate() throws {
         if let maxSeconds, !(maxSeconds > 0) { throw ValidationError("--max-seconds must be a positive number") }
         if !(1...100).contains(maxAttempts) { throw ValidationError("--max-attempts must be from 1 to 100") }
+        if !(1...100).contains(maxAbandonedLeases) { throw ValidationError("--max-abandoned-leases must be from 1 to 100") }
         if !(leaseSeconds >= 1 && leaseSeconds <= 86_400) { throw ValidationError("--lease-seconds must be from 1 to 86400") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let memoryBudgetMB, memoryBudgetMB < 16 { throw ValidationError("--memory-budget-mb must be at least 16") }
@@ -82,6 +86,7 @@ struct RunCommand: AsyncParsableCommand {
             options.leaseSeconds = leaseSeconds
             options.heartbeatSeconds = min(10, leaseSeconds / 4)
             options.maxAttempts = maxAttempts
+            options.maxAbandonedLeases = maxAbandonedLeases
             options.batchUnits = try chooseBatch(store, router: router, executor: executor, modelPath: modelOptions.modelPath, display: display)
             let stop = StopFlag()
             stop.raiseOnTerminationSignals()

@@ -4,11 +4,11 @@ import Store
 
 /// Opens the store an address names (`StoreAddress`): a path is SQLite, `postgres://` is
 /// PostgreSQL; any other scheme is a usage error (64), never a path.
-/// `readOnly`: a reader (status, results, plan, report) that writes nothing to an SQLite file.
+/// `readOnly`: a reader (status, results, plan, report) that never creates a store.
 func openStore(_ text: String, createIfMissing: Bool = true, readOnly: Bool = false) throws -> any Store {
     switch try StoreAddress(parsing: text) {
     case .sqlite(let path): try SQLiteStore(path: path, createIfMissing: createIfMissing, readOnly: readOnly)
-    case .postgres(let address): try PostgresStore(address: address, createIfMissing: createIfMissing)
+    case .postgres(let address): try PostgresStore(address: address, createIfMissing: createIfMissing && !readOnly)
     }
 }
 

@@ -15,7 +15,7 @@ enum Columns {
     static let job = ["id", "sequence", "name", "spec_json", "spec_hash", "source_path", "model_path", "prompt_count", "submitted_at"]
     static let document = ["id", "path", "content_hash", "byte_count", "token_count"]
     static let unit = ["id", "job_id", "document_id", "state", "attempts", "last_error", "created_at", "started_at", "finished_at",
-                       "lease_token", "lease_owner", "lease_acquired_at", "lease_renewed_at", "lease_expires_at"]
+                       "abandoned_leases", "lease_token", "lease_owner", "lease_acquired_at", "lease_renewed_at", "lease_expires_at"]
 
     /// `t.a AS pa, t.b AS pb, …`
     static func select(_ columns: [String], from table: String, prefix: String) -> String {
@@ -46,6 +46,7 @@ extension UnitRecord {
                   state: UnitState(rawValue: state) ?? .pending, attempts: try r.get(p + "attempts"),
                   lastError: try r.get(p + "last_error"), createdAt: try r.get(p + "created_at"),
                   startedAt: try r.get(p + "started_at"), finishedAt: try r.get(p + "finished_at"))
+        abandonedLeases = try r.get(p + "abandoned_leases")
     }
 }
 
@@ -86,6 +87,7 @@ extension MetricsRecord {
         predictedPrefillSeconds = try r.get("predicted_prefill_seconds")
         predictedDecodeSeconds = try r.get("predicted_decode_seconds")
         predictedPeakMemoryBytes = try r.get("predicted_peak_memory_bytes")
+        routeReason = try r.get("route_reason")
     }
 }
 
@@ -100,5 +102,8 @@ extension CalibrationRecord {
                   needlesKept: try r.get("needles_kept"), indexBytes: try r.get("index_bytes"),
                   indexedKVBytes: try r.get("indexed_kv_bytes"), measuredAt: try r.get("measured_at"))
         id = try r.get("id")
+        probableTop1Agreement = try r.get("probable_top1_agreement")
+        answersCompared = try r.get("answers_compared")
+        answersChanged = try r.get("answers_changed")
     }
 }

@@ -18,11 +18,12 @@ extension PostgresStore {
         try s.query("""
             INSERT INTO calibration (id, strategy, parameters, kv_format, context_tokens, model, steps, documents, mean_kl, max_kl,
                 top1_agreement, confident_top1_agreement, perplexity, reference_perplexity, needles, needles_reference_passed,
-                needles_kept, index_bytes, indexed_kv_bytes, measured_at)
+                needles_kept, probable_top1_agreement, answers_compared, answers_changed, index_bytes, indexed_kv_bytes, measured_at)
             VALUES (coalesce(\(c.id), nextval(pg_get_serial_sequence('calibration', 'id'))), \(c.strategy), \(c.parameters),
                 \(c.kvFormat), \(c.contextTokens), \(c.model), \(c.steps), \(c.documents), \(c.meanKL), \(c.maxKL),
                 \(c.top1Agreement), \(c.confidentTop1Agreement), \(c.perplexity), \(c.referencePerplexity), \(c.needles),
-                \(c.needlesReferencePassed), \(c.needlesKept), \(c.indexBytes), \(c.indexedKVBytes), \(c.measuredAt))
+                \(c.needlesReferencePassed), \(c.needlesKept), \(c.probableTop1Agreement), \(c.answersCompared),
+                \(c.answersChanged), \(c.indexBytes), \(c.indexedKVBytes), \(c.measuredAt))
             RETURNING id
             """).first?.get("id")
     }

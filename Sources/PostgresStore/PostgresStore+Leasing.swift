@@ -29,15 +29,16 @@ extension PostgresStore {
     public func leaseNextUnit(owner: String, leaseSeconds: Double) throws -> LeasedUnit? {
         let token = UUID().uuidString
         return try single("lease a unit") { s -> LeasedUnit? in
-            // Fewest attempts first: retries of failing units come after fresh work.
+            // Fresh work first: units whose runners died holding them last, then fewest attempts.
             guard let row = try s.query("""
                 WITH picked AS (
                     SELECT id, lease_owner AS previous_owner FROM unit
                     WHERE state = 'pending' OR (state = 'leased' AND lease_expires_at <= now() + \(s.offset) * interval '1 second')
-                    ORDER BY attempts, id LIMIT 1
+                    ORDER BY abandoned_leases, attempts, id LIMIT 1
                     FOR UPDATE SKIP LOCKED
                 ), claimed AS (
                     UPDATE unit SET state = 'leased', attempts = unit.attempts + 1,
+                        abandoned_leases = unit.abandoned_leases + CASE WHEN picked.previous_owner IS NULL THEN 0 ELSE 1 END,
                         started_at = now() + \(s.offset) * interval '1 second',
                         lease_token = \(token), lease_owner = \(owner),
                         lease_acquired_at = now() + \(s.offset) * interval '1 second',

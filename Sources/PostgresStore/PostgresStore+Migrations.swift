@@ -141,6 +141,15 @@ extension PostgresStore {
             """,
             "CREATE INDEX machine_profiles_by_threads ON machine_profiles(threads, id)",
         ]),
+        ("2 abandoned leases, routes, fidelity tiers", [
+            "ALTER TABLE unit ADD COLUMN abandoned_leases BIGINT NOT NULL DEFAULT 0 CHECK (abandoned_leases >= 0)",
+            "DROP INDEX unit_claimable",
+            "CREATE INDEX unit_claimable ON unit(abandoned_leases, attempts, id) WHERE state IN ('pending', 'leased')",
+            "ALTER TABLE metrics ADD COLUMN route_reason TEXT",
+            "ALTER TABLE calibration ADD COLUMN probable_top1_agreement DOUBLE PRECISION",
+            "ALTER TABLE calibration ADD COLUMN answers_compared BIGINT",
+            "ALTER TABLE calibration ADD COLUMN answers_changed BIGINT",
+        ]),
     ]
 
     /// An arbitrary constant: the advisory lock key that serialises first-use migrations.
@@ -153,12 +162,9 @@ extension PostgresStore {
                 .first?["present"].decode(Bool.self) ?? false
             if !hasTable {
                 let tables = try s.query("""
-                    SELECT table_name FROM information_schema.tables
-                    WHERE table_schema = current_schema() ORDER BY table_name LIMIT 5
+                    SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name
                     """).map { try $0["table_name"].decode(String.self) }
-                if !tables.isEmpty {
-                    throw StoreError.foreignDatabase(address: name, detail: "it has tables \(tables.joined(separator: ", ")) and no pipeline_migrations")
-                }
+                if !tables.isEmpty { throw StoreError.notAPipelineStore(path: name, tables: tables) }
                 if !createIfMissing { throw StoreError.storeMissing(path: name) }
                 try s.query("""
                     CREATE TABLE pipeline_migrations (identifier TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())

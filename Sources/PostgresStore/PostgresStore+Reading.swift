@@ -60,12 +60,17 @@ extension PostgresStore {
     public func units(jobID: String) throws -> [UnitSummary] {
         try single("list units of job \(jobID)") { s in
             try s.query("""
-                SELECT u.id, d.path, u.state, u.attempts, u.last_error, u.lease_owner, d.token_count
-                FROM unit u JOIN document d ON d.id = u.document_id WHERE u.job_id = \(jobID) ORDER BY u.id
+                SELECT u.id, d.path, u.state, u.attempts, u.last_error, u.lease_owner, d.token_count, m.strategy_mix, m.route_reason
+                FROM unit u JOIN document d ON d.id = u.document_id LEFT JOIN metrics m ON m.unit_id = u.id
+                WHERE u.job_id = \(jobID) ORDER BY u.id
                 """).map { r in
-                UnitSummary(unitID: try r.get("id"), documentPath: try r.get("path"),
-                            state: UnitState(rawValue: try r.get("state")) ?? .pending, attempts: try r.get("attempts"),
-                            lastError: try r.get("last_error"), leaseOwner: try r.get("lease_owner"), tokenCount: try r.get("token_count"))
+                var unit = UnitSummary(unitID: try r.get("id"), documentPath: try r.get("path"),
+                                       state: UnitState(rawValue: try r.get("state")) ?? .pending, attempts: try r.get("attempts"),
+                                       lastError: try r.get("last_error"), leaseOwner: try r.get("lease_owner"),
+                                       tokenCount: try r.get("token_count"))
+                unit.strategyMix = try r.get("strategy_mix")
+                unit.routeReason = try r.get("route_reason")
+                return unit
             }
         }
     }
@@ -73,13 +78,26 @@ extension PostgresStore {
     public func results(jobID: String) throws -> [ResultRecord] {
         try single("read results of job \(jobID)") { s in
             try s.query("""
-                SELECT o.*, d.path AS document_path FROM output o
-                JOIN unit u ON u.id = o.unit_id JOIN document d ON d.id = u.document_id
+                SELECT o.*, d.path AS document_path, m.strategy_mix AS route_mix, m.route_reason AS route_reason FROM output o
+                JOIN unit u ON u.id = o.unit_id JOIN document d ON d.id = u.document_id LEFT JOIN metrics m ON m.unit_id = u.id
                 WHERE u.job_id = \(jobID) ORDER BY o.unit_id, o.prompt_index
                 """).map { r in
                 let output = try OutputRecord(r)
-                return ResultRecord(jobID: jobID, unitID: output.unitID, documentPath: try r.get("document_path"), output: output)
+                var result = ResultRecord(jobID: jobID, unitID: output.unitID, documentPath: try r.get("document_path"), output: output)
+                result.strategyMix = try r.get("route_mix")
+                result.routeReason = try r.get("route_reason")
+                return result
             }
+        }
+    }
+
+    public func metrics(jobID: String) throws -> [UnitMetrics] {
+        try single("read metrics of job \(jobID)") { s in
+            try s.query("""
+                SELECT m.*, d.path AS document_path FROM metrics m
+                JOIN unit u ON u.id = m.unit_id JOIN document d ON d.id = u.document_id
+                WHERE u.job_id = \(jobID) ORDER BY u.id
+                """).map { r in UnitMetrics(documentPath: try r.get("document_path"), metrics: try MetricsRecord(r)) }
         }
     }
 

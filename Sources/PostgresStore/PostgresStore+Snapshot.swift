@@ -49,9 +49,10 @@ extension PostgresStore {
             }
             for u in snapshot.units {
                 try s.query("""
-                    INSERT INTO unit (id, job_id, document_id, state, attempts, last_error, created_at, started_at, finished_at)
+                    INSERT INTO unit (id, job_id, document_id, state, attempts, last_error, created_at, started_at, finished_at,
+                                      abandoned_leases)
                     VALUES (\(u.id), \(u.jobID), \(u.documentID), \(u.state.rawValue), \(u.attempts), \(u.lastError), \(u.createdAt),
-                            \(u.startedAt), \(u.finishedAt))
+                            \(u.startedAt), \(u.finishedAt), \(u.abandonedLeases))
                     """)
             }
             for o in snapshot.outputs {

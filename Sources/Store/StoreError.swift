@@ -31,8 +31,6 @@ public enum StoreError: Error, Equatable, Sendable {
     case unsupportedAddress(address: String, reason: String)
     /// The server cannot be reached, refused the connection, or dropped it (restart, network).
     case unreachable(address: String, reason: String)
-    /// The database holds other tables and no pipeline migrations: not a pipeline store.
-    case foreignDatabase(address: String, detail: String)
     /// Any other server error, with its SQLSTATE.
     case server(address: String, operation: String, sqlState: String, message: String)
     /// `store copy`: the destination already holds jobs, or runners still hold live leases.

@@ -15,8 +15,9 @@ struct PostgresStoreTests {
         _ = try first.submit(try StoreFixture(.inMemory).submission(documents: ["/d/a.txt"]))
         let again = try PostgresStore(address: address)   // reopening migrates nothing and keeps the data
         #expect(try again.jobs().count == 1)
-        #expect(try server.psql(address.database, "SELECT identifier FROM pipeline_migrations")
-                == ["1 jobs, documents, units with leases, outputs, metrics, calibration, machine profiles"])
+        #expect(try server.psql(address.database, "SELECT identifier FROM pipeline_migrations ORDER BY identifier")
+                == ["1 jobs, documents, units with leases, outputs, metrics, calibration, machine profiles",
+                    "2 abandoned leases, routes, fidelity tiers"])
     }
 
     @Test func aStoreFromANewerVersionIsRefused() throws {
@@ -30,7 +31,7 @@ struct PostgresStoreTests {
         let address = try PostgresFixture.newDatabase()
         let server = try PostgresTestServer.shared()
         try server.psql(address.database, "CREATE TABLE invoices (id int)")
-        #expect(throws: StoreError.foreignDatabase(address: address.description, detail: "it has tables invoices and no pipeline_migrations")) {
+        #expect(throws: StoreError.notAPipelineStore(path: address.description, tables: ["invoices"])) {
             try PostgresStore(address: address)
         }
         #expect(try server.psql(address.database, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'") == ["1"])
@@ -99,6 +100,27 @@ struct PostgresStoreTests {
         #expect(units.count == 120 && Set(units).count == 120)
         let results = try seed.results(jobID: "aaaaaaaaaaaa")
         #expect(results.count == 240 && Set(results.map { "\($0.unitID)/\($0.output.promptIndex)" }).count == 240)
+    }
+
+    /// A server restart fails the calls in between as unreachable; the same store then reconnects.
+    @Test func aStoreReconnectsAfterTheServerRestarts() throws {
+        let server = try PostgresTestServer()
+        defer { server.stop() }
+        let address = PostgresAddress(user: server.user, password: nil, host: "127.0.0.1", port: server.port,
+                                      database: try server.createDatabase())
+        let store = try PostgresStore(address: address, connectTimeout: 2)
+        _ = try store.submit(try StoreFixture(.inMemory).submission(documents: ["/d/a.txt"]))
+        let unit = try #require(try store.leaseNextUnit(owner: "r", leaseSeconds: 60))
+        try server.stopServer(mode: "fast")
+        #expect {
+            try store.renew(unit.lease, leaseSeconds: 60)
+        } throws: { error in
+            if case StoreError.unreachable = error { return true }
+            return false
+        }
+        try server.start()
+        try store.complete(unit.lease, outputs: outputs(for: unit.lease, prompts: 2), metrics: metrics(for: unit.lease))
+        #expect(try store.results(jobID: "aaaaaaaaaaaa").count == 2)
     }
 
     /// Metrics travel as JSON: non-finite rates (a zero-second decode) are kept, as SQLite keeps them.

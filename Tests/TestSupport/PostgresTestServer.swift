@@ -2,8 +2,10 @@
 // Debian's packages (PIPELINE_TEST_PG_BIN, default the newest /usr/lib/postgresql/N/bin), in a temp folder,
 // listening on 127.0.0.1 at a free port, trust authentication for user `pipeline`, no fsync.
 // PostgreSQL refuses to run as root, so as root the cluster runs as `nobody` (runuser) in a
-// folder chowned to it. One cluster per test process, started on first use; it is stopped when
-// the process exits (atexit), and a watchdog process stops it if the test process is killed.
+// folder chowned to it. One cluster per test process, started on first use; a watchdog process
+// stops it and removes its folder within a second of the test process's exit, however it ends
+// (no atexit handler: Swift and Foundation work during exit, with the test threads still running,
+// once hung a test process after all its tests had passed).
 //
 // No PostgreSQL installed is a failure with a clear message, not a skip: a run that has no
 // PostgreSQL says so explicitly with PIPELINE_TEST_NO_POSTGRES=1 (`PostgresTestServer.disabled`).
@@ -44,7 +46,6 @@ public final class PostgresTestServer: @unchecked Sendable {
             if let sharedServer { return sharedServer }
             let server = try PostgresTestServer()
             sharedServer = server
-            atexit { PostgresTestServer.sharedServer?.stop() }
             return server
         }
     }
@@ -131,7 +132,7 @@ public final class PostgresTestServer: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: folder)
     }
 
-    /// Stops the cluster if this process dies without running its atexit handlers (kill -9).
+    /// Stops the cluster and removes its folder once this process has ended, however it ends.
     private func startWatchdog() {
         let stop = (runAs.map { "/usr/sbin/runuser -u \($0) -- " } ?? "") + "\(binaries)/pg_ctl -D \(folder)/data -m immediate stop"
         let script = "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; \(stop) >/dev/null 2>&1; rm -rf \(folder)"
