@@ -51,6 +51,8 @@ let package = Package(
                 swiftSettings: hotSwiftSettings),
         .target(name: "Planner", dependencies: ["Model", "KVCache", "Attention", "Tensor", "Store"], swiftSettings: swiftSettings),
         .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")], swiftSettings: swiftSettings),
+        .target(name: "PostgresStore", dependencies: ["Store", .product(name: "PostgresNIO", package: "postgres-nio")],
+                swiftSettings: swiftSettings),
         // Measurement apart from decision: the machine probe, the fidelity harness and calibration,
         // the engine benchmarks. Planner stays arithmetic over what they record.
         .target(name: "Evaluation", dependencies: ["Planner", "Model", "Store", "KVCache", "Attention", "Tensor", "CKernels"],

@@ -88,6 +88,11 @@ extension MetricsRecord {
         predictedDecodeSeconds = try r.get("predicted_decode_seconds")
         predictedPeakMemoryBytes = try r.get("predicted_peak_memory_bytes")
         routeReason = try r.get("route_reason")
+        speculationSource = try r.get("speculation_source")
+        draftedTokens = try r.get("drafted_tokens")
+        acceptedTokens = try r.get("accepted_tokens")
+        verificationPasses = try r.get("verification_passes")
+        draftingPasses = try r.get("drafting_passes")
     }
 }
 

@@ -150,6 +150,14 @@ extension PostgresStore {
             "ALTER TABLE calibration ADD COLUMN answers_compared BIGINT",
             "ALTER TABLE calibration ADD COLUMN answers_changed BIGINT",
         ]),
+        // SQLite's migration 9 (speculation figures per unit).
+        ("3 speculation", [
+            "ALTER TABLE metrics ADD COLUMN speculation_source TEXT",
+            "ALTER TABLE metrics ADD COLUMN drafted_tokens BIGINT",
+            "ALTER TABLE metrics ADD COLUMN accepted_tokens BIGINT",
+            "ALTER TABLE metrics ADD COLUMN verification_passes BIGINT",
+            "ALTER TABLE metrics ADD COLUMN drafting_passes BIGINT",
+        ]),
     ]
 
     /// An arbitrary constant: the advisory lock key that serialises first-use migrations.
