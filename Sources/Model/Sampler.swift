@@ -38,6 +38,8 @@ public struct TokenDistribution: Sendable {
         guard let i = tokens.firstIndex(of: token) else { return 0 }
         return weights[i] / weights.reduce(0, +)
     }
+}
+
 extension SamplerParameters {
     /// Greedy without repetition penalty: the argmax of the raw logits, which the certified LM
     /// head (CertifiedLMHead) proves without computing every logit. Top-k/top-p sampling keeps

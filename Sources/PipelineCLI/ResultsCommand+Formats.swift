@@ -14,7 +14,7 @@ extension ResultsCommand {
     /// OpenAI Batch API output: one line per finished request on stdout, in job order, with a
     /// chat.completion body; the requests of failed units go to `errorFile` (written only when
     /// there are some). Requests whose unit has not run yet are counted on stderr.
-    static func writeOpenAI(store: SQLiteStore, job: JobRecord, errorFile: String?) throws {
+    static func writeOpenAI(store: any Store, job: JobRecord, errorFile: String?) throws {
         let spec = try JobSpec.stored(job.specJSON, jobID: job.id)
         let units = try store.units(jobID: job.id)
         let documentTokens = Dictionary(units.map { ($0.documentPath, $0.tokenCount ?? 0) }, uniquingKeysWith: { a, _ in a })
@@ -74,7 +74,7 @@ extension ResultsCommand {
     /// CSV (RFC 4180): document, prompt_index, custom_id, finish_reason, then one column per
     /// top-level key of the answers that are JSON objects (first-seen order; nested values as
     /// compact JSON), and `unparsed` with the text of answers that are not.
-    static func writeCSV(store: SQLiteStore, job: JobRecord) throws {
+    static func writeCSV(store: any Store, job: JobRecord) throws {
         let spec = try JobSpec.stored(job.specJSON, jobID: job.id)
         let results = try store.results(jobID: job.id)
         var keys: [String] = [], known = Set<String>()

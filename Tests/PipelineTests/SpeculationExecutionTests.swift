@@ -1,6 +1,7 @@
 import Foundation
 import Model
 import Pipeline
+import Planner
 import Testing
 import TestSupport
 
@@ -16,7 +17,7 @@ import TestSupport
         let documents = w.documents(2, words: 40)
         func run(_ speculate: SpeculationChoice?) throws -> [UnitOutcome] {
             var spec = JobSpec(name: "spec", documents: documents, prompts: ["First?", "Second?"], maxNewTokens: 24,
-                               strategy: .pinned(StrategyMix(attention: .dense, kv: .f16)))
+                               strategy: .pinned(StrategyMix(.dense, kv: .f16)))
             spec.speculate = speculate
             let executor = ModelUnitExecutor(threads: 2, kvDirectory: w.folder.file("kv"))
             let works = try documents.enumerated().map { i, d in

@@ -1,6 +1,7 @@
 import Foundation
 import Grammar
 import Pipeline
+import Planner
 import Testing
 import TestSupport
 
@@ -69,8 +70,8 @@ import TestSupport
     }
 
     /// The constraint works under every attention strategy and KV format a job can pin.
-    @Test(arguments: [StrategyMix(attention: .dense, kv: .int8), StrategyMix(attention: .topk, kv: .f16),
-                      StrategyMix(attention: .lsh, kv: .int4), StrategyMix(attention: .daTopk, kv: .int8)])
+    @Test(arguments: [StrategyMix(.dense, kv: .int8), StrategyMix(.topk, kv: .f16),
+                      StrategyMix(.lsh, kv: .int4), StrategyMix(.daTopk, kv: .int8)])
     func everyStrategyMixKeepsAnswersValid(mix: StrategyMix) throws {
         let w = Workspace()
         let document = try Self.documents(in: w)[0]

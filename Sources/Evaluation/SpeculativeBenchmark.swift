@@ -1,5 +1,7 @@
 import Foundation
 import KVCache
+import Model
+import Tensor
 
 /// Speculative against plain dense decoding on real documents (acceptance depends on content, so
 /// never random tokens). For each (document, prompt) the prefix is prefilled once; then, in
