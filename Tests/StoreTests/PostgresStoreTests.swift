@@ -17,7 +17,7 @@ struct PostgresStoreTests {
         #expect(try again.jobs().count == 1)
         #expect(try server.psql(address.database, "SELECT identifier FROM pipeline_migrations ORDER BY identifier")
                 == ["1 jobs, documents, units with leases, outputs, metrics, calibration, machine profiles",
-                    "2 abandoned leases, routes, fidelity tiers"])
+                    "2 abandoned leases, routes, fidelity tiers", "3 speculation"])
     }
 
     @Test func aStoreFromANewerVersionIsRefused() throws {
