@@ -84,7 +84,11 @@ import TestSupport
                             documentText: document.text, spec: spec, memoryBudgetMB: 1024,
                             modelPath: try Paths.requireFile(Paths.realModel), threads: 2)
         let outcome = try ModelUnitExecutor(threads: 2, kvDirectory: w.folder.file("kv")).execute(work, events: { _ in }, isCancelled: { false })
-        #expect(outcome.measurements.strategyMix == mix)
+        // The mix ran, or — on an excerpt shorter than its sinks + window + budget — dense attention
+        // over the mix's KV format, recorded as such (the short-context rule).
+        let ranDense = outcome.measurements.strategyMix == StrategyMix(.dense, kv: mix.kv)
+            && outcome.measurements.routeReason?.contains("dense attention ran") == true
+        #expect(outcome.measurements.strategyMix == mix || ranDense)
         let (lines, stopped, cut) = try Self.check([outcome.prompts], spec: spec, indices: [0, 1])
         let report = try PythonScript.validateJSONOutputs(lines: lines)
         #expect(report.status == 0 && report.output.contains("\(stopped) passed, 0 failed") && stopped + cut == 2, "\(report.output)")
