@@ -25,7 +25,7 @@ struct BenchStructuredCommand: AsyncParsableCommand {
         try await reportingErrors {
             var cases: [(name: String, format: ResponseFormat, prompt: String, maxNewTokens: Int)] = []
             for file in jobFiles {
-                let spec = try JobFile.load(file).spec
+                let spec = try JobFile.load(file, roots: DocumentRoots.fromEnvironment()).spec
                 for i in spec.prompts.indices {
                     let s = spec.settings(ofPrompt: i)
                     if let format = s.responseFormat { cases.append(("\(spec.name)#\(i)", format, s.text, s.maxNewTokens)) }
