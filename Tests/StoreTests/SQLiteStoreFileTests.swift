@@ -30,7 +30,7 @@ import TestSupport
         _ = try SQLiteStore(path: path)   // reopening migrates nothing and keeps the data
         let names = try sqlite(path, "SELECT identifier FROM grdb_migrations ORDER BY rowid")
         #expect(names == ["1 jobs, documents, units", "2 leases", "3 outputs and metrics", "4 calibration", "5 machine profiles",
-                          "6 predictions and KV snapshots"])
+                          "6 predictions and KV snapshots", "7 speculation"])
         #expect(try sqlite(path, "PRAGMA journal_mode") == ["wal"])
     }
 
