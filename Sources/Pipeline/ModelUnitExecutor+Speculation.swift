@@ -11,7 +11,8 @@ extension ModelUnitExecutor {
     /// What a unit speculates with: nil when its mix is not dense (verification needs dense
     /// attention over the exact KV), when the job says off, or, for auto, at temperature > 0
     /// (the draws would change, though not their distribution) or where the cost model
-    /// predicts no gain.
+    /// predicts no gain once lookup's acceptance has been measured on enough drafts (until then
+    /// auto uses lookup to measure it: at temperature 0 that costs time, never output).
     func speculation(for work: UnitWork, mix: StrategyMix, model: SpeculationCostModel) -> SpeculationSettings? {
         guard mix.attention.kind == .dense, mix.activations == .f32 else { return nil }
         // Constrained answers and per-prompt settings decode on the plain path (the grammar masks
@@ -21,8 +22,11 @@ extension ModelUnitExecutor {
         case .off?: return nil
         case .pinned(let s)?: return s
         case nil:
-            guard work.spec.temperature == 0, let choice = model.choose(among: [.lookup]) else { return nil }
-            return SpeculationSettings(source: choice.source, draftTokens: SpeculationSettings.defaultDraftTokens)
+            guard work.spec.temperature == 0 else { return nil }
+            if model.choose(among: [.lookup]) != nil || model.needsMeasuring(.lookup) {
+                return SpeculationSettings(source: .lookup, draftTokens: SpeculationSettings.defaultDraftTokens)
+            }
+            return nil
         }
     }
 

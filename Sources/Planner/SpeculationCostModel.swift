@@ -51,6 +51,15 @@ public struct SpeculationCostModel: Sendable, Equatable {
         return best
     }
 
+    /// Drafted tokens a source must have been measured on before the model trusts its prediction
+    /// enough to stop trying it (at temperature 0 trying costs time, never output).
+    public static let explorationTokenCount = 512.0
+
+    /// True while `source` has fewer measured drafts than `explorationTokenCount`.
+    public func needsMeasuring(_ source: DraftSourceKind) -> Bool {
+        (evidence[source] ?? 0) < Self.priorWeight + Self.explorationTokenCount
+    }
+
     /// Folds a unit's measured acceptance into the source's figure (drafted-token weighted).
     public mutating func refit(_ source: DraftSourceKind, drafted: Int, accepted: Int) {
         guard drafted > 0 else { return }
