@@ -73,8 +73,10 @@ extension JobSpec {
                 let applies = parameter.appliesTo.contains(kind)
                 let with = parameter.appliesTo.map(\.rawValue).sorted().joined(separator: " or ")
                 guard let value = try inner.integer(parameter.name, in: parameter.range(in: attention), only: applies, with: with) else { continue }
-                attention[keyPath: parameter.keyPath] = value
-                if parameter.name == "top_k" && inner.object["k_prime"] == nil { attention.candidateCount = 4 * value }
+                // `set` applies the configuration's own rules (k′ follows top_k at 4k until given).
+                do { try attention.set(parameter.name, value) } catch {
+                    throw inner.invalid(parameter.name, expected: "\(error)", found: String(value))
+                }
             }
             var mix = StrategyMix(attention: attention, kv: try inner.choice("kv", KVFormat.self) ?? .f16)
             if let a = try inner.choice("activations", ActivationFormat.self) {
