@@ -4,7 +4,7 @@ import Tensor
 import Testing
 import TestSupport
 
-/// The real model against the float64 reference (scripts/ref_forward.py over the same
+/// The real model against the float64 reference (tools/reference/ref_forward.py over the same
 /// GGUF; fixtures and the commands that made them in Tests/Fixtures/reference/). The engine keeps
 /// activations in fp32 and the KV in f16, so it must:
 /// - reproduce every greedy token before the first step whose reference top-1/top-2 margin is
@@ -13,7 +13,7 @@ import TestSupport
 ///   document where the reference margin is ≥ 0.1;
 /// - give a perplexity within 0.5% of the reference's.
 /// Q4_1 (the default model) always runs. The Q8_0 and Q4_K_M requantizations need the peer's
-/// llama-quantize (scripts/requantize.sh): set PIPELINE_REFERENCE_QUANTS=q4_1,q8_0,q4_k_m to add them.
+/// llama-quantize (tools/fixtures/requantize.sh): set PIPELINE_REFERENCE_QUANTS=q4_1,q8_0,q4_k_m to add them.
 @Suite struct ReferenceAgreementTests {
     static let quants: [String] = {
         let env = ProcessInfo.processInfo.environment["PIPELINE_REFERENCE_QUANTS"] ?? "q4_1"

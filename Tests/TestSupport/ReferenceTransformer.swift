@@ -3,7 +3,7 @@ import Foundation
 import GGUF
 
 /// A deliberately plain llama/qwen2 forward pass in double precision over the dequantized
-/// weights, written line by line after scripts/ref_forward.py (the project's float64
+/// weights, written line by line after tools/reference/ref_forward.py (the project's float64
 /// ground truth) — the yardstick for the engine's batched, tiled, threaded fp32 forward on
 /// synthetic models. Keys and values can be rounded to f16 as the engine's cache stores them, so
 /// that remaining differences are fp32 arithmetic only.

@@ -3,7 +3,7 @@ import Testing
 import Tokenizer
 
 /// ChatTemplate against the strings the real Jinja templates render (jinja2, via
-/// scripts/make-chat-template-fixtures.py) and against strings derived by hand.
+/// tools/fixtures/make-chat-template-fixtures.py) and against strings derived by hand.
 @Suite struct ChatTemplateTests {
     struct Fixture: Decodable {
         struct Template: Decodable {

@@ -34,7 +34,7 @@ import Tokenizer
 
     /// Ids of every golden input; decoding of every golden output as llama_detokenize gives it
     /// (special tokens rendered); the round trip where llama.cpp has one; end-of-generation ids;
-    /// for some, our own cases too (scripts/make-tokenizer-fixtures.py).
+    /// for some, our own cases too (tools/fixtures/make-tokenizer-fixtures.py).
     @Test(arguments: supported)
     func matchesLlamaCpp(vocab name: String) throws {
         let tokenizer = try TestAssets.vocab(name)

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import Tokenizer
 
-/// The fixtures `scripts/make-tokenizer-fixtures.py` writes from llama.cpp (see that script).
+/// The fixtures `tools/fixtures/make-tokenizer-fixtures.py` writes from llama.cpp (see that script).
 struct PeerCase: Decodable {
     let text: String
     let ids: [Int32]

@@ -12,7 +12,7 @@ import Tokenizer
         for c in cases { #expect(tokenizer.encode(c.text) == c.ids, "\(String(reflecting: c.text))") }
     }
 
-    /// Our own cases (scripts/make-tokenizer-fixtures.py): ids with and without special tokens,
+    /// Our own cases (tools/fixtures/make-tokenizer-fixtures.py): ids with and without special tokens,
     /// decoding with and without them, round trips.
     @Test func ownCases() throws {
         let tokenizer = try TestAssets.smol()

@@ -8,20 +8,18 @@ load average before and after. Measure on a quiet machine only.
 
   tools/bench/e2e_vs_server.py [--job jobs/licence-and-manual-questions.json] [--rounds 2]
         [--variants auto] [--base-db STORE] [--threads 2] [--slots 1,2] [--json OUT]
-Variants as in scripts/bench_jobs.py: auto, or ATTENTION-KV (pinned), optionally @bN."""
+Variants as in tools/bench/bench_jobs.py: auto, or ATTENTION-KV (pinned), optionally @bN."""
 import argparse, json, os, statistics, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_jobs  # run_ours, documents
+from peer_tools import SHARED, peer_binary
 
-SHARED = os.path.join(ROOT, "../shared/tools")
 
 
 def peer(args, slots):
-    bin_dir = subprocess.run([os.path.join(SHARED, "build-llama-cpp.sh")], capture_output=True, text=True,
-                             check=True).stdout.strip().splitlines()[-1]
-    out = subprocess.run([sys.executable, os.path.join(SHARED, "peer-e2e.py"), os.path.join(bin_dir, "llama-server"), args.model,
+    out = subprocess.run([sys.executable, os.path.join(SHARED, "peer-e2e.py"), peer_binary("llama-server"), args.model,
                           args.job, str(slots), str(args.threads)], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 

@@ -3,9 +3,9 @@
 # the same document (no second prefill). Two jobs with the same documents and model, one KV folder:
 # prints every unit's KV source and document-prefill seconds from the store's metrics.
 #
-#   scripts/snapshot_reuse_demo.sh [THREADS] [DOCUMENT...]
+#   tools/bench/snapshot_reuse_demo.sh [THREADS] [DOCUMENT...]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 threads=${1:-2}; shift || true
 docs=("$@")
 [ ${#docs[@]} -gt 0 ] || docs=(data/docs/licences/GPL-3.txt data/docs/manuals/zlib-FAQ.txt data/docs/licences/MPL-2.0.txt)

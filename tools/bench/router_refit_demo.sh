@@ -2,13 +2,13 @@
 # Issue 6, item 5: the cost model's prediction error on a first run of a job, and on a second run
 # of the same work after the profile was refit from the first run's recorded units.
 #
-#   scripts/router_refit_demo.sh [JOB_FILE] [THREADS]
+#   tools/bench/router_refit_demo.sh [JOB_FILE] [THREADS]
 #
 # A fresh store: `pipeline calibrate`, then the job (run 1), then the same job under another name
 # (the same documents and prompts are a new job) with a fresh KV folder, so nothing is loaded
 # from run 1's snapshots (run 2). Prints each run's mean |predicted − measured| / measured.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 job=${1:-jobs/licence-and-manual-questions.json}
 threads=${2:-2}
 work=$(mktemp -d)

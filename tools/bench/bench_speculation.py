@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Speculative decoding, ours against llama.cpp's best on the same work, same machine, same run
-(issue 15). Cases are rendered prompts ({name, prompt}; scripts/speculation_cases.py makes them
+(issue 15). Cases are rendered prompts ({name, prompt}; tools/bench/speculation_cases.py makes them
 from job files or needle lists).
 
-  scripts/bench_speculation.py --cases /tmp/job-cases.json [--sources lookup,self,hier] [--gen-tokens 128]
+  tools/bench/bench_speculation.py --cases /tmp/job-cases.json [--sources lookup,self,hier] [--gen-tokens 128]
                                [--rounds 3] [--threads 2] [--peer-types none,ngram-simple,ngram-map-k,ngram-map-k4v,ngram-mod,ngram-cache]
                                [--skip-peer] [--json OUT]
 
@@ -19,14 +19,12 @@ Reports per case: our plain and speculative decode tok/s, the speed-up, acceptan
 tok/s per spec type; ratios ours/plain and ours/peer-best (and peer-best/peer-none). Medians over
 rounds; load average before and after."""
 import argparse, json, os, socket, statistics, subprocess, sys, time, urllib.request
+from peer_tools import peer_binary
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 def peer_bin():
-    out = subprocess.run([os.path.join(ROOT, "../shared/tools/build-llama-cpp.sh")], capture_output=True, text=True)
-    path = out.stdout.strip().splitlines()[-1] if out.returncode == 0 and out.stdout.strip() else \
-        os.path.expanduser("~/.cache/llama-cpp-peer/llama.cpp/build/bin")
-    return os.path.join(path, "llama-server")
+    return peer_binary("llama-server")
 
 def ours(args):
     cmd = [os.path.join(ROOT, ".build/release/pipeline"), "bench", "--model", args.model, "--threads", str(args.threads),

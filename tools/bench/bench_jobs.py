@@ -2,7 +2,7 @@
 """End-to-end throughput of the whole pipeline against llama.cpp on the same work, same machine,
 same run: every (document, prompt) of a job file answered with up to max_new_tokens greedy tokens.
 
-  scripts/bench_jobs.py [--job jobs/licence-and-manual-questions.json] [--threads 2]
+  tools/bench/bench_jobs.py [--job jobs/licence-and-manual-questions.json] [--threads 2]
                         [--variants auto,dense-f16] [--pipeline-args "--batch-units 4"] [--json OUT]
                         [--base-db data/pipeline.sqlite] [--skip-peer]
 Variants: auto (the router) or ATTENTION-KV (pinned, e.g. dense-f16, topk-int8), each optionally
@@ -18,14 +18,12 @@ with +SOURCE (the job's speculate field: off, lookup, self, hier; e.g. dense-f16
   -c 8192, stopping at the end-of-generation token like ours.
 Reports documents per hour for each, and the ratios."""
 import argparse, glob, json, os, sqlite3, subprocess, sys, tempfile, time
+from peer_tools import peer_binary
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 def peer_bin():
-    out = subprocess.run([os.path.join(ROOT, "../shared/tools/build-llama-cpp.sh")], capture_output=True, text=True)
-    path = out.stdout.strip().splitlines()[-1] if out.returncode == 0 and out.stdout.strip() else \
-        os.path.expanduser("~/.cache/llama-cpp-peer/llama.cpp/build/bin")
-    return os.path.join(path, "llama-completion")
+    return peer_binary("llama-completion")
 
 def documents(job_path, spec):
     base = os.path.dirname(os.path.abspath(job_path))

@@ -2,7 +2,7 @@
 // with q8 activations, straight on the C kernels: a kernel-level figure that a loaded machine
 // disturbs less than wall time (issue 14). Build after `swift build -c release`:
 //   B=.build/x86_64-unknown-linux-gnu/release/CKernels.build
-//   cc -O2 -ISources/CKernels/include scripts/gemm-cpu-time.c $B/*.o -lm -o /tmp/gemm-cpu-time && /tmp/gemm-cpu-time
+//   cc -O2 -ISources/CKernels/include tools/bench/gemm-cpu-time.c $B/*.o -lm -o /tmp/gemm-cpu-time && /tmp/gemm-cpu-time
 #include "CKernels.h"
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Helper of scripts/make-reference-fixtures.sh: the llama.cpp side (tokenization, greedy
+"""Helper of tools/reference/make-reference-fixtures.sh: the llama.cpp side (tokenization, greedy
 completions, llama-perplexity) and the assembly of Tests/Fixtures/reference/*.json from the
 float64 results that the shell script computes with ref_forward.py / f64_greedy.py /
 ref_forward_blocked.py.
@@ -15,7 +15,7 @@ LLAMA_THREADS (default 2), SHARED_GREEDY (default /work/shared/reference/greedy.
 import json, os, re, struct, subprocess, sys, time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / 'Tests/Fixtures/reference'
 WORK = Path(os.environ.get('REF_WORK', ROOT / '.build-reference'))
 BIN = Path(os.environ.get('LLAMA_BIN', '/root/.cache/llama-cpp-peer/llama.cpp/build/bin'))
@@ -127,9 +127,9 @@ def text(b):
 
 
 def shim():
-    """scripts/sampled_ids_shim.cpp built into WORK (an LD_PRELOAD library that records the ids
+    """tools/reference/sampled_ids_shim.cpp built into WORK (an LD_PRELOAD library that records the ids
     llama-completion samples, without changing anything)."""
-    lib = WORK / 'libsampled_ids.so'; src = ROOT / 'scripts/sampled_ids_shim.cpp'
+    lib = WORK / 'libsampled_ids.so'; src = ROOT / 'tools/reference/sampled_ids_shim.cpp'
     if not lib.exists() or lib.stat().st_mtime < src.stat().st_mtime:
         run(['g++', '-shared', '-fPIC', '-O2', '-o', lib, src, '-ldl'])
     return lib
@@ -149,7 +149,7 @@ def llama_greedy(q):
         gen_bytes = out[:-2]
         gen = [int(x) for x in ids_file.read_text().split()]; ids_file.unlink()
         if len(gen) == N_GEN and vocab.decode(gen) == gen_bytes:
-            src = ('exact: recorded from this llama-completion run by scripts/sampled_ids_shim.cpp (LD_PRELOAD); '
+            src = ('exact: recorded from this llama-completion run by tools/reference/sampled_ids_shim.cpp (LD_PRELOAD); '
                    'they decode to llama_cpp_text byte for byte')
         else:
             gen = tokenize_text(model, text(gen_bytes)); src = 'llama-tokenize of llama_cpp_text (not exact)'
@@ -282,8 +282,8 @@ def assemble(q):
         cases.append(case)
     write(f'greedy-{q}.json', dict(
         model=mname, quant=QUANTS[q], n_generated=N_GEN, safe_margin=SAFE_MARGIN,
-        f64_command=f'python3 scripts/f64_greedy.py data/models/{mname} PROMPTS_JSON {N_GEN}  '
-                    '(= scripts/ref_forward.py generate MODEL IDS_JSON 32 for each prompt, one model load)',
+        f64_command=f'python3 tools/reference/f64_greedy.py data/models/{mname} PROMPTS_JSON {N_GEN}  '
+                    '(= tools/reference/ref_forward.py generate MODEL IDS_JSON 32 for each prompt, one model load)',
         llama_cpp_command=f'llama-completion -m data/models/{mname} -p PROMPT ' + ' '.join(COMPLETION_FLAGS) +
                           '  (stdout; the two newlines printed after the generation removed)',
         tokenize_command=f'llama-tokenize -m data/models/{mname} -p PROMPT --ids --log-disable',
@@ -294,7 +294,7 @@ def assemble(q):
     write(f'teacher-forced-{q}.json', dict(
         source=f'{LICENCES / "GPL-3"}: its first {CTX_TEACHER} tokens (llama-tokenize -f, file read verbatim)',
         model=mname, quant=QUANTS[q], ctx=CTX_TEACHER,
-        f64_command=f'python3 scripts/ref_forward.py score data/models/{mname} IDS_JSON {CTX_TEACHER}',
+        f64_command=f'python3 tools/reference/ref_forward.py score data/models/{mname} IDS_JSON {CTX_TEACHER}',
         ids=tids, top1=t['top1'], margin=r5(t['margin']), nll=r5(t['nll']), perplexity=t['perplexity'],
         perplexity_convention=f'exp(mean nll) over positions i >= {CTX_TEACHER // 2} (nll[i] predicts ids[i+1])',
         llama_cpp_perplexity=lp['teacher']['perplexity'], llama_cpp_command=lp['teacher']['command'] +
@@ -308,7 +308,7 @@ def assemble(q):
         token_count=N_SHORT, ctx=CTX_SHORT, chunks=N_SHORT // CTX_SHORT, ids=sids,
         scored='for each chunk k of 512 ids, positions i = 256..510 predict ids[512k+i+1]; nll lists them chunk by chunk',
         nll=r5(scored), f64_perplexity=s['perplexity'],
-        f64_command=f'python3 scripts/ref_forward.py score data/models/{mname} IDS_JSON {CTX_SHORT}',
+        f64_command=f'python3 tools/reference/ref_forward.py score data/models/{mname} IDS_JSON {CTX_SHORT}',
         llama_cpp_perplexity=lp['short']['perplexity'], llama_cpp_command=lp['short']['command']))
 
     L = json.load(open(WORK / f'f64-long-{q}.json')); tok = lp['tokens']; nch = tok['n_chunks']
@@ -321,7 +321,7 @@ def assemble(q):
         files=[str(LICENCES / f) for f in CONCAT_FILES], concatenation='cat GPL-3 LGPL-2.1 GFDL-1.3 MPL-2.0 (bytes as cat joins them)',
         model=mname, quant=QUANTS[q], token_count=tok['concat_count'], ctx=CTX_LONG, chunks=nch,
         scored_tokens=per * nch, f64_perplexity=L['perplexity'], f64_running_perplexity=running,
-        f64_command=f'python3 scripts/ref_forward_blocked.py score data/models/{mname} FIRST_{nch * CTX_LONG}_IDS_JSON {CTX_LONG}',
+        f64_command=f'python3 tools/reference/ref_forward_blocked.py score data/models/{mname} FIRST_{nch * CTX_LONG}_IDS_JSON {CTX_LONG}',
         llama_cpp_perplexity=lp['long']['perplexity'], llama_cpp_perplexity_stderr=lp['long']['stderr'],
         llama_cpp_running_perplexity=lp['long']['running'], llama_cpp_command=lp['long']['command'],
         llama_cpp_seconds=lp['long']['seconds'],

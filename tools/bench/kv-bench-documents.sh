@@ -4,7 +4,7 @@
 # document (cut to the context), three licence texts and three git release notes of a Debian 12
 # system. Prints their paths, one per line; fails if one is missing.
 set -eu
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 for f in \
     data/docs/licences/GPL-2.txt data/docs/licences/GPL-3.txt data/docs/licences/LGPL-2.1.txt \
     data/docs/licences/GFDL-1.3.txt data/docs/manuals/zlib-FAQ.txt data/docs/manuals/valgrind-FAQ.txt \

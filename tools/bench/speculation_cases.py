@@ -2,10 +2,10 @@
 """Cases for `pipeline bench --speculate ... --spec-cases FILE`: rendered prompts as a JSON list of
 {name, prompt} (the needle files' format).
 
-  scripts/speculation_cases.py jobs/*.json > /tmp/job-cases.json     # every (document, prompt) of the jobs
-  scripts/speculation_cases.py --needles data/eval/*.json ../shared/reference/needles.json > /tmp/needle-cases.json
+  tools/bench/speculation_cases.py jobs/*.json > /tmp/job-cases.json     # every (document, prompt) of the jobs
+  tools/bench/speculation_cases.py --needles data/eval/*.json ../shared/reference/needles.json > /tmp/needle-cases.json
 
-Job cases use SmolLM2's chat template (its default system message, as scripts/bench_jobs.py) around "<document>\\n\\n<prompt>", as the executor renders
+Job cases use SmolLM2's chat template (its default system message, as tools/bench/bench_jobs.py) around "<document>\\n\\n<prompt>", as the executor renders
 it (`PromptParts`); documents longer than --max-chars keep their head (the bench checks the
 context). Needle cases are taken as they are."""
 import argparse, glob, json, os, sys

@@ -5,7 +5,7 @@ repetition after its warm-up; llama-bench with -r 1 and its own warm-up), altern
 table reports the median over rounds with every sample. Depth tests run the peer with flash
 attention on and off and quote the faster (as ../shared/tools/peer-bench.sh does).
 
-  scripts/bench_vs_peer.py [--model M] [--threads 2] [--rounds 3] [--tests pp512,pp4096,tg128,tg64@d4096]
+  tools/bench/bench_vs_peer.py [--model M] [--threads 2] [--rounds 3] [--tests pp512,pp4096,tg128,tg64@d4096]
                            [--kv f16] [--strategy dense] [--peer-kv f16] [--json OUT]
 --kv takes a comma-separated list (f16,int8,int4): ours then runs all of them in one process per
 test and round (`pipeline bench --kv f16,int8,int4` interleaves the formats' repetitions), and the
@@ -23,14 +23,10 @@ for pp and GB/s (weight bytes read per step × tok/s) for tg, against this machi
 instruction (--ghz, default the current clock of /proc/cpuinfo; 2 FMA × 8 fp32 lanes per cycle
 per core; vpmaddubsw 32 int8 MACs per cycle per core on Zen 2)."""
 import argparse, json, os, re, statistics, subprocess, sys, time
+from peer_tools import peer_binary
 
 def peer_bin():
-    out = subprocess.run([os.path.join(os.path.dirname(__file__), "../../shared/tools/build-llama-cpp.sh")],
-                         capture_output=True, text=True)
-    path = out.stdout.strip().splitlines()[-1] if out.returncode == 0 else ""
-    if not path:  # fall back to the default prefix of the shared build script
-        path = os.path.expanduser("~/.cache/llama-cpp-peer/llama.cpp/build/bin")
-    return os.path.join(path, "llama-bench")
+    return peer_binary("llama-bench")
 
 def parse(test):
     m = re.fullmatch(r"pp(\d+)|tg(\d+)(?:@d(\d+))?", test)
