@@ -9,9 +9,9 @@ import CLZ4
 /// KV is close to incompressible without loss (measured per format in
 /// docs/kv-cache.md): quantization is the compression, LZ4 adds a few percent at best. The filter
 /// per page kind is the one that measured best on real documents (`filter(for:)`).
-final class LZ4PageCodec {
+@_spi(Evaluation) public final class LZ4PageCodec {
     /// A filter applied before LZ4.
-    enum Filter: UInt8, CaseIterable {
+    public enum Filter: UInt8, CaseIterable, Sendable {
         case none = 0
         /// Byte shuffle of 2-byte elements: the high (sign/exponent) bytes of f16 values together.
         case byteShuffle2 = 1

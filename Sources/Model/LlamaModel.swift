@@ -32,25 +32,18 @@ public final class LlamaModel: Sendable {
         KVGeometry(layerCount: config.layerCount, kvHeadCount: config.kvHeadCount, headDim: config.headDim)
     }
 
-    /// A sequence whose cache format is given by name (`KVFormat.rawValue`); nil for unknown names.
-    public func makeSequence(formatNamed name: String, budget: KVMemoryBudget? = nil) throws(ModelError) -> SequenceState? {
-        guard let format = KVFormat(rawValue: name) else { return nil }
-        return try makeSequence(format: format, budget: budget)
-    }
-
-    /// A new, empty sequence with its own KV cache in `format`, under `budget` when given (pages
-    /// beyond it spill to the budget's folder).
-    public func makeSequence(format: KVFormat = .f16, budget: KVMemoryBudget? = nil) throws(ModelError) -> SequenceState {
+    /// A new, empty sequence whose KV cache `cache` makes for this model's geometry.
+    public func makeSequence(cache: KVCacheFactory) throws(ModelError) -> SequenceState {
         do {
-            return SequenceState(cache: try PagedKVCache(format: format, geometry: kvGeometry, budget: budget))
+            return SequenceState(cache: try cache.makeCache(geometry: kvGeometry))
         } catch {
             throw .kvCache(error)
         }
     }
 
-    /// The snapshot key of a document's KV: this model, `format`, the document's token ids.
-    public func snapshotKey(format: KVFormat, tokens: [Int32]) -> KVSnapshotKey {
-        KVSnapshotKey(modelDigest: contentDigest, format: format, geometry: kvGeometry, tokens: tokens)
+    /// A new, empty sequence over a paged KV cache in `format` (`KVCacheFactory.paged`).
+    public func makeSequence(format: KVFormat = .f16, budget: KVMemoryBudget? = nil) throws(ModelError) -> SequenceState {
+        try makeSequence(cache: .paged(format, budget: budget))
     }
 }
 

@@ -126,7 +126,7 @@ extension ModelUnitExecutor {
         events(id, .tokenized(documentTokens: document.count, keptTokens: kept.count))
         let plan = try self.plan(work, workload: t.workload, model: engine.model, shape: engine.shape, prefix: prefix)
         let format = plan.mix.kv
-        let key = engine.model.snapshotKey(format: format, tokens: prefix)
+        let key = KVSnapshotKey(model: engine.model, format: format, tokens: prefix)
         let t0 = DispatchTime.now().uptimeNanoseconds
         // Snapshots hold KV prefilled with fp32 activations (their key does not name the format):
         // a unit with other activations neither reuses nor saves one.

@@ -105,7 +105,7 @@ public final class ModelUnitExecutor: BatchUnitExecutor, @unchecked Sendable {
     /// The KV formats in which a snapshot of `prefix` exists.
     func cachedFormats(model: LlamaModel, prefix: [Int32]) -> Set<String> {
         Set(KVCacheFormat.allCases.filter {
-            FileManager.default.fileExists(atPath: storage.snapshots.path(for: model.snapshotKey(format: $0, tokens: prefix)))
+            FileManager.default.fileExists(atPath: storage.snapshots.path(for: KVSnapshotKey(model: model, format: $0, tokens: prefix)))
         }.map(\.rawValue))
     }
 
@@ -135,6 +135,13 @@ struct PromptParts {
     func tailTokens(prompt: String, tokenizer: Tokenizer) -> [Int32] {
         tokenizer.encode("\n\n" + prompt, addSpecial: false, parseSpecial: false)
             + tokenizer.encode(tailTemplate, addSpecial: false, parseSpecial: true)
+    }
+}
+
+extension KVSnapshotKey {
+    /// The key of a document's KV: this model's identity and geometry, `format`, the token ids.
+    init(model: LlamaModel, format: KVFormat, tokens: [Int32]) {
+        self.init(modelDigest: model.contentDigest, format: format, geometry: model.kvGeometry, tokens: tokens)
     }
 }
 

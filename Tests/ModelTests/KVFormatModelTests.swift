@@ -38,7 +38,7 @@ import Tokenizer
         // Prefilled in RAM, saved as a snapshot, then continued.
         let original = try model.makeSequence(format: format)
         try context.prefill(original, tokens: ids, logits: false)
-        let key = model.snapshotKey(format: format, tokens: ids)
+        let key = KVSnapshotKey(modelDigest: model.contentDigest, format: format, geometry: model.kvGeometry, tokens: ids)
         try storage.snapshots.save(try #require(original.cache as? PagedKVCache), key: key)
         // The snapshot loaded under a 0-byte budget: every sealed page is read back from disk on each step.
         let budget = storage.makeBudget(megabytes: 0)

@@ -1,3 +1,5 @@
+@_spi(Evaluation) import KVCache
+
 /// How well LZ4PageCodec compresses a cache's sealed pages under each filter, for whole pages (what
 /// the codec stores) and for their key and value regions apart: the measurement behind
 /// `LZ4PageCodec.filter(for:)` and the compression report (docs/kv-cache.md).
@@ -46,17 +48,15 @@ extension PagedKVCache {
     /// Surveys every sealed page in RAM (a cache without a budget holds them all).
     public func surveyCompression() -> KVCompressionSurvey {
         var survey = KVCompressionSurvey()
-        let hd = geometry.headDim
-        try? table.forEach { _, _, slot in
-            guard slot.pointee.sealed, let memory = slot.pointee.memory else { return }
-            let kind = slot.pointee.kind, n = byteCount(kind), split = kind.valuesOffset(headDim: hd)
+        forEachResidentSealedPage { kind, memory, n in
+            let split = kind.valuesOffset(headDim: geometry.headDim)
             for filter in LZ4PageCodec.Filter.allCases {
                 survey.add(kind: kind, region: "page", filter: filter, raw: n,
-                           stored: codec.storedByteCount(memory, byteCount: n, filter: filter))
+                           stored: storedByteCount(memory, byteCount: n, filter: filter))
                 survey.add(kind: kind, region: "keys", filter: filter, raw: split,
-                           stored: codec.storedByteCount(memory, byteCount: split, filter: filter))
+                           stored: storedByteCount(memory, byteCount: split, filter: filter))
                 survey.add(kind: kind, region: "values", filter: filter, raw: n - split,
-                           stored: codec.storedByteCount(memory + split, byteCount: n - split, filter: filter))
+                           stored: storedByteCount(memory + split, byteCount: n - split, filter: filter))
             }
         }
         return survey
