@@ -60,12 +60,14 @@ extension ModelUnitExecutor {
             self.documentSeconds = documentSeconds
             self.plan = plan
             self.snapshot = snapshot
+            speculation = plan.speculation
         }
     }
 
-    public func execute(batch works: [UnitWork], events: @Sendable (Int64, UnitEvent) -> Void,
+    public func execute(batch units: [PlannedUnit], events: @Sendable (Int64, UnitEvent) -> Void,
                         isCancelled: @Sendable (Int64) -> Bool) -> [Result<UnitOutcome, any Error>] {
-        var results = [Result<UnitOutcome, any Error>?](repeating: nil, count: works.count)
+        var results = [Result<UnitOutcome, any Error>?](repeating: nil, count: units.count)
+        let works = units.map(\.work)
         // Units sharing a model decode together; different models run as separate groups.
         for path in Set(works.map(\.modelPath)).sorted() {
             let indices = works.indices.filter { works[$0].modelPath == path }
@@ -78,13 +80,12 @@ extension ModelUnitExecutor {
             // their turn give up pages first.
             let budget = storage.makeBudget(megabytes: indices.map { works[$0].memoryBudgetMB }.min()!)
             let runs = indices.map { i -> UnitRun? in
-                do { return try prefillDocument(works[i], engine: engine, budget: budget, events: events, isCancelled: isCancelled) } catch {
+                do { return try prefillDocument(units[i], engine: engine, budget: budget, events: events, isCancelled: isCancelled) } catch {
                     results[i] = .failure(error)
                     return nil
                 }
             }
             let live = runs.compactMap { $0 }
-            for run in live { run.speculation = speculation(for: run.work, mix: run.mix, model: engine.speculationModel) }
             // Units decode together when they share a mix (one attention strategy per forward pass).
             let groups = Dictionary(grouping: live, by: \.mix.label)
             for label in groups.keys.sorted() {
@@ -106,8 +107,6 @@ extension ModelUnitExecutor {
                 m.kvSnapshot = run.snapshot
                 m.batchSize = groups[run.mix.label]!.count
                 m.kvPeakResidentBytes = budget.peakResidentByteCount
-                m.prediction = run.plan.prediction
-                m.routeReason = run.plan.reason
                 m.speculationSource = run.speculation?.source.rawValue
                 m.speculation = run.speculationStatistics
                 results[i] = .success(UnitOutcome(prompts: run.outcomes, measurements: m))
@@ -116,15 +115,16 @@ extension ModelUnitExecutor {
         return results.map { $0! }
     }
 
-    /// Tokenizes the document (overflow policy applied), plans the unit, and loads the KV of
-    /// template head + document from its snapshot or prefills it (and saves the snapshot).
-    private func prefillDocument(_ work: UnitWork, engine: Engine, budget: KVMemoryBudget, events: @Sendable (Int64, UnitEvent) -> Void,
+    /// Loads the KV of template head + document from its snapshot, or prefills it (and saves the
+    /// snapshot), in the planned mix's format.
+    private func prefillDocument(_ unit: PlannedUnit, engine: Engine, budget: KVMemoryBudget, events: @Sendable (Int64, UnitEvent) -> Void,
                                  isCancelled: @Sendable (Int64) -> Bool) throws -> UnitRun {
-        let context = engine.context, id = work.unitID
-        let t = try tokenize(work, engine: engine)
+        let work = unit.work, plan = unit.plan, context = engine.context, id = work.unitID
+        // A plan made elsewhere (not by `plan(_:)`) is checked against this model before it runs.
+        try check(plan.mix, for: work, model: engine.model)
+        let t = try unit.tokens ?? tokenize(work, engine: engine)
         let (tails, document, kept, truncation, prefix) = (t.tails, t.document, t.kept, t.truncation, t.prefix)
         events(id, .tokenized(documentTokens: document.count, keptTokens: kept.count))
-        let plan = try self.plan(work, workload: t.workload, model: engine.model, shape: engine.shape, prefix: prefix)
         let format = plan.mix.kv
         let key = KVSnapshotKey(model: engine.model, format: format, tokens: prefix)
         let t0 = DispatchTime.now().uptimeNanoseconds
@@ -151,18 +151,6 @@ extension ModelUnitExecutor {
         return UnitRun(work: work, sequence: sequence, tails: tails, promptIndices: t.promptIndices, documentTokenCount: document.count,
                        keptTokenCount: kept.count, truncation: truncation, documentSeconds: documentSeconds, plan: plan,
                        snapshot: saved ? .saved : .none)
-    }
-
-    struct TokenizedUnit {
-        let tails: [[Int32]]
-        let promptIndices: [Int]
-        let document: [Int32]
-        let kept: [Int32]
-        let truncation: Truncation?
-        /// Template head + kept document: the KV every prompt starts from.
-        let prefix: [Int32]
-        var workload: UnitWorkload { UnitWorkload(documentTokens: prefix.count, promptTokens: tails.map(\.count), maxNewTokens: maxNewTokens) }
-        let maxNewTokens: Int
     }
 
     /// The unit's tokens: template head, document (overflow policy applied; the limit leaves room
@@ -294,4 +282,17 @@ extension ModelUnitExecutor {
         let r = Result { try body() }
         return (r, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
     }
+}
+
+/// A unit's token ids, as planning made them and execution uses them.
+struct TokenizedUnit: Sendable {
+    let tails: [[Int32]]
+    let promptIndices: [Int]
+    let document: [Int32]
+    let kept: [Int32]
+    let truncation: Truncation?
+    /// Template head + kept document: the KV every prompt starts from.
+    let prefix: [Int32]
+    var workload: UnitWorkload { UnitWorkload(documentTokens: prefix.count, promptTokens: tails.map(\.count), maxNewTokens: maxNewTokens) }
+    let maxNewTokens: Int
 }

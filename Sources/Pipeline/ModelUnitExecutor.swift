@@ -15,8 +15,9 @@ import Tokenizer
 /// the head and document tokens are the same for every prompt: they are prefilled once, and each
 /// prompt's tail is appended after them, decoded, then rolled back (docs/architecture.md, "One unit").
 ///
-/// Before prefilling, the unit is planned (`UnitPlanning`: the router for `strategy: auto`, a cost
-/// for a pinned mix). The document's KV lives in a `PagedKVCache` of the mix's format under the
+/// The runner asks it for each unit's plan first (`plan(_:)`: tokens, the mix from `UnitPlanning`
+/// — the router for `strategy: auto`, a cost for a pinned mix — and speculation), then hands the
+/// plan back to `execute`. The document's KV lives in a `PagedKVCache` of the mix's format under the
 /// unit's memory budget (pages beyond it spill to `<kvDirectory>/spill`), and is saved as a
 /// snapshot under its content key: a later unit or job over the same document, model and format
 /// loads it instead of prefilling (docs/kv-cache.md).
@@ -82,15 +83,16 @@ public final class ModelUnitExecutor: BatchUnitExecutor, @unchecked Sendable {
     /// engine cache (so a run loads each model once, for planning and for its units).
     public func shape(modelPath path: String) throws -> ModelShape { try engine(for: path).shape }
 
-    /// The plan for a unit, checked against what this build runs.
-    func plan(_ work: UnitWork, workload: UnitWorkload, model: LlamaModel, shape: ModelShape, prefix: [Int32]) throws -> UnitPlan {
-        var plan = try planning.plan(work, workload: workload, shape: shape, cachedFormats: cachedFormats(model: model, prefix: prefix))
-        do {
-            try plan.mix.attention.validate(queryHeadsPerKVHead: model.config.headCount / max(1, model.config.kvHeadCount),
-                                            headDim: model.config.headDim)
-        } catch {
-            throw PipelineError.strategyUnsupported(document: work.documentPath, strategy: plan.mix.label, reason: "\(error)")
-        }
+    /// The plan for a unit: its tokens (overflow policy applied), the mix (`UnitPlanning`: the
+    /// router for `strategy: auto`, the cost of a pinned mix) checked against the model, and what
+    /// its decode speculates with. Loads the model on first use; writes nothing.
+    public func plan(_ work: UnitWork) throws -> PlannedUnit {
+        let engine = try engine(for: work.modelPath)
+        let tokens = try tokenize(work, engine: engine)
+        let workload = tokens.workload
+        var plan = try planning.plan(work, workload: workload, shape: engine.shape,
+                                     cachedFormats: cachedFormats(model: engine.model, prefix: tokens.prefix))
+        try check(plan.mix, for: work, model: engine.model)
         // A sparse strategy over a context shorter than its sinks + window + budget attends
         // densely everywhere: run dense (no index to build) and record that dense ran.
         let visible = workload.documentTokens + (workload.promptTokens.max() ?? 0) + workload.maxNewTokens
@@ -99,7 +101,19 @@ public final class ModelUnitExecutor: BatchUnitExecutor, @unchecked Sendable {
                 + "\(plan.mix.label)'s sinks, window and budget"
             plan.mix = StrategyMix(.dense, kv: plan.mix.kv)
         }
-        return plan
+        plan.speculation = speculation(for: work, mix: plan.mix, model: engine.speculationModel)
+        return PlannedUnit(work: work, plan: plan, tokens: tokens)
+    }
+
+    /// Refuses a mix this build cannot run on `model` (a GQA group beyond the kernels' limit, a
+    /// head size they do not handle), naming the document and the mix.
+    func check(_ mix: StrategyMix, for work: UnitWork, model: LlamaModel) throws {
+        do {
+            try mix.attention.validate(queryHeadsPerKVHead: model.config.headCount / max(1, model.config.kvHeadCount),
+                                       headDim: model.config.headDim)
+        } catch {
+            throw PipelineError.strategyUnsupported(document: work.documentPath, strategy: mix.label, reason: "\(error)")
+        }
     }
 
     /// The KV formats in which a snapshot of `prefix` exists.
@@ -109,9 +123,9 @@ public final class ModelUnitExecutor: BatchUnitExecutor, @unchecked Sendable {
         }.map(\.rawValue))
     }
 
-    public func execute(_ work: UnitWork, events: @Sendable (UnitEvent) -> Void,
+    public func execute(_ unit: PlannedUnit, events: @Sendable (UnitEvent) -> Void,
                         isCancelled: @Sendable () -> Bool) throws -> UnitOutcome {
-        try execute(batch: [work], events: { _, e in events(e) }, isCancelled: { _ in isCancelled() })[0].get()
+        try execute(batch: [unit], events: { _, e in events(e) }, isCancelled: { _ in isCancelled() })[0].get()
     }
 }
 

@@ -1,5 +1,7 @@
-// One unit, from lease to record. Failures of the unit's data or of the engine are recorded on
-// the unit (retried up to `maxAttempts`); store failures are thrown to the caller.
+// One unit, from lease to record: lease → read the document → plan (the executor's `plan`: a
+// value) → execute(plan) → record outputs, metrics and the plan's route. Failures of the unit's
+// data or of the engine are recorded on the unit (retried up to `maxAttempts`); store failures
+// are thrown to the caller.
 import Foundation
 import Store
 
@@ -16,27 +18,43 @@ extension Runner {
     func process(_ leased: LeasedUnit, _ summary: inout RunSummary) throws {
         guard let unit = try prepare(leased, &summary) else { return }
         defer { unit.heartbeat.stop() }
+        guard let planned = try plan(unit, &summary) else { return }
         let stop = self.stop, lost = unit.heartbeat.lost, observe = self.observe, unitID = leased.lease.unitID
         let result = Result {
-            try executor.execute(unit.work, events: { observe(.unitProgress(unitID: unitID, $0)) },
+            try executor.execute(planned, events: { observe(.unitProgress(unitID: unitID, $0)) },
                                  isCancelled: { stop.isRaised || lost.isRaised })
         }
-        try finish(unit, result, &summary)
+        try finish(unit, planned.plan, result, &summary)
+    }
+
+    /// The executor's plan for a prepared unit; nil when planning failed (recorded on the unit).
+    private func plan(_ unit: PreparedUnit, _ summary: inout RunSummary) throws -> PlannedUnit? {
+        do {
+            return try executor.plan(unit.work)
+        } catch {
+            try finish(unit, nil, .failure(error), &summary)
+            return nil
+        }
     }
 
     /// Leases of several units run together (`BatchUnitExecutor`): each document prefilled, their
     /// prompts decoded in shared batches. Each unit is still checked, recorded and failed on its own.
     func processBatch(_ leasedUnits: [LeasedUnit], executor batchExecutor: any BatchUnitExecutor, _ summary: inout RunSummary) throws {
-        var units: [PreparedUnit] = []
-        for leased in leasedUnits { if let u = try prepare(leased, &summary) { units.append(u) } }
-        defer { for u in units { u.heartbeat.stop() } }
+        var units: [(unit: PreparedUnit, planned: PlannedUnit)] = []
+        var prepared: [PreparedUnit] = []
+        defer { for u in prepared { u.heartbeat.stop() } }
+        for leased in leasedUnits {
+            guard let u = try prepare(leased, &summary) else { continue }
+            prepared.append(u)
+            if let p = try plan(u, &summary) { units.append((u, p)) }
+        }
         guard !units.isEmpty else { return }
         let stop = self.stop, observe = self.observe
-        let lost = Dictionary(uniqueKeysWithValues: units.map { ($0.leased.lease.unitID, $0.heartbeat.lost) })
-        let results = batchExecutor.execute(batch: units.map(\.work),
+        let lost = Dictionary(uniqueKeysWithValues: units.map { ($0.unit.leased.lease.unitID, $0.unit.heartbeat.lost) })
+        let results = batchExecutor.execute(batch: units.map(\.planned),
                                             events: { unitID, event in observe(.unitProgress(unitID: unitID, event)) },
                                             isCancelled: { unitID in stop.isRaised || lost[unitID]?.isRaised == true })
-        for (unit, result) in zip(units, results) { try finish(unit, result, &summary) }
+        for (u, result) in zip(units, results) { try finish(u.unit, u.planned.plan, result, &summary) }
     }
 
     /// Announces the unit, gives up on abandoned ones, reads and checks its document, starts its
@@ -66,9 +84,10 @@ extension Runner {
         }
     }
 
-    /// Records what the executor returned for one unit: outputs and metrics in one lease-checked
-    /// transaction, or the failure, or a release when it was cancelled.
-    private func finish(_ unit: PreparedUnit, _ result: Result<UnitOutcome, any Error>, _ summary: inout RunSummary) throws {
+    /// Records what the executor returned for one unit: outputs, metrics and the plan's route in
+    /// one lease-checked transaction, or the failure, or a release when it was cancelled.
+    private func finish(_ unit: PreparedUnit, _ plan: UnitPlan?, _ result: Result<UnitOutcome, any Error>,
+                        _ summary: inout RunSummary) throws {
         let lease = unit.leased.lease, unitID = lease.unitID, work = unit.work
         unit.heartbeat.stop()
         let outcome: UnitOutcome
@@ -92,7 +111,7 @@ extension Runner {
             return
         }
 
-        let metrics = Self.metrics(outcome, unitID: unitID, contentHash: unit.text.contentHash,
+        let metrics = Self.metrics(outcome, plan: plan, unitID: unitID, contentHash: unit.text.contentHash,
                                    wallSeconds: Date().timeIntervalSince(unit.started), runner: options.owner)
         let outputs = zip(work.promptIndices, outcome.prompts).map { index, prompt in
             OutputRecord(unitID: unitID, promptIndex: index, prompt: work.spec.prompts[index], text: prompt.text,
@@ -163,7 +182,7 @@ extension Runner {
         if let violation { throw PipelineError.executorContractViolated(document: work.documentPath, detail: violation) }
     }
 
-    static func metrics(_ outcome: UnitOutcome, unitID: Int64, contentHash: String, wallSeconds: Double,
+    static func metrics(_ outcome: UnitOutcome, plan: UnitPlan?, unitID: Int64, contentHash: String, wallSeconds: Double,
                         runner: String) -> MetricsRecord {
         let m = outcome.measurements
         let promptTokens = outcome.prompts.reduce(0) { $0 + $1.promptTokenCount }
@@ -183,11 +202,11 @@ extension Runner {
         record.kvSnapshot = m.kvSnapshot.rawValue
         record.batchSize = m.batchSize
         record.kvPeakResidentBytes = m.kvPeakResidentBytes
-        record.predictedSeconds = m.prediction?.seconds
-        record.predictedPrefillSeconds = m.prediction?.prefillSeconds
-        record.predictedDecodeSeconds = m.prediction?.decodeSeconds
-        record.predictedPeakMemoryBytes = m.prediction?.peakMemoryBytes
-        record.routeReason = m.routeReason
+        record.predictedSeconds = plan?.prediction?.seconds
+        record.predictedPrefillSeconds = plan?.prediction?.prefillSeconds
+        record.predictedDecodeSeconds = plan?.prediction?.decodeSeconds
+        record.predictedPeakMemoryBytes = plan?.prediction?.peakMemoryBytes
+        record.routeReason = plan?.reason
         if let s = m.speculation {
             record.speculationSource = m.speculationSource
             record.draftedTokens = s.draftedTokenCount

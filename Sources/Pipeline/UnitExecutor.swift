@@ -1,13 +1,17 @@
-// The narrow interface between the runner and the inference engine: run every prompt of one job
-// over one document. The runner owns leasing, reading and validating the document, heartbeats,
-// retries and recording; the executor owns tokenizing, the overflow policy (it knows the context
-// length), planning, prefill and decode.
+// The narrow interface between the runner and the inference engine: plan one unit (job ×
+// document), then run every prompt of it as planned. The runner owns leasing, reading and
+// validating the document, heartbeats, retries and recording; it asks the executor for the plan
+// (the executor knows the tokenizer, the context length and the model's shape) and hands that
+// value back to `execute`, so the decision is made once, before anything runs, and recorded
+// with the unit.
 //
 // Contract, for an implementation on the real model:
-// 1. Tokenize `work.documentText`; apply `work.spec.overflow` with `OverflowPolicy.apply(to:limit:documentPath:)`
-//    (`fail` throws `PipelineError.documentTooLong`; `truncate-middle` keeps head and tail), where
-//    the limit leaves room for the longest prompt and `spec.maxNewTokens`.
-// 2. Prefill the kept document tokens ONCE; then for each prompt, in order: append the prompt's
+// 1. `plan`: tokenize `work.documentText`; apply `work.spec.overflow` with
+//    `OverflowPolicy.apply(to:limit:documentPath:)` (`fail` throws `PipelineError.documentTooLong`;
+//    `truncate-middle` keeps head and tail), where the limit leaves room for the longest prompt
+//    and `spec.maxNewTokens`; choose the mix (`UnitPlanning`) and check it against the model.
+//    No side effects: `pipeline plan` calls it too.
+// 2. `execute`: prefill the kept document tokens ONCE; then for each prompt, in order: append the prompt's
 //    tokens after the document's KV, decode up to `spec.maxNewTokens`, then roll the KV back to the
 //    document's end. Report `perPromptPrefillSeconds`: what prefilling document + prompt afresh for
 //    every prompt would have cost (measured or estimated from the measured prefill rate), so the
@@ -21,7 +25,10 @@
 import Foundation
 
 public protocol UnitExecutor: Sendable {
-    func execute(_ work: UnitWork, events: @Sendable (UnitEvent) -> Void,
+    /// The decision for one unit, as a value: what will run and why (contract point 1).
+    func plan(_ work: UnitWork) throws -> PlannedUnit
+    /// Runs a unit as `plan` decided (contract points 2–5).
+    func execute(_ unit: PlannedUnit, events: @Sendable (UnitEvent) -> Void,
                  isCancelled: @Sendable () -> Bool) throws -> UnitOutcome
 }
 
@@ -29,8 +36,32 @@ public protocol UnitExecutor: Sendable {
 /// then the units' prompts are decoded in shared batches (one weight read per step for all).
 /// Returns one result per unit, in order; a unit's failure or cancellation does not stop the others.
 public protocol BatchUnitExecutor: UnitExecutor {
-    func execute(batch: [UnitWork], events: @Sendable (Int64, UnitEvent) -> Void,
+    func execute(batch: [PlannedUnit], events: @Sendable (Int64, UnitEvent) -> Void,
                  isCancelled: @Sendable (Int64) -> Bool) -> [Result<UnitOutcome, any Error>]
+}
+
+extension UnitExecutor {
+    /// Plans and runs one unit (tests and tools; the runner plans and executes as two steps).
+    public func execute(_ work: UnitWork, events: @Sendable (UnitEvent) -> Void,
+                        isCancelled: @Sendable () -> Bool) throws -> UnitOutcome {
+        try execute(plan(work), events: events, isCancelled: isCancelled)
+    }
+}
+
+extension BatchUnitExecutor {
+    /// Plans every unit, then runs those that planned together; a unit that cannot be planned
+    /// gets its planning error as its result.
+    public func execute(batch works: [UnitWork], events: @Sendable (Int64, UnitEvent) -> Void,
+                        isCancelled: @Sendable (Int64) -> Bool) -> [Result<UnitOutcome, any Error>] {
+        let planned = works.map { w in Result { try plan(w) } }
+        var ran = execute(batch: planned.compactMap { try? $0.get() }, events: events, isCancelled: isCancelled)[...]
+        return planned.map { p in
+            switch p {
+            case .success: ran.popFirst()!
+            case .failure(let error): .failure(error)
+            }
+        }
+    }
 }
 
 /// Everything one unit needs: the job's validated spec (prompts, generation settings, fidelity,

@@ -54,7 +54,7 @@ public struct UnitMeasurements: Sendable, Equatable {
     public var peakMemoryBytes: Int
     public var kvBytesInMemory: Int
     public var kvBytesOnDisk: Int
-    /// The strategy mix the engine chose (or the job pinned).
+    /// The strategy mix that ran (the plan's).
     public var strategyMix: StrategyMix
     /// Where the document's KV came from.
     public var kvSnapshot: KVSnapshotUse = .none
@@ -62,10 +62,6 @@ public struct UnitMeasurements: Sendable, Equatable {
     public var batchSize = 1
     /// Resident KV at its highest during the unit's batch.
     public var kvPeakResidentBytes = 0
-    /// The cost model's prediction made before running the unit.
-    public var prediction: CostPrediction?
-    /// Why this mix ran: the router's reason, "pinned by the job", and any fallback.
-    public var routeReason: String?
     /// Speculative decoding over the unit's prompts: the draft source and its figures (nil: none).
     public var speculationSource: String?
     public var speculation: SpeculationStatistics?

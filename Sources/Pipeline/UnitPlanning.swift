@@ -16,22 +16,50 @@ public struct UnitPlan: Sendable {
     public var prediction: CostPrediction?
     /// Why this mix: the router's reason, or "pinned by the job".
     public var reason: String
+    /// What the unit's decode speculates with (nil: plain decode steps).
+    public var speculation: SpeculationSettings?
 
-    public init(mix: StrategyMix, prediction: CostPrediction?, reason: String) {
+    public init(mix: StrategyMix, prediction: CostPrediction?, reason: String, speculation: SpeculationSettings? = nil) {
         self.mix = mix
         self.prediction = prediction
         self.reason = reason
+        self.speculation = speculation
     }
-}
 
-/// Without a router: `auto` runs dense attention over f16 KV, which meets every fidelity level.
-public struct ExactPlanning: UnitPlanning {
-    public init() {}
-    public func plan(_ work: UnitWork, workload: UnitWorkload, shape: ModelShape, cachedFormats: Set<String>) throws -> UnitPlan {
-        switch work.spec.strategy {
+    /// Without a router: the job's pinned mix, or for `auto` dense attention over f16 KV, which
+    /// meets every fidelity level.
+    public static func withoutRouter(_ spec: JobSpec) -> UnitPlan {
+        switch spec.strategy {
         case .auto: UnitPlan(mix: .exact, prediction: nil, reason: "no router: dense f16 meets every fidelity level")
         case let .pinned(mix): UnitPlan(mix: mix, prediction: nil, reason: "pinned by the job")
         }
+    }
+}
+
+/// A unit with its plan: what the runner hands to `UnitExecutor.execute`.
+public struct PlannedUnit: Sendable {
+    public let work: UnitWork
+    public let plan: UnitPlan
+    /// What the executor computed while planning (the unit's token ids), so `execute` does not
+    /// compute it again; nil from executors that keep nothing.
+    let tokens: TokenizedUnit?
+
+    public init(work: UnitWork, plan: UnitPlan) {
+        self.init(work: work, plan: plan, tokens: nil)
+    }
+
+    init(work: UnitWork, plan: UnitPlan, tokens: TokenizedUnit?) {
+        self.work = work
+        self.plan = plan
+        self.tokens = tokens
+    }
+}
+
+/// Without a router (`UnitPlan.withoutRouter`).
+public struct ExactPlanning: UnitPlanning {
+    public init() {}
+    public func plan(_ work: UnitWork, workload: UnitWorkload, shape: ModelShape, cachedFormats: Set<String>) throws -> UnitPlan {
+        .withoutRouter(work.spec)
     }
 }
 

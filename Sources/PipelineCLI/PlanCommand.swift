@@ -43,7 +43,7 @@ struct PlanCommand: AsyncParsableCommand {
             let store = try storeOptions.open(createIfMissing: false, readOnly: true)
             let record = try store.job(job)
             let spec = try JobSpec.stored(record.specJSON, jobID: record.id)
-            let router = try loadRouter(store, threads: threads)
+            let router = try JobRouter.load(from: store, threads: threads)
             let executor = ModelUnitExecutor(threads: 1, kvDirectory: kvDir ?? Defaults.kvDirectory)
             let modelPath = record.modelPath ?? modelOptions.modelPath
             var plans: [DocumentPlan] = []

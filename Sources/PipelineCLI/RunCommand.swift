@@ -1,10 +1,6 @@
 import ArgumentParser
 import Foundation
-import KVCache
-import Model
 import Pipeline
-import Planner
-import Store
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -65,19 +61,6 @@ struct RunCommand: AsyncParsableCommand {
         try await reportingErrors {
             let store = try storeOptions.open()
             let display = ProgressDisplay(terminal: isatty(STDERR_FILENO) != 0)
-            guard try store.leasableUnitCount() > 0 else {
-                display.log("nothing to run")
-                return
-            }
-            // The engine is built only when there is work, and before any unit is leased.
-            let router = try loadRouter(store, threads: threads)
-            if router.profile == nil { display.log("no machine profile: strategy auto runs dense f16 (run pipeline calibrate)") }
-            let storage = KVStorage(root: kvDir ?? Defaults.kvDirectory)
-            // Retention: what finished or killed runs left in the KV folder, before and after this run.
-            storage.cleanUp()
-            defer { storage.cleanUp() }
-            let executor = try makeDefaultExecutor(modelPath: modelOptions.modelPath, threads: threads, planning: router,
-                                                   kvDirectory: storage.root)
             var options = RunnerOptions(modelPath: modelOptions.modelPath)
             options.once = once
             options.maxSeconds = maxSeconds
@@ -87,45 +70,13 @@ struct RunCommand: AsyncParsableCommand {
             options.heartbeatSeconds = min(10, leaseSeconds / 4)
             options.maxAttempts = maxAttempts
             options.maxAbandonedLeases = maxAbandonedLeases
-            options.batchUnits = try chooseBatch(store, router: router, executor: executor, modelPath: modelOptions.modelPath, display: display)
             let stop = StopFlag()
             stop.raiseOnTerminationSignals()
-            let runner = Runner(store: store, executor: executor, options: options, stop: stop,
-                                observe: { display.handle($0) })
-            try runner.run()
-            // Learn from what this run measured: the next run's predictions use the refit profile.
-            if let refit = try refitProfile(store, threads: threads) {
-                display.log(String(format: "profile refit from %d units (prefill %d, decode %d%@)", refit.profile.refitUnits, refit.prefillUnits,
-                                   refit.decodeUnits, refit.decodeScale.map { String(format: ", decode scale %.3f", $0) } ?? ""))
-            }
+            let summary = try RunSession.run(store: store, options: options, batchUnits: Int(batchUnits).map { .fixed($0) } ?? .auto,
+                                             kvDirectory: kvDir ?? Defaults.kvDirectory, stop: stop, log: display.log,
+                                             observe: { display.handle($0) })
+            if summary == nil { display.log("nothing to run") }
         }
-    }
-}
-
-extension RunCommand {
-    /// `--batch-units`, or with auto the cost model's batch size for a typical unit: the mean
-    /// recorded document (4,096 tokens before any run), three 32-token prompts, 128 new tokens at
-    /// the recorded answer share, the mix auto routes it to at fidelity high, under the memory budget.
-    func chooseBatch(_ store: any Store, router: JobRouter, executor: ModelUnitExecutor, modelPath: String,
-                     display: ProgressDisplay) throws -> Int {
-        if let n = Int(batchUnits) { return n }
-        guard let profile = router.profile else { return 1 }
-        let shape: ModelShape
-        do { shape = try executor.shape(modelPath: modelPath) } catch {
-            display.log("batch of 1 unit: the cost model needs --model's shape, and it did not load (\(error))")
-            return 1
-        }
-        let recorded = try store.recordedUnits(limit: 50).map(\.metrics.keptTokenCount)
-        let workload = router.expected(UnitWorkload(documentTokens: recorded.isEmpty ? 4096 : recorded.reduce(0, +) / recorded.count,
-                                                    promptTokens: [32, 32, 32], maxNewTokens: 128))
-        let budgetMB = memoryBudgetMB ?? JobSpec.defaultMemoryBudgetMB
-        let route = router.route(workload, fidelity: .high, shape: shape, modelPath: modelPath, budgetMB: budgetMB)
-        let mix = route.chosenMix
-        let choice = BatchPlanner.choose(CostModel(profile: profile, shape: shape), workload: workload,
-                                         mix: JobRouter.description(of: mix, shape: shape).cost, budgetBytes: budgetMB << 20, maxBatch: 8)
-        display.log("batch of \(choice.batch) units (cost model, \(mix.costKey), \(workload.documentTokens)-token documents: "
-                    + choice.secondsPerUnit.enumerated().map { String(format: "B=%d %.1f s", $0.offset + 1, $0.element) }.joined(separator: ", ") + " per unit)")
-        return choice.batch
     }
 }
 

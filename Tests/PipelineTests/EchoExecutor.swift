@@ -42,8 +42,11 @@ final class EchoExecutor: UnitExecutor, @unchecked Sendable {
         "echo " + SHA256.hex(Array((document + "\u{0}" + prompt).utf8)).prefix(16)
     }
 
-    func execute(_ work: UnitWork, events: @Sendable (UnitEvent) -> Void,
+    func plan(_ work: UnitWork) throws -> PlannedUnit { PlannedUnit(work: work, plan: .withoutRouter(work.spec)) }
+
+    func execute(_ unit: PlannedUnit, events: @Sendable (UnitEvent) -> Void,
                  isCancelled: @Sendable () -> Bool) throws -> UnitOutcome {
+        let work = unit.work
         let call = lock.withLock {
             totalCalls += 1
             callsPerUnit[work.unitID, default: 0] += 1
@@ -72,8 +75,7 @@ final class EchoExecutor: UnitExecutor, @unchecked Sendable {
                                          prefillSeconds: Double(promptTokens) * 1e-5, decodeSeconds: Double(generated) * 1e-3,
                                          finishReason: generated == work.spec.maxNewTokens ? .length : .stop))
         }
-        let strategy: StrategyMix
-        if case .pinned(let mix) = work.spec.strategy { strategy = mix } else { strategy = .exact }
+        let strategy = unit.plan.mix
         // The baseline re-prefills document + prompt for every prompt.
         let perPrompt = prompts.reduce(0) { $0 + documentPrefillSeconds + $1.prefillSeconds }
         let measurements = UnitMeasurements(

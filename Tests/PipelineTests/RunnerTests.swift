@@ -225,7 +225,8 @@ import Planner
 
 /// TEST DOUBLE: an executor that breaks the contract by returning no outputs.
 struct SilentExecutor: UnitExecutor {
-    func execute(_ work: UnitWork, events: @Sendable (UnitEvent) -> Void, isCancelled: @Sendable () -> Bool) throws -> UnitOutcome {
+    func plan(_ work: UnitWork) throws -> PlannedUnit { PlannedUnit(work: work, plan: .withoutRouter(work.spec)) }
+    func execute(_ unit: PlannedUnit, events: @Sendable (UnitEvent) -> Void, isCancelled: @Sendable () -> Bool) throws -> UnitOutcome {
         UnitOutcome(prompts: [], measurements: UnitMeasurements(
             documentTokenCount: 1, keptTokenCount: 1, truncation: nil, documentPrefillSeconds: 0, perPromptPrefillSeconds: 0,
             peakMemoryBytes: 0, kvBytesInMemory: 0, kvBytesOnDisk: 0, strategyMix: .exact))
@@ -243,4 +244,68 @@ struct SilentExecutor: UnitExecutor {
         document: URL(fileURLWithPath: docs[0]).standardizedFileURL.path, detail: "returned 0 outputs for 2 prompts"))
     #expect(try store.units(jobID: jobID).first?.state == .failed)
     #expect(try store.results(jobID: jobID).isEmpty)
+}
+
+/// TEST DOUBLE: the echo executor, with a plan of its own per unit, recording the plans it is
+/// handed to execute.
+final class PlanningEchoExecutor: UnitExecutor, @unchecked Sendable {
+    let echo = EchoExecutor()
+    private let lock = NSLock()
+    private var planned: [Int64: String] = [:]
+    private var executed: [Int64: String] = [:]
+    var plansMade: [Int64: String] { lock.withLock { planned } }
+    var plansExecuted: [Int64: String] { lock.withLock { executed } }
+
+    func plan(_ work: UnitWork) throws -> PlannedUnit {
+        let reason = "test route for unit \(work.unitID)"
+        lock.withLock { planned[work.unitID] = reason }
+        return PlannedUnit(work: work, plan: UnitPlan(mix: StrategyMix(.dense, kv: .int8), prediction: nil, reason: reason))
+    }
+
+    func execute(_ unit: PlannedUnit, events: @Sendable (UnitEvent) -> Void, isCancelled: @Sendable () -> Bool) throws -> UnitOutcome {
+        lock.withLock { executed[unit.work.unitID] = unit.plan.reason }
+        return try echo.execute(unit, events: events, isCancelled: isCancelled)
+    }
+}
+
+/// The runner plans each unit once, hands that plan to the executor unchanged, and records the
+/// plan's route with the unit.
+@Test func theRunnerHandsThePlanToTheExecutorAndRecordsItsRoute() throws {
+    let w = Workspace()
+    w.documents(3)
+    let jobID = try #require(try w.submit(w.job("planned")).first)
+    let store = try w.store()
+    let executor = PlanningEchoExecutor()
+    let summary = try Runner(store: store, executor: executor, options: w.options()).run()
+    #expect(summary.unitsDone == 3)
+    #expect(executor.plansMade.count == 3 && executor.plansExecuted == executor.plansMade)
+    let units = try store.units(jobID: jobID)
+    #expect(units.count == 3)
+    for unit in units { #expect(unit.routeReason == "test route for unit \(unit.unitID)") }
+    #expect(try store.statistics(jobID: jobID).map(JobReport.init).first?.strategies == ["dense+int8": 3])
+}
+
+/// A unit whose planning fails (a document too long for the context under `overflow: fail`)
+/// is recorded as failed with that error, and is never executed.
+@Test func aUnitThatCannotBePlannedFailsWithoutRunning() throws {
+    let w = Workspace()
+    w.documents(2)
+    let jobID = try #require(try w.submit(w.job("unplannable")).first)
+    let store = try w.store()
+    let events = EventLog()
+    let summary = try Runner(store: store, executor: UnplannableExecutor(), options: w.options(), observe: events.record).run()
+    #expect(summary.unitsFailed == 2 && summary.unitsDone == 0)
+    #expect(events.failures.allSatisfy { if case .documentTooLong = $0.0 { true } else { false } })
+    #expect(try store.units(jobID: jobID).allSatisfy { $0.state == .failed })
+}
+
+/// TEST DOUBLE: planning always refuses the document; executing would be a test failure.
+struct UnplannableExecutor: UnitExecutor {
+    func plan(_ work: UnitWork) throws -> PlannedUnit {
+        throw PipelineError.documentTooLong(path: work.documentPath, tokenCount: 10, limit: 5)
+    }
+    func execute(_ unit: PlannedUnit, events: @Sendable (UnitEvent) -> Void, isCancelled: @Sendable () -> Bool) throws -> UnitOutcome {
+        Issue.record("unit \(unit.work.unitID) executed without a plan")
+        throw CancellationError()
+    }
 }

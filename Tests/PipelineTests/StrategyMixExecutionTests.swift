@@ -39,11 +39,12 @@ import TestSupport
         let spec = JobSpec(name: "mix", documents: [document], prompts: ["First?", "Second?"], maxNewTokens: 5, fidelity: .fast,
                            strategy: .pinned(mix))
         let executor = ModelUnitExecutor(threads: 2, kvDirectory: w.folder.file("kv"))
-        let first = try executor.execute(try Self.work(spec, document: document, modelPath: modelPath, unit: 1), events: { _ in }, isCancelled: { false })
+        let firstPlan = try executor.plan(try Self.work(spec, document: document, modelPath: modelPath, unit: 1))
+        let first = try executor.execute(firstPlan, events: { _ in }, isCancelled: { false })
         let second = try executor.execute(try Self.work(spec, document: document, modelPath: modelPath, unit: 2), events: { _ in }, isCancelled: { false })
         #expect(first.measurements.strategyMix == mix && second.measurements.strategyMix == mix)
         #expect(first.measurements.keptTokenCount > 700) // a sparse range beyond k and lsh's 256 keys
-        #expect(first.measurements.routeReason == "pinned by the job")
+        #expect(firstPlan.plan.reason == "pinned by the job")
         #expect(first.measurements.kvSnapshot == .saved)
         #expect(second.measurements.kvSnapshot == .loaded)
         #expect(first.prompts.map(\.text) == second.prompts.map(\.text))
@@ -79,13 +80,13 @@ import TestSupport
             let job = #"{"name": "mix", "documents": ["d"], "prompts": ["Q?"], "max_new_tokens": 2, "fidelity": "fast", "strategy": \#(object)}"#
             let spec = try JobSpec.parse(Data(job.utf8), file: "mix.json")
             guard case .pinned(let mix) = spec.strategy else { Issue.record("\(object) not pinned"); continue }
-            let outcome = try executor.execute(try Self.work(spec, document: document, modelPath: modelPath, unit: Int64(i + 1)),
-                                               events: { _ in }, isCancelled: { false })
+            let planned = try executor.plan(try Self.work(spec, document: document, modelPath: modelPath, unit: Int64(i + 1)))
+            let outcome = try executor.execute(planned, events: { _ in }, isCancelled: { false })
             // What ran: the mix, or dense where its sparse range never exceeds its budget (and says so).
             let visible = outcome.measurements.keptTokenCount + 60 + 2
             let ran = mix.attention.attendsDensely(upToVisibleTokens: visible) ? StrategyMix(.dense, kv: mix.kv) : mix
             #expect(outcome.measurements.strategyMix == ran, "\(object)")
-            #expect(ran == mix || outcome.measurements.routeReason?.contains("dense attention ran") == true, "\(object)")
+            #expect(ran == mix || planned.plan.reason.contains("dense attention ran"), "\(object)")
             #expect(outcome.prompts.count == 1 && outcome.prompts[0].generatedTokenCount > 0, "\(object)")
         }
     }
@@ -114,16 +115,18 @@ import TestSupport
         #expect(outcome.prompts[0].generatedTokenCount > 0)
     }
 
-    /// A short document under a sparse mix runs dense, and the unit's metrics say so.
+    /// A short document under a sparse mix runs dense, and the unit's plan (its recorded route) says so.
     @Test func aShortContextRunsDenseAndSaysSo() throws {
         let w = Workspace()
         let modelPath = Self.model(in: w)
         let document = w.documents(1, words: 20)[0]
         let spec = JobSpec(name: "short", documents: [document], prompts: ["Q?"], maxNewTokens: 3, fidelity: .fast,
                            strategy: .pinned(StrategyMix(.topk, kv: .int8)))
-        let outcome = try ModelUnitExecutor(threads: 1, kvDirectory: w.folder.file("kv"))
-            .execute(try Self.work(spec, document: document, modelPath: modelPath), events: { _ in }, isCancelled: { false })
+        let executor = ModelUnitExecutor(threads: 1, kvDirectory: w.folder.file("kv"))
+        let planned = try executor.plan(try Self.work(spec, document: document, modelPath: modelPath))
+        #expect(planned.plan.mix == StrategyMix(.dense, kv: .int8))
+        #expect(planned.plan.reason.contains("dense attention ran: the context"))
+        let outcome = try executor.execute(planned, events: { _ in }, isCancelled: { false })
         #expect(outcome.measurements.strategyMix == StrategyMix(.dense, kv: .int8))
-        #expect(outcome.measurements.routeReason?.contains("dense attention ran: the context") == true)
     }
 }

@@ -83,11 +83,13 @@ import TestSupport
         let work = UnitWork(jobID: "j", jobName: "structured", unitID: 1, attempt: 1, documentPath: document.path,
                             documentText: document.text, spec: spec, memoryBudgetMB: 1024,
                             modelPath: try Paths.requireFile(Paths.realModel), threads: 2)
-        let outcome = try ModelUnitExecutor(threads: 2, kvDirectory: w.folder.file("kv")).execute(work, events: { _ in }, isCancelled: { false })
+        let executor = ModelUnitExecutor(threads: 2, kvDirectory: w.folder.file("kv"))
+        let planned = try executor.plan(work)
+        let outcome = try executor.execute(planned, events: { _ in }, isCancelled: { false })
         // The mix ran, or — on an excerpt shorter than its sinks + window + budget — dense attention
         // over the mix's KV format, recorded as such (the short-context rule).
         let ranDense = outcome.measurements.strategyMix == StrategyMix(.dense, kv: mix.kv)
-            && outcome.measurements.routeReason?.contains("dense attention ran") == true
+            && planned.plan.reason.contains("dense attention ran")
         #expect(outcome.measurements.strategyMix == mix || ranDense)
         let (lines, stopped, cut) = try Self.check([outcome.prompts], spec: spec, indices: [0, 1])
         let report = try PythonScript.validateJSONOutputs(lines: lines)
