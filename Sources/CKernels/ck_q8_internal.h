@@ -46,5 +46,4 @@ void ck_gemm_q8_avx2(int type, const void *w, size_t row_bytes, int64_t nrows, i
 void ck_gemm_q8_avx512vnni(int type, const void *w, size_t row_bytes, int64_t nrows, int64_t k,
                            const ck_block_q8a *x, int64_t ldx, int64_t nt, float *y, int64_t ldy, void *scratch);
 /// 1 when the CPU has AVX512_VNNI (vpdpbusd on zmm).
-int ck_has_avx512vnni(void);
 #endif

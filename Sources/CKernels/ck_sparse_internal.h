@@ -19,6 +19,11 @@ CK_DECLARE_SPARSE_ISA(portable)
 CK_DECLARE_SPARSE_ISA(avx2)
 CK_DECLARE_SPARSE_ISA(avx512)
 
+void ck_lsh_count_portable(const uint8_t *tables, size_t table_stride, int n, int bits, int ntables, const uint16_t *qcodes,
+                           const uint16_t *ext, int ext_tokens, uint8_t *state);
+void ck_lsh_count_bmi2(const uint8_t *tables, size_t table_stride, int n, int bits, int ntables, const uint16_t *qcodes,
+                       const uint16_t *ext, int ext_tokens, uint8_t *state);
+
 /// Query codes of `nq` rows for one sketch block (ck_sparse.h): qc[r·hd + d] = round(clamp(q·step·inv, ±127))
 /// and bias[r] = row_bias[r] + Σ_d round(clamp(q·lo·inv, ±2^24)). Every path uses this one
 /// definition (elementwise products in one order and round-to-nearest-even), so all ISAs agree exactly.

@@ -1,5 +1,37 @@
-// Run-time selection of the instruction-set path for every public kernel.
-#include "ck_internal.h"
+// Run-time selection of the instruction-set path: one kernel table per level (ck_table.h), the
+// CPU's best chosen once, a lower one forced per thread by tests (ck_set_isa). The public entry
+// points of the dense kernels are here; those of the KV, sparse and q8 kernels beside their
+// portable code. All of them call through ck_kernels().
+#include "ck_table.h"
+
+enum { CK_TABLE_PORTABLE, CK_TABLE_AVX2, CK_TABLE_AVX512, CK_TABLE_AVX512_VNNI, CK_TABLE_COUNT };
+
+#define CK_DENSE_ENTRIES(s)                                                                                      \
+    .dequantize_row = ck_dequantize_row_##s, .matvec = ck_matvec_##s, .gemm = ck_gemm_##s,                       \
+    .rmsnorm = ck_rmsnorm_##s, .dot_f32 = ck_dot_f32_##s, .swiglu = ck_swiglu_##s, .add = ck_add_##s,            \
+    .sumexp = ck_sumexp_##s, .f16_to_f32 = ck_f16_to_f32_##s, .f32_to_f16 = ck_f32_to_f16_##s,                    \
+    .attn_decode_f16 = ck_attn_decode_f16_##s, .attn_tile_f16 = ck_attn_tile_f16_##s,                            \
+    .attn_decode_i8 = ck_attn_decode_i8_##s, .attn_decode_i4 = ck_attn_decode_i4_##s,                            \
+    .bucket_topk_i16 = ck_bucket_topk_i16_##s, .gather_dot_f16 = ck_gather_dot_f16_##s,                          \
+    .sparse_accumulate = ck_sparse_accumulate_##s, .simhash = ck_simhash_##s
+
+// What has fewer variants than levels: the f16 expansion of quantized pages (AVX-512 or
+// portable), the LSH counts (BMI2 from AVX2 on), the q8 kernels (AVX2 or portable; the GEMM
+// and the sketch scores use VNNI's vpdpbusd where the CPU has it).
+static const ck_kernel_table ck_tables[CK_TABLE_COUNT] = {
+    [CK_TABLE_PORTABLE] = {.name = "portable", CK_DENSE_ENTRIES(portable), .kv_dequantize_f16 = ck_kv_dequantize_f16_portable,
+                           .sketch_scores = ck_sketch_scores_portable, .lsh_count = ck_lsh_count_portable,
+                           .matvec_q8 = ck_matvec_q8_portable, .gemm_q8 = ck_gemm_q8_portable},
+    [CK_TABLE_AVX2] = {.name = "avx2", CK_DENSE_ENTRIES(avx2), .kv_dequantize_f16 = ck_kv_dequantize_f16_portable,
+                       .sketch_scores = ck_sketch_scores_avx2, .lsh_count = ck_lsh_count_bmi2,
+                       .matvec_q8 = ck_matvec_q8_avx2, .gemm_q8 = ck_gemm_q8_avx2},
+    [CK_TABLE_AVX512] = {.name = "avx512", CK_DENSE_ENTRIES(avx512), .kv_dequantize_f16 = ck_kv_dequantize_f16_avx512,
+                         .sketch_scores = ck_sketch_scores_avx2, .lsh_count = ck_lsh_count_bmi2,
+                         .matvec_q8 = ck_matvec_q8_avx2, .gemm_q8 = ck_gemm_q8_avx2},
+    [CK_TABLE_AVX512_VNNI] = {.name = "avx512-vnni", CK_DENSE_ENTRIES(avx512), .kv_dequantize_f16 = ck_kv_dequantize_f16_avx512,
+                              .sketch_scores = ck_sketch_scores_avx512, .lsh_count = ck_lsh_count_bmi2,
+                              .matvec_q8 = ck_matvec_q8_avx2, .gemm_q8 = ck_gemm_q8_avx512vnni},
+};
 
 static int ck_detect(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -14,16 +46,64 @@ static int ck_detect(void) {
     return CK_ISA_PORTABLE;
 }
 
-static int ck_level = -1;                 // the detected level, shared
-static _Thread_local int ck_forced = -1;  // a test's override, per thread
+static int ck_has_vnni(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vnni");
+#else
+    return 0;
+#endif
+}
+
+/// The table for `level` on this CPU (AVX-512 with VNNI's entries where it has VNNI).
+static const ck_kernel_table *ck_table_for(int level) {
+    switch (level) {
+    case CK_ISA_AVX512: return &ck_tables[ck_has_vnni() ? CK_TABLE_AVX512_VNNI : CK_TABLE_AVX512];
+    case CK_ISA_AVX2: return &ck_tables[CK_TABLE_AVX2];
+    default: return &ck_tables[CK_TABLE_PORTABLE];
+    }
+}
+
+static int ck_level = -1;                                   // the detected level, shared
+static const ck_kernel_table *ck_best;                      // its table
+static _Thread_local int ck_forced = -1;                    // a test's override, per thread
+static _Thread_local const ck_kernel_table *ck_forced_table;
 
 int ck_isa_supported(void) { return ck_detect(); }
 
 int ck_isa(void) {
     if (ck_forced >= 0) return ck_forced;
-    int l = __atomic_load_n(&ck_level, __ATOMIC_RELAXED);
-    if (l < 0) { l = ck_detect(); __atomic_store_n(&ck_level, l, __ATOMIC_RELAXED); }
+    int l = __atomic_load_n(&ck_level, __ATOMIC_ACQUIRE);
+    if (l < 0) {
+        l = ck_detect();
+        __atomic_store_n(&ck_best, ck_table_for(l), __ATOMIC_RELAXED);
+        __atomic_store_n(&ck_level, l, __ATOMIC_RELEASE);
+    }
     return l;
+}
+
+const ck_kernel_table *ck_kernels(void) {
+    if (ck_forced_table) return ck_forced_table;
+    const ck_kernel_table *t = __atomic_load_n(&ck_best, __ATOMIC_ACQUIRE);
+    if (__builtin_expect(t == 0, 0)) {
+        (void)ck_isa();
+        t = __atomic_load_n(&ck_best, __ATOMIC_ACQUIRE);
+    }
+    return t;
+}
+
+const char *ck_kernel_table_name(void) { return ck_kernels()->name; }
+
+int ck_kernel_table_missing_entries(void) {
+    int missing = 0;
+    for (int t = 0; t < CK_TABLE_COUNT; t++) {
+        const ck_kernel_table *table = &ck_tables[t];
+        void *entries[sizeof(ck_kernel_table) / sizeof(void *)];
+        _Static_assert(sizeof(ck_kernel_table) % sizeof(void *) == 0, "a table is a name and function pointers");
+        memcpy(entries, table, sizeof entries);
+        for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) missing += entries[i] == 0;
+    }
+    return missing;
 }
 
 int ck_set_isa(int level) {
@@ -31,6 +111,7 @@ int ck_set_isa(int level) {
     if (level > best) level = best;
     if (level < 0) level = 0;
     ck_forced = level;
+    ck_forced_table = ck_table_for(level);
     return level;
 }
 
@@ -80,42 +161,40 @@ int64_t ck_gemm_scratch_floats(int64_t k) { return (int64_t)CK_PANEL_ROWS * (k +
 // then room for a quantized page expanded to f16 (ck_attn_tile_kv, kv_pages.c).
 int64_t ck_attn_tile_scratch_floats(int hd) { return (int64_t)3 * CK_ATTN_MAX_KEYS * hd + 16 * CK_ATTN_MAX_KEYS + 64; }
 
-#define CK_PICK(name) (ck_isa() == CK_ISA_AVX512 ? name##_avx512 : ck_isa() == CK_ISA_AVX2 ? name##_avx2 : name##_portable)
-
-void ck_dequantize_row(int type, const void *src, float *dst, int64_t n) { CK_PICK(ck_dequantize_row)(type, src, dst, n); }
+void ck_dequantize_row(int type, const void *src, float *dst, int64_t n) { ck_kernels()->dequantize_row(type, src, dst, n); }
 
 void ck_matvec(int type, const void *w, size_t row_bytes, int64_t nrows, int64_t k, const float *x, int64_t ldx, int nb,
                float *y, int64_t ldy) {
-    CK_PICK(ck_matvec)(type, w, row_bytes, nrows, k, x, ldx, nb, y, ldy);
+    ck_kernels()->matvec(type, w, row_bytes, nrows, k, x, ldx, nb, y, ldy);
 }
 
 void ck_gemm(int type, const void *w, size_t row_bytes, int64_t nrows, int64_t k, const float *x, int64_t ldx, int64_t nt,
              float *y, int64_t ldy, float *scratch) {
-    CK_PICK(ck_gemm)(type, w, row_bytes, nrows, k, x, ldx, nt, y, ldy, scratch);
+    ck_kernels()->gemm(type, w, row_bytes, nrows, k, x, ldx, nt, y, ldy, scratch);
 }
 
-void ck_rmsnorm(const float *x, const float *w, float *out, int64_t n, float eps) { CK_PICK(ck_rmsnorm)(x, w, out, n, eps); }
-float ck_dot_f32(const float *a, const float *b, int64_t n) { return CK_PICK(ck_dot_f32)(a, b, n); }
-void ck_swiglu(float *a, const float *b, int64_t n) { CK_PICK(ck_swiglu)(a, b, n); }
+void ck_rmsnorm(const float *x, const float *w, float *out, int64_t n, float eps) { ck_kernels()->rmsnorm(x, w, out, n, eps); }
+float ck_dot_f32(const float *a, const float *b, int64_t n) { return ck_kernels()->dot_f32(a, b, n); }
+void ck_swiglu(float *a, const float *b, int64_t n) { ck_kernels()->swiglu(a, b, n); }
 double ck_logsumexp(const float *x, int64_t n) {
     float mx = -INFINITY;
     for (int64_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
     if (mx == -INFINITY) return -INFINITY;
-    return (double)mx + log(CK_PICK(ck_sumexp)(x, n, mx));
+    return (double)mx + log(ck_kernels()->sumexp(x, n, mx));
 }
-void ck_add(float *y, const float *x, int64_t n) { CK_PICK(ck_add)(y, x, n); }
-void ck_f16_to_f32(const uint16_t *src, float *dst, int64_t n) { CK_PICK(ck_f16_to_f32)(src, dst, n); }
-void ck_f32_to_f16(const float *src, uint16_t *dst, int64_t n) { CK_PICK(ck_f32_to_f16)(src, dst, n); }
+void ck_add(float *y, const float *x, int64_t n) { ck_kernels()->add(y, x, n); }
+void ck_f16_to_f32(const uint16_t *src, float *dst, int64_t n) { ck_kernels()->f16_to_f32(src, dst, n); }
+void ck_f32_to_f16(const float *src, uint16_t *dst, int64_t n) { ck_kernels()->f32_to_f16(src, dst, n); }
 
 void ck_attn_decode_f16(const float *q, int nq, int hd, const uint16_t *kt, int64_t kt_stride, const uint16_t *v,
                         int64_t v_stride, int n, float *m, float *l, float *acc) {
-    CK_PICK(ck_attn_decode_f16)(q, nq, hd, kt, kt_stride, v, v_stride, n, m, l, acc);
+    ck_kernels()->attn_decode_f16(q, nq, hd, kt, kt_stride, v, v_stride, n, m, l, acc);
 }
 
 void ck_attn_tile_f16(const float *q, int64_t ldq, int nq, const int32_t *qpos, int hd, const uint16_t *kt,
                       int64_t kt_stride, const uint16_t *v, int64_t v_stride, int n, int32_t kpos0, float *m, float *l,
                       float *acc, float *scratch) {
-    CK_PICK(ck_attn_tile_f16)(q, ldq, nq, qpos, hd, kt, kt_stride, v, v_stride, n, kpos0, m, l, acc, scratch);
+    ck_kernels()->attn_tile_f16(q, ldq, nq, qpos, hd, kt, kt_stride, v, v_stride, n, kpos0, m, l, acc, scratch);
 }
 
 void ck_attn_merge(float *m, float *l, float *acc, float m2, float l2, const float *acc2, int hd) {

@@ -9,7 +9,7 @@
 // channels. Scales and
 // minimums are stored as f16, and codes are computed against the f16-rounded parameters, so a
 // code's reconstruction is exactly what the kernels compute.
-#include "ck_kv_internal.h"
+#include "ck_table.h"
 
 size_t ck_kv_page_bytes(int kind, int hd) {
     if (hd <= 0 || hd > 256 || hd % 16 != 0) return 0;
@@ -164,24 +164,15 @@ void ck_attn_decode_i4_portable(const float *q, int nq, int hd, const void *page
 // ---- dispatch ----
 
 void ck_attn_decode_i8(const float *q, int nq, int hd, const void *page, int n, float *m, float *l, float *acc) {
-    switch (ck_isa()) {
-    case CK_ISA_AVX512: ck_attn_decode_i8_avx512(q, nq, hd, page, n, m, l, acc); break;
-    case CK_ISA_AVX2: ck_attn_decode_i8_avx2(q, nq, hd, page, n, m, l, acc); break;
-    default: ck_attn_decode_i8_portable(q, nq, hd, page, n, m, l, acc);
-    }
+    ck_kernels()->attn_decode_i8(q, nq, hd, page, n, m, l, acc);
 }
 
 void ck_attn_decode_i4(const float *q, int nq, int hd, const void *page, int n, float *m, float *l, float *acc) {
-    switch (ck_isa()) {
-    case CK_ISA_AVX512: ck_attn_decode_i4_avx512(q, nq, hd, page, n, m, l, acc); break;
-    case CK_ISA_AVX2: ck_attn_decode_i4_avx2(q, nq, hd, page, n, m, l, acc); break;
-    default: ck_attn_decode_i4_portable(q, nq, hd, page, n, m, l, acc);
-    }
+    ck_kernels()->attn_decode_i4(q, nq, hd, page, n, m, l, acc);
 }
 
 void ck_kv_dequantize_f16(int kind, const void *page, int hd, uint16_t *f16_page) {
-    if (ck_isa() == CK_ISA_AVX512) ck_kv_dequantize_f16_avx512(kind, page, hd, f16_page);
-    else ck_kv_dequantize_f16_portable(kind, page, hd, f16_page);
+    ck_kernels()->kv_dequantize_f16(kind, page, hd, f16_page);
 }
 
 /// Offset (floats) past what ck_attn_tile_f16 uses of its scratch: the expanded f16 page goes there.

@@ -2,7 +2,7 @@
 // selection and HiRE's compressed output matrix. The AVX2 kernels are in q8_avx2.c; at the
 // AVX-512 level a CPU with AVX512_VNNI runs the GEMM of q8_avx512.c (untested on the development
 // machine, which has no VNNI), and the AVX2 matvec.
-#include "ck_q8_internal.h"
+#include "ck_table.h"
 
 int ck_q8_supported(int type) {
     return type == CK_Q4_0 || type == CK_Q4_1 || type == CK_Q5_0 || type == CK_Q5_1 || type == CK_Q8_0;
@@ -60,25 +60,12 @@ int64_t ck_gemm_q8_scratch_bytes(int64_t k) { return 16 * k + 2 * 16 * 4 * (k / 
 
 void ck_matvec_q8(int type, const void *w, size_t row_bytes, int64_t nrows, int64_t k, const ck_block_q8a *x,
                   int64_t ldx, int nb, float *y, int64_t ldy) {
-    if (ck_isa() >= CK_ISA_AVX2) ck_matvec_q8_avx2(type, w, row_bytes, nrows, k, x, ldx, nb, y, ldy);
-    else ck_matvec_q8_portable(type, w, row_bytes, nrows, k, x, ldx, nb, y, ldy);
-}
-
-int ck_has_avx512vnni(void) {
-#if defined(__x86_64__)
-    static int has = -1;
-    if (has < 0) { __builtin_cpu_init(); has = __builtin_cpu_supports("avx512vnni") ? 1 : 0; }
-    return has;
-#else
-    return 0;
-#endif
+    ck_kernels()->matvec_q8(type, w, row_bytes, nrows, k, x, ldx, nb, y, ldy);
 }
 
 void ck_gemm_q8(int type, const void *w, size_t row_bytes, int64_t nrows, int64_t k, const ck_block_q8a *x,
                 int64_t ldx, int64_t nt, float *y, int64_t ldy, void *scratch) {
-    if (ck_isa() == CK_ISA_AVX512 && ck_has_avx512vnni()) ck_gemm_q8_avx512vnni(type, w, row_bytes, nrows, k, x, ldx, nt, y, ldy, scratch);
-    else if (ck_isa() >= CK_ISA_AVX2) ck_gemm_q8_avx2(type, w, row_bytes, nrows, k, x, ldx, nt, y, ldy, scratch);
-    else ck_gemm_q8_portable(type, w, row_bytes, nrows, k, x, ldx, nt, y, ldy, scratch);
+    ck_kernels()->gemm_q8(type, w, row_bytes, nrows, k, x, ldx, nt, y, ldy, scratch);
 }
 
 void ck_q8a_norms(const float *x, const ck_block_q8a *q, int64_t k, double *l2, double *l1, double *qerr, double *ql1) {

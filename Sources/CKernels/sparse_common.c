@@ -1,21 +1,7 @@
 // Sparse-attention kernels without per-ISA variants (index building, small selections, Elias–Fano
-// hash tables, MagicPIG's weight formula) and the run-time dispatch of those that have them.
-#include "ck_sparse_internal.h"
-
-#define CK_SPARSE_PICK(name) (ck_isa() == CK_ISA_AVX512 ? name##_avx512 : ck_isa() == CK_ISA_AVX2 ? name##_avx2 : name##_portable)
-
-/// The AVX-512 sketch kernel needs VNNI (vpdpbusd) besides the CKernels AVX-512 set; without it
-/// the AVX2 path serves.
-static int ck_sparse_has_vnni(void) {
-#if defined(__x86_64__)
-    static int known = -1;
-    int v = __atomic_load_n(&known, __ATOMIC_RELAXED);
-    if (v < 0) { __builtin_cpu_init(); v = __builtin_cpu_supports("avx512vnni") ? 1 : 0; __atomic_store_n(&known, v, __ATOMIC_RELAXED); }
-    return v;
-#else
-    return 0;
-#endif
-}
+// hash tables, MagicPIG's weight formula) and the public entry points of those that have them
+// (through the kernel table, ck_table.h).
+#include "ck_table.h"
 
 void ck_sketch_scores(const uint8_t *blocks, int nblocks, int hd, const float *q, int nq, const float *reference,
                       float inv_delta, int16_t *out) {
@@ -25,26 +11,21 @@ void ck_sketch_scores(const uint8_t *blocks, int nblocks, int hd, const float *q
         t = t > 16777216.0f ? 16777216.0f : t < -16777216.0f ? -16777216.0f : t;
         row_bias[r] = (int32_t)rintf(t);
     }
-    if (ck_isa() == CK_ISA_AVX512 && ck_sparse_has_vnni())
-        ck_sketch_scores_avx512(blocks, nblocks, hd, q, nq, row_bias, inv_delta, out);
-    else if (ck_isa() >= CK_ISA_AVX2)
-        ck_sketch_scores_avx2(blocks, nblocks, hd, q, nq, row_bias, inv_delta, out);
-    else
-        ck_sketch_scores_portable(blocks, nblocks, hd, q, nq, row_bias, inv_delta, out);
+    ck_kernels()->sketch_scores(blocks, nblocks, hd, q, nq, row_bias, inv_delta, out);
 }
 int ck_bucket_topk_i16(const int16_t *scores, int n, int buckets, int keep, int32_t *out) {
-    return CK_SPARSE_PICK(ck_bucket_topk_i16)(scores, n, buckets, keep, out);
+    return ck_kernels()->bucket_topk_i16(scores, n, buckets, keep, out);
 }
 void ck_gather_dot_f16(const float *q, int nq, int hd, const uint16_t *rows, int64_t row_stride, const int32_t *idx, int n,
                        float *out, int64_t out_stride) {
-    CK_SPARSE_PICK(ck_gather_dot_f16)(q, nq, hd, rows, row_stride, idx, n, out, out_stride);
+    ck_kernels()->gather_dot_f16(q, nq, hd, rows, row_stride, idx, n, out, out_stride);
 }
 void ck_sparse_accumulate(int kind, const float *scores, int64_t score_stride, int nq, int hd, const void *const *pages,
                           const uint8_t *slots, int n, float *m, float *l, float *acc) {
-    CK_SPARSE_PICK(ck_sparse_accumulate)(kind, scores, score_stride, nq, hd, pages, slots, n, m, l, acc);
+    ck_kernels()->sparse_accumulate(kind, scores, score_stride, nq, hd, pages, slots, n, m, l, acc);
 }
 void ck_simhash(const float *keys, int n, int hd, const float *mean, const float *proj, int bits, int tables, uint16_t *codes) {
-    CK_SPARSE_PICK(ck_simhash)(keys, n, hd, mean, proj, bits, tables, codes);
+    ck_kernels()->simhash(keys, n, hd, mean, proj, bits, tables, codes);
 }
 
 // ---- sketch ----
@@ -389,12 +370,12 @@ int ck_lsh_table_bucket(const void *table, int n, int bits, int code, int32_t *o
         }                                                                                                \
     }
 
-static void ck_lsh_count_portable(const uint8_t *tables, size_t table_stride, int n, int bits, int ntables, const uint16_t *qcodes,
+void ck_lsh_count_portable(const uint8_t *tables, size_t table_stride, int n, int bits, int ntables, const uint16_t *qcodes,
                                   const uint16_t *ext, int ext_tokens, uint8_t *state) {
     CK_LSH_COUNT_BODY(ck_select_portable)
 }
 
-CK_BMI2_TARGET static void ck_lsh_count_bmi2(const uint8_t *tables, size_t table_stride, int n, int bits, int ntables,
+CK_BMI2_TARGET void ck_lsh_count_bmi2(const uint8_t *tables, size_t table_stride, int n, int bits, int ntables,
                                              const uint16_t *qcodes, const uint16_t *ext, int ext_tokens, uint8_t *state) {
     CK_LSH_COUNT_BODY(ck_select_bmi2)
 }
@@ -402,9 +383,7 @@ CK_BMI2_TARGET static void ck_lsh_count_bmi2(const uint8_t *tables, size_t table
 
 void ck_lsh_count(const uint8_t *tables, size_t table_stride, int n, int bits, int ntables, const uint16_t *qcodes,
                   const uint16_t *ext, int ext_tokens, uint8_t *state) {
-    // Every non-portable level requires BMI2 (dispatch.c).
-    (ck_isa() >= CK_ISA_AVX2 ? ck_lsh_count_bmi2 : ck_lsh_count_portable)(tables, table_stride, n, bits, ntables, qcodes, ext,
-                                                                           ext_tokens, state);
+    ck_kernels()->lsh_count(tables, table_stride, n, bits, ntables, qcodes, ext, ext_tokens, state);
 }
 
 /// Rows of token t sampled (bit 1 of their state byte) as a mask; appended to out/rows when any.

@@ -19,6 +19,18 @@ import TestSupport
         return try body()
     }
 
+    /// One kernel table per level, each complete; forcing a level switches the calling thread's table.
+    @Test func everyLevelHasACompleteKernelTable() {
+        #expect(ck_kernel_table_missing_entries() == 0)
+        let names = ["portable", "avx2", "avx512"]
+        for level in Self.levels {
+            Self.withISA(level) {
+                let name = String(cString: ck_kernel_table_name())
+                #expect(name == names[Int(level)] || (level == 2 && name == "avx512-vnni"), "level \(level): \(name)")
+            }
+        }
+    }
+
     struct Fixture: Decodable { let row_length: Int; let rows: Int; let values: [String: [Double]] }
 
     @Test(arguments: levels)

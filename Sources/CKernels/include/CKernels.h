@@ -32,6 +32,11 @@ int ck_isa(void);
 /// stepping through the levels does not change the paths of work running on other threads;
 /// returns the level now in use there.
 int ck_set_isa(int level);
+/// The name of the kernel table in use on the calling thread: "portable", "avx2", "avx512" or
+/// "avx512-vnni" (AVX-512 with VNNI's int8 dot products).
+const char *ck_kernel_table_name(void);
+/// Entries left empty in any of the tables (0: every kernel has a path at every level).
+int ck_kernel_table_missing_entries(void);
 
 /// A spin-wait hint (x86 `pause`), for the thread pool's short waits.
 void ck_cpu_relax(void);
