@@ -70,6 +70,22 @@ static inline void ck_scale_min_k4(int j, const uint8_t *q, uint8_t *sc, uint8_t
     else { *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4); *mn = (q[j + 4] >> 4) | ((q[j] >> 6) << 4); }
 }
 
+/// The online-softmax step of one query row, shared by the portable attention paths (dense f16,
+/// quantized pages, sparse): scores s[0..<n] (-INFINITY = masked) become weights exp(s - m')
+/// in place, the row's running maximum m and sum l move to include them, and the factor by
+/// which the row's accumulator must be scaled is returned. Returns -1 and changes nothing when
+/// every score is masked. The vector paths keep their own, fused with their value loops.
+static inline float ck_online_softmax_row(float *s, int n, float *m, float *l) {
+    float mx = -INFINITY;
+    for (int j = 0; j < n; j++) mx = s[j] > mx ? s[j] : mx;
+    if (mx == -INFINITY) return -1;
+    float mnew = *m > mx ? *m : mx, scale = expf(*m - mnew), sum = 0;
+    for (int j = 0; j < n; j++) { s[j] = expf(s[j] - mnew); sum += s[j]; }
+    *l = *l * scale + sum;
+    *m = mnew;
+    return scale;
+}
+
 // ---- per-ISA entry points ----
 #define CK_DECLARE_ISA(suffix) \
     void ck_dequantize_row_##suffix(int type, const void *src, float *dst, int64_t n); \

@@ -133,23 +133,17 @@ static void decode_portable(int kind, const float *q, int nq, int hd, const void
     float s[CK_ATTN_MAX_KEYS];
     for (int i = 0; i < nq; i++) {
         const float *qi = q + (int64_t)i * hd;
-        float *ai = acc + (int64_t)i * hd, mx = -INFINITY;
+        float *ai = acc + (int64_t)i * hd;
         for (int j = 0; j < n; j++) {
             float dot = 0;
             for (int d = 0; d < hd; d++) dot += qi[d] * ck_kv_key_at(kind, p, hd, d, j);
             s[j] = dot;
-            mx = dot > mx ? dot : mx;
         }
-        if (n == 0) continue;
-        float mnew = m[i] > mx ? m[i] : mx, scale = expf(m[i] - mnew), sum = 0;
+        const float scale = ck_online_softmax_row(s, n, &m[i], &l[i]);
+        if (scale < 0) continue;
         for (int d = 0; d < hd; d++) ai[d] *= scale;
-        for (int j = 0; j < n; j++) {
-            float w = expf(s[j] - mnew);
-            sum += w;
-            for (int d = 0; d < hd; d++) ai[d] += w * ck_kv_value_at(kind, p, hd, j, d);
-        }
-        l[i] = l[i] * scale + sum;
-        m[i] = mnew;
+        for (int j = 0; j < n; j++)
+            for (int d = 0; d < hd; d++) ai[d] += s[j] * ck_kv_value_at(kind, p, hd, j, d);
     }
 }
 

@@ -149,19 +149,14 @@ void ck_f32_to_f16_portable(const float *src, uint16_t *dst, int64_t n) {
 /// Merges scores s[0..<n] of one query row (-INFINITY = masked) into its online-softmax state
 /// and accumulates the values of the keys it keeps.
 static void ck_online_update(float *s, int n, const uint16_t *v, int64_t v_stride, int hd, float *m, float *l, float *acc) {
-    float mx = -INFINITY;
-    for (int j = 0; j < n; j++) mx = s[j] > mx ? s[j] : mx;
-    if (mx == -INFINITY) return; // every key masked for this row
-    float mnew = *m > mx ? *m : mx, scale = expf(*m - mnew), sum = 0;
-    for (int j = 0; j < n; j++) { s[j] = expf(s[j] - mnew); sum += s[j]; }
+    const float scale = ck_online_softmax_row(s, n, m, l);
+    if (scale < 0) return; // every key masked for this row
     for (int d = 0; d < hd; d++) acc[d] *= scale;
     for (int j = 0; j < n; j++) {
         if (s[j] == 0) continue;
         const uint16_t *vj = v + j * v_stride;
         for (int d = 0; d < hd; d++) acc[d] += s[j] * ck_h2f(vj[d]);
     }
-    *l = *l * scale + sum;
-    *m = mnew;
 }
 
 /// Scores of one query row against the first n keys of a transposed page.
