@@ -17,6 +17,13 @@ public struct StepPlan: Sendable {
 /// with counters that cannot matter within one token's bytes folded together (a string's length
 /// far from its maxLength, an array's items beyond minItems when unbounded, an object's emitted
 /// properties beyond one): a state seen before costs a dictionary look-up.
+///
+/// Inside a string the mask splits in two. The tokens that stay inside depend only on the string
+/// lexer's state and the code points the string may still take: the trie keeps them per lexer
+/// state with the code points each adds (`TokenTrie.tokensInside`), shared by every grammar over
+/// the vocabulary, and a step takes those within its budget. The tokens that close the string are
+/// found by a walk that enters only trie nodes with a quote below them. A schema's first answer
+/// then costs no full trie walk.
 public final class TokenMasker: @unchecked Sendable {
     public let machine: GrammarMachine
     public let trie: TokenTrie
@@ -115,7 +122,13 @@ public final class TokenMasker: @unchecked Sendable {
 
     private func walk(node: Int, state: GrammarState, into out: inout [Int32]) {
         if let s = openString(state) {
-            walkString(node: node, sub: s.sub, count: s.count, maxLength: s.maxLength, base: state.stacks[0], into: &out)
+            if node == 0 {
+                let inside = trie.tokensInside(lexerState: s.sub), budget = s.maxLength - s.count
+                for i in inside.tokens.indices where inside.codePoints[i] <= budget { out.append(inside.tokens[i]) }
+                walkClosing(node: node, sub: s.sub, count: s.count, maxLength: s.maxLength, base: state.stacks[0], into: &out)
+            } else {
+                walkString(node: node, sub: s.sub, count: s.count, maxLength: s.maxLength, base: state.stacks[0], into: &out)
+            }
             return
         }
         for e in Int(trie.edgeStart[node])..<Int(trie.edgeStart[node + 1]) {
@@ -127,6 +140,7 @@ public final class TokenMasker: @unchecked Sendable {
         }
     }
 
+    /// Every token below `node` that keeps the open string valid, closing it or not.
     private func walkString(node: Int, sub: Int32, count: Int32, maxLength: Int32, base: [GrammarFrame], into out: inout [Int32]) {
         for e in Int(trie.edgeStart[node])..<Int(trie.edgeStart[node + 1]) {
             let target = Int(trie.edgeTarget[e])
@@ -137,12 +151,33 @@ public final class TokenMasker: @unchecked Sendable {
                 appendTokens(at: target, into: &out)
                 walkString(node: target, sub: s, count: c, maxLength: maxLength, base: base, into: &out)
             case .close:
-                var stack = base
-                machine.finish(&stack)
-                appendTokens(at: target, into: &out)
-                walk(node: target, state: GrammarState(stacks: [stack]), into: &out)
+                closeString(at: target, base: base, into: &out)
             }
         }
+    }
+
+    /// The tokens below `node` that close the open string and continue validly after it: only
+    /// edges on a quote, or towards one, are followed.
+    private func walkClosing(node: Int, sub: Int32, count: Int32, maxLength: Int32, base: [GrammarFrame], into out: inout [Int32]) {
+        for e in Int(trie.edgeStart[node])..<Int(trie.edgeStart[node + 1]) {
+            let byte = trie.edgeByte[e], target = Int(trie.edgeTarget[e])
+            guard byte == 0x22 || trie.quoteBelow[target] else { continue }
+            switch StringLexer.step(sub, count, maxLength: maxLength, byte) {
+            case .reject:
+                continue
+            case let .next(s, c):
+                walkClosing(node: target, sub: s, count: c, maxLength: maxLength, base: base, into: &out)
+            case .close:
+                closeString(at: target, base: base, into: &out)
+            }
+        }
+    }
+
+    private func closeString(at target: Int, base: [GrammarFrame], into out: inout [Int32]) {
+        var stack = base
+        machine.finish(&stack)
+        appendTokens(at: target, into: &out)
+        walk(node: target, state: GrammarState(stacks: [stack]), into: &out)
     }
 }
 
