@@ -15,11 +15,12 @@ enum StructuredOutputSchemas {
         try JobSpec.parse(try Data(contentsOf: URL(fileURLWithPath: jobPath)), file: jobPath)
     }
 
-    /// (file under data/docs, byte offset, byte count): eight short excerpts and two long ones.
+    /// (file under data/docs, byte offset, byte count): ten short excerpts and two long ones.
     static let excerpts: [(String, Int, Int)] = [
         ("licences/MPL-2.0.txt", 0, 600), ("licences/GPL-3.txt", 0, 600), ("licences/LGPL-2.1.txt", 0, 600),
         ("licences/GFDL-1.3.txt", 0, 600), ("manuals/zlib-FAQ.txt", 0, 600), ("manuals/libffi-README.md", 0, 600),
         ("manuals/systemd-README.txt", 0, 600), ("manuals/libjpeg-turbo-README.md", 0, 600),
+        ("licences/GPL-2.txt", 0, 600), ("manuals/zlib-FAQ.txt", 3000, 600),
         ("licences/Apache-2.0.txt", 0, 2500), ("manuals/valgrind-FAQ.txt", 0, 2500),
     ]
 }
