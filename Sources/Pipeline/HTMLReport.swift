@@ -74,7 +74,7 @@ public struct HTMLReport {
         html += "<h3>Seconds per unit: predicted by the cost model, measured</h3>\n"
         html += Self.key([("predicted", Self.predictedColour), ("measured", Self.measuredColour)])
         html += Self.barChart(labels: labels, series: [
-            units.map { $0.metrics.predictedSeconds ?? 0 }, units.map(\.metrics.wallSeconds),
+            units.map { $0.metrics.predictedSeconds ?? .nan }, units.map(\.metrics.wallSeconds),
         ], colours: [Self.predictedColour, Self.measuredColour], unit: "s", id: "seconds-\(r.id)")
         html += "<h3>Throughput per unit (tokens per second)</h3>\n"
         html += Self.key([("prefill ÷ 100", Self.prefillColour), ("decode", Self.decodeColour)])
@@ -121,6 +121,7 @@ public struct HTMLReport {
     }
 
     /// Grouped horizontal bars: one group per label, one bar per series, scaled to the largest value.
+    /// A value that is not a number (no prediction: no machine profile) gets no bar and a dash.
     static func barChart(labels: [String], series: [[Double]], colours: [String], unit: String, id: String) -> String {
         let barHeight = 12.0, gap = 8.0, labelWidth = 220.0, plotWidth = 520.0
         let group = Double(series.count) * barHeight + gap
@@ -131,11 +132,13 @@ public struct HTMLReport {
             let y0 = Double(i) * group
             svg += "<text x=\"\(Int(labelWidth - 6))\" y=\"\(Int(y0 + Double(series.count) * barHeight / 2 + 4))\" text-anchor=\"end\" font-size=\"11\">\(escape(label))</text>\n"
             for (s, values) in series.enumerated() {
-                let v = values[i].isFinite ? max(0, values[i]) : 0
+                let known = values[i].isFinite
+                let v = known ? max(0, values[i]) : 0
                 let w = max(v > 0 ? 1 : 0, v / top * plotWidth)
                 let y = y0 + Double(s) * barHeight
-                svg += "<rect class=\"bar\" x=\"\(Int(labelWidth))\" y=\"\(Int(y))\" width=\"\(String(format: "%.1f", w))\" height=\"\(Int(barHeight - 2))\" fill=\"\(colours[s])\"><title>\(escape(label)): \(String(format: "%.2f", v)) \(unit)</title></rect>\n"
-                svg += "<text x=\"\(Int(labelWidth + w + 4))\" y=\"\(Int(y + barHeight - 3))\" font-size=\"10\" fill=\"#656d76\">\(String(format: v >= 100 ? "%.0f" : "%.1f", v))</text>\n"
+                let text = known ? String(format: v >= 100 ? "%.0f" : "%.1f", v) : "—"
+                svg += "<rect class=\"bar\" x=\"\(Int(labelWidth))\" y=\"\(Int(y))\" width=\"\(String(format: "%.1f", w))\" height=\"\(Int(barHeight - 2))\" fill=\"\(colours[s])\"><title>\(escape(label)): \(known ? String(format: "%.2f", v) + " " + unit : "none")</title></rect>\n"
+                svg += "<text x=\"\(Int(labelWidth + w + 4))\" y=\"\(Int(y + barHeight - 3))\" font-size=\"10\" fill=\"#656d76\">\(text)</text>\n"
             }
         }
         svg += "<line x1=\"\(Int(labelWidth))\" y1=\"0\" x2=\"\(Int(labelWidth))\" y2=\"\(Int(height - 20))\" stroke=\"#d0d7de\"/>\n</svg>\n"
