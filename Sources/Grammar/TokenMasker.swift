@@ -125,7 +125,7 @@ public final class TokenMasker: @unchecked Sendable {
             if node == 0 {
                 let inside = trie.tokensInside(lexerState: s.sub), budget = s.maxLength - s.count
                 for i in inside.tokens.indices where inside.codePoints[i] <= budget { out.append(inside.tokens[i]) }
-                walkClosing(node: node, sub: s.sub, count: s.count, maxLength: s.maxLength, base: state.stacks[0], into: &out)
+                walkString(node: node, sub: s.sub, count: s.count, maxLength: s.maxLength, base: state.stacks[0], closingOnly: true, into: &out)
             } else {
                 walkString(node: node, sub: s.sub, count: s.count, maxLength: s.maxLength, base: state.stacks[0], into: &out)
             }
@@ -140,33 +140,20 @@ public final class TokenMasker: @unchecked Sendable {
         }
     }
 
-    /// Every token below `node` that keeps the open string valid, closing it or not.
-    private func walkString(node: Int, sub: Int32, count: Int32, maxLength: Int32, base: [GrammarFrame], into out: inout [Int32]) {
-        for e in Int(trie.edgeStart[node])..<Int(trie.edgeStart[node + 1]) {
-            let target = Int(trie.edgeTarget[e])
-            switch StringLexer.step(sub, count, maxLength: maxLength, trie.edgeByte[e]) {
-            case .reject:
-                continue
-            case let .next(s, c):
-                appendTokens(at: target, into: &out)
-                walkString(node: target, sub: s, count: c, maxLength: maxLength, base: base, into: &out)
-            case .close:
-                closeString(at: target, base: base, into: &out)
-            }
-        }
-    }
-
-    /// The tokens below `node` that close the open string and continue validly after it: only
-    /// edges on a quote, or towards one, are followed.
-    private func walkClosing(node: Int, sub: Int32, count: Int32, maxLength: Int32, base: [GrammarFrame], into out: inout [Int32]) {
+    /// The tokens below `node` that keep the open string valid: all of them, or with
+    /// `closingOnly` those that close it and continue validly after it (the ones inside come from
+    /// the trie's lists), following only edges on a quote or towards one.
+    private func walkString(node: Int, sub: Int32, count: Int32, maxLength: Int32, base: [GrammarFrame], closingOnly: Bool = false,
+                            into out: inout [Int32]) {
         for e in Int(trie.edgeStart[node])..<Int(trie.edgeStart[node + 1]) {
             let byte = trie.edgeByte[e], target = Int(trie.edgeTarget[e])
-            guard byte == 0x22 || trie.quoteBelow[target] else { continue }
+            if closingOnly && byte != 0x22 && !trie.quoteBelow[target] { continue }
             switch StringLexer.step(sub, count, maxLength: maxLength, byte) {
             case .reject:
                 continue
             case let .next(s, c):
-                walkClosing(node: target, sub: s, count: c, maxLength: maxLength, base: base, into: &out)
+                if !closingOnly { appendTokens(at: target, into: &out) }
+                walkString(node: target, sub: s, count: c, maxLength: maxLength, base: base, closingOnly: closingOnly, into: &out)
             case .close:
                 closeString(at: target, base: base, into: &out)
             }
