@@ -48,6 +48,7 @@ static inline float ck_kv_value_at(int kind, const uint8_t *p, int hd, int j, in
     void ck_attn_decode_i4_##suffix(const float *q, int nq, int hd, const void *page, int n, float *m, float *l, float *acc);
 
 void ck_kv_dequantize_f16_portable(int kind, const void *page, int hd, uint16_t *f16_page);
+void ck_kv_dequantize_f16_avx2(int kind, const void *page, int hd, uint16_t *f16_page);
 void ck_kv_dequantize_f16_avx512(int kind, const void *page, int hd, uint16_t *f16_page);
 
 CK_DECLARE_KV_ISA(portable)

@@ -22,7 +22,7 @@ static const ck_kernel_table ck_tables[CK_TABLE_COUNT] = {
     [CK_TABLE_PORTABLE] = {.name = "portable", CK_DENSE_ENTRIES(portable), .kv_dequantize_f16 = ck_kv_dequantize_f16_portable,
                            .sketch_scores = ck_sketch_scores_portable, .lsh_count = ck_lsh_count_portable,
                            .matvec_q8 = ck_matvec_q8_portable, .gemm_q8 = ck_gemm_q8_portable},
-    [CK_TABLE_AVX2] = {.name = "avx2", CK_DENSE_ENTRIES(avx2), .kv_dequantize_f16 = ck_kv_dequantize_f16_portable,
+    [CK_TABLE_AVX2] = {.name = "avx2", CK_DENSE_ENTRIES(avx2), .kv_dequantize_f16 = ck_kv_dequantize_f16_avx2,
                        .sketch_scores = ck_sketch_scores_avx2, .lsh_count = ck_lsh_count_bmi2,
                        .matvec_q8 = ck_matvec_q8_avx2, .gemm_q8 = ck_gemm_q8_avx2},
     [CK_TABLE_AVX512] = {.name = "avx512", CK_DENSE_ENTRIES(avx512), .kv_dequantize_f16 = ck_kv_dequantize_f16_avx512,
