@@ -20,6 +20,12 @@ public struct NeedleCase: Codable, Sendable, Equatable {
     public var name: String
     public var prompt: String
     public var answer: String
+
+    public init(name: String, prompt: String, answer: String) {
+        self.name = name
+        self.prompt = prompt
+        self.answer = answer
+    }
 }
 
 /// What `FidelityCalibration.measure` reports as it goes.
@@ -52,6 +58,8 @@ public struct FidelityCalibration {
     public let needleTokens: Int
     public let isEnd: (Int32) -> Bool
     public let decode: ([Int32]) -> String
+    /// Where mixes share prefilled prefixes (nil: every mix prefills its own).
+    public var prefixes: PrefixSnapshots?
 
     public static let answerPrefixTokens = 32
 
@@ -80,6 +88,7 @@ public struct FidelityCalibration {
     public func measure(_ mix: StrategyMix, modelName: String, progress: (FidelityProgress) -> Void = { _ in })
         throws -> (row: CalibrationRecord, total: FidelityComparison, needles: NeedleTally, harness: FidelityHarness) {
         let harness = FidelityHarness(model: model, pool: pool, strategy: mix.makeAttention(), format: mix.kv, activations: mix.activations)
+        harness.prefixes = prefixes
         var total = FidelityComparison(), index: IndexSize?
         for (i, (name, tokens)) in documents.enumerated() {
             if cache.logits[i] == nil { cache.logits[i] = try harness.referenceLogits(tokens: tokens, steps: steps) }

@@ -16,12 +16,16 @@ import Tensor
 /// so every step is a decode step through the strategy; at each step the two next-token
 /// distributions are compared (KL(reference ‖ candidate), top-1 agreement) and both score the
 /// true next token (perplexity over the continuation). Needles: both paths answer a prompt
-/// greedily; a case counts when the answer contains the code.
+/// greedily; a case counts when the answer contains the code. A needle prompt is prefilled as
+/// the executor prefills a document and its question: all but its last token first, then the
+/// last one, whose logits start the answer.
 public final class FidelityHarness {
     public let model: LlamaModel
     public let format: KVFormat
     let reference: ForwardContext
     let candidate: ForwardContext
+    /// Where prefilled prefixes are shared with other harnesses (nil: each path prefills its own).
+    public var prefixes: PrefixSnapshots?
 
     /// `activations`: the candidate's matmul activation format, prefill and decode (the reference is f32).
     public init(model: LlamaModel, pool: ThreadPool, strategy: AttentionStrategy, format: KVFormat,
@@ -45,10 +49,8 @@ public final class FidelityHarness {
                                     onStep: (FidelityComparison) -> Void = { _ in }) throws(ModelError) -> FidelityComparison {
         precondition(steps >= 1 && tokens.count > steps + 1)
         let prefix = Array(tokens[0..<(tokens.count - steps - 1)])
-        let cand = try model.makeSequence(format: format)
-        let ref = cached == nil ? try model.makeSequence(format: .f16) : nil
-        if let ref { try reference.prefill(ref, tokens: prefix, logits: false) }
-        try candidate.prefill(cand, tokens: prefix, logits: false)
+        let cand = try prefilled(candidate, format: format, tokens: prefix)
+        let ref = cached == nil ? try prefilled(reference, format: .f16, tokens: prefix) : nil
         var comparison = FidelityComparison()
         comparison.contextTokens = prefix.count
         comparison.documents = 1
@@ -72,8 +74,7 @@ public final class FidelityHarness {
     public func referenceLogits(tokens: [Int32], steps: Int) throws(ModelError) -> [[Float]] {
         precondition(steps >= 1 && tokens.count > steps + 1)
         let prefix = Array(tokens[0..<(tokens.count - steps - 1)])
-        let ref = try model.makeSequence(format: .f16)
-        try reference.prefill(ref, tokens: prefix, logits: false)
+        let ref = try prefilled(reference, format: .f16, tokens: prefix)
         var rows: [[Float]] = []
         for j in 0..<steps { rows.append(Array(try reference.forward([ForwardRequest(ref, tokens: [tokens[prefix.count + j]])])[0].last)) }
         return rows
@@ -85,16 +86,69 @@ public final class FidelityHarness {
                        reference known: [Int32]? = nil) throws(ModelError) -> (reference: [Int32], candidate: [Int32]) {
         let r: [Int32]
         if let known { r = known } else { r = try referenceAnswer(prompt: prompt, maxTokens: maxTokens, isEnd: isEnd) }
-        let c = try candidate.generate(model.makeSequence(format: format), prompt: prompt, maxNewTokens: maxTokens,
-                                       sampler: SamplerParameters(temperature: 0), isEnd: isEnd)
-        return (r, c.tokens)
+        return (r, try greedyAnswer(candidate, format: format, prompt: prompt, maxTokens: maxTokens, isEnd: isEnd))
     }
 
     /// The dense path's greedy answer to `prompt`.
     public func referenceAnswer(prompt: [Int32], maxTokens: Int, isEnd: (Int32) -> Bool) throws(ModelError) -> [Int32] {
-        try reference.generate(model.makeSequence(format: .f16), prompt: prompt, maxNewTokens: maxTokens,
-                               sampler: SamplerParameters(temperature: 0), isEnd: isEnd).tokens
+        try greedyAnswer(reference, format: .f16, prompt: prompt, maxTokens: maxTokens, isEnd: isEnd)
     }
+
+    func greedyAnswer(_ context: ForwardContext, format: KVFormat, prompt: [Int32], maxTokens: Int,
+                      isEnd: (Int32) -> Bool) throws(ModelError) -> [Int32] {
+        guard let last = prompt.last else { throw .emptyPrompt }
+        let sequence = prompt.count > 1 ? try prefilled(context, format: format, tokens: Array(prompt.dropLast()))
+                                        : try model.makeSequence(format: format)
+        return try context.generate(sequence, prompt: [last], maxNewTokens: maxTokens,
+                                    sampler: SamplerParameters(temperature: 0), isEnd: isEnd).tokens
+    }
+
+    /// A sequence holding `tokens` prefilled by `context` into a `format` cache: loaded from
+    /// `prefixes` when another harness prefilled it alike, else prefilled (and shared).
+    func prefilled(_ context: ForwardContext, format: KVFormat, tokens: [Int32]) throws(ModelError) -> SequenceState {
+        let prefill = { (sequence: SequenceState) throws(ModelError) in _ = try context.prefill(sequence, tokens: tokens, logits: false) }
+        guard let prefixes else {
+            let sequence = try model.makeSequence(format: format)
+            try prefill(sequence)
+            return sequence
+        }
+        return try prefixes.sequence(model: model, format: format, activations: context.activations, tokens: tokens, prefill: prefill)
+    }
+}
+
+/// Prefilled prefixes shared by every mix that prefills alike. Prefill is dense for every
+/// strategy, so it depends only on the KV format and the activation format: measuring the twelve
+/// mixes costs one prefill per KV format, not one per mix. Each prefix is saved once as a KV
+/// snapshot (`PagedKVCache+Snapshot.swift`) in a scratch folder and loaded bit-identical by the
+/// other mixes, as the executor loads a document's snapshot for every prompt on it.
+public final class PrefixSnapshots {
+    public let directory: String
+    /// Prefixes prefilled and prefixes loaded (what sharing saved).
+    public private(set) var prefilled = 0, loaded = 0
+
+    public init(directory: String) { self.directory = directory }
+
+    func sequence(model: LlamaModel, format: KVFormat, activations: ActivationFormat, tokens: [Int32],
+                  prefill: (SequenceState) throws(ModelError) -> Void) throws(ModelError) -> SequenceState {
+        let store = KVSnapshotStore(directory: "\(directory)/\(activations.rawValue)")
+        let key = KVSnapshotKey(modelDigest: model.contentDigest, format: format, geometry: model.kvGeometry, tokens: tokens)
+        do {
+            if let cache = try store.load(key) {
+                loaded += 1
+                return SequenceState(cache: cache, tokens: tokens)
+            }
+        } catch { throw .kvCache(error) }
+        let sequence = try model.makeSequence(format: format)
+        try prefill(sequence)
+        prefilled += 1
+        if let cache = sequence.cache as? PagedKVCache {
+            do { try store.save(cache, key: key) } catch { throw .kvCache(error) }
+        }
+        return sequence
+    }
+
+    /// Removes the scratch folder.
+    public func remove() { try? FileManager.default.removeItem(atPath: directory) }
 }
 
 /// Per-step comparison of two next-token distributions, summed over steps.

@@ -132,8 +132,13 @@ struct CalibrateCommand: AsyncParsableCommand {
             return (path, Array(ids.prefix(limit)))
         }
         let needles = try loadNeedleCases(fidelityNeedles, tokenizer: tokenizer)
-        let calibration = FidelityCalibration(model: model, pool: pool, documents: documents, needles: needles, steps: fidelitySteps,
+        var calibration = FidelityCalibration(model: model, pool: pool, documents: documents, needles: needles, steps: fidelitySteps,
                                               isEnd: tokenizer.isEndOfGeneration, decode: { tokenizer.decode($0, skipSpecial: true) })
+        // Mixes of one KV format prefill alike: each prefix is prefilled once and loaded by the others.
+        let prefixes = PrefixSnapshots(directory: "\(kvDir)/calibration-prefixes-\(ProcessInfo.processInfo.processIdentifier)")
+        defer { prefixes.remove() }
+        calibration.prefixes = prefixes
+        let measuringStarted = Date()
         var rows: [CalibrationRecord] = []
         for mix in JobRouter.mixes where !mix.isExact {
             let started = Date()
@@ -150,6 +155,8 @@ struct CalibrateCommand: AsyncParsableCommand {
                        mix.label as NSString, r.meanKL, (r.probableTop1Agreement ?? 0) * 100, r.needlesKept ?? 0, r.needlesReferencePassed ?? 0,
                        r.answersChanged ?? 0, r.answersCompared ?? 0, Date().timeIntervalSince(started)))
         }
+        say(String(format: "fidelity: %d rows in %.0f s; %d prefixes prefilled, %d loaded from their snapshots",
+                   rows.count, Date().timeIntervalSince(measuringStarted), prefixes.prefilled, prefixes.loaded))
         if let export {
             let with = "pipeline calibrate --fidelity measure: \(fidelityDocs.joined(separator: ", ")) over their last \(fidelitySteps) "
                 + "tokens; needles \(fidelityNeedles.joined(separator: ", ")); \(FidelityCalibration.answerPrefixTokens)-token answers"

@@ -30,6 +30,29 @@ import Tokenizer
         }
     }
 
+    /// `calibrate` shares each prefill between the mixes of one KV format through snapshots: the
+    /// figures are those of mixes that each prefill their own, and the second mix prefills nothing.
+    @Test func sharedPrefixesChangeNoFigure() throws {
+        let (context, ids) = try Self.setUp()
+        let model = context.model, dir = TemporaryDirectory("prefixes")
+        let needle = NeedleCase(name: "head", prompt: "", answer: "Mozilla")
+        func calibration() -> FidelityCalibration {
+            FidelityCalibration(model: model, pool: context.pool, documents: [("MPL", ids)], needles: [(needle, Array(ids.prefix(160)))],
+                                steps: 6, needleTokens: 6, isEnd: { _ in false }, decode: { $0.map(String.init).joined(separator: " ") })
+        }
+        var shared = calibration()
+        let prefixes = PrefixSnapshots(directory: dir.path)
+        shared.prefixes = prefixes
+        let alone = calibration()
+        for (i, mix) in [StrategyMix(.dense, kv: .int8), StrategyMix(.topk, kv: .int8)].enumerated() {
+            let a = try shared.measure(mix, modelName: "m"), b = try alone.measure(mix, modelName: "m")
+            #expect(a.total == b.total && a.needles == b.needles, "\(mix.label)")
+            // The first mix prefills the reference's and its own prefixes (document, needle); the
+            // second, of the same format, loads its two.
+            #expect((prefixes.prefilled, prefixes.loaded) == (i == 0 ? (4, 0) : (4, 2)))
+        }
+    }
+
     @Test(arguments: KVFormat.allCases)
     func snapshotAndSpilledCacheGiveIdenticalLogits(_ format: KVFormat) throws {
         let (context, ids) = try Self.setUp()
