@@ -56,14 +56,15 @@ public struct HTMLReport {
 
     func section(_ job: Job) -> String {
         let r = job.report, units = job.units
-        let wall = units.reduce(0) { $0 + $1.metrics.wallSeconds }
-        let perHour = wall > 0 ? Double(units.count) / wall * 3600 : 0
+        // Units leased together overlap in wall time: the job's time is the union of their spans.
+        let busy = UnitMetrics.busySeconds(units)
+        let perHour = busy > 0 ? Double(units.count) / busy * 3600 : 0
         var html = """
         <h2>\(Self.escape(r.name)) <span class="muted">(\(r.id))</span></h2>
         <table>
         <tr><th class="l">fidelity</th><td class="l">\(Self.escape(job.fidelity))</td><th class="l">strategy</th><td class="l">\(Self.escape(r.requestedStrategy))</td></tr>
         <tr><th class="l">units</th><td>\(r.units) (\(r.done) done, \(r.failed) failed, \(r.pending + r.running) to go)</td>
-        <th class="l">documents per hour</th><td>\(String(format: "%.1f", perHour)) <span class="muted">(\(units.count) units, \(String(format: "%.1f", wall)) s of unit wall time)</span></td></tr>
+        <th class="l">documents per hour</th><td>\(String(format: "%.1f", perHour)) <span class="muted">(\(units.count) units in \(String(format: "%.1f", busy)) s of running)</span></td></tr>
         <tr><th class="l">tokens</th><td>\(r.tokensIn) in, \(r.tokensOut) out</td>
         <th class="l">throughput</th><td>prefill \(String(format: "%.0f", r.prefillTokensPerSecond)) tok/s, decode \(String(format: "%.1f", r.decodeTokensPerSecond)) tok/s</td></tr>
         </table>
@@ -71,10 +72,10 @@ public struct HTMLReport {
         """
         guard !units.isEmpty else { return html + "<p class=\"muted\">No unit is done yet.</p>\n" }
         let labels = units.map { ($0.documentPath as NSString).lastPathComponent }
-        html += "<h3>Seconds per unit: predicted by the cost model, measured</h3>\n"
+        html += "<h3>Seconds per unit: predicted by the cost model, measured (prefill + decode, batch steps shared)</h3>\n"
         html += Self.key([("predicted", Self.predictedColour), ("measured", Self.measuredColour)])
         html += Self.barChart(labels: labels, series: [
-            units.map { $0.metrics.predictedSeconds ?? .nan }, units.map(\.metrics.wallSeconds),
+            units.map { $0.metrics.predictedSeconds ?? .nan }, units.map(\.metrics.engineSeconds),
         ], colours: [Self.predictedColour, Self.measuredColour], unit: "s", id: "seconds-\(r.id)")
         html += "<h3>Throughput per unit (tokens per second)</h3>\n"
         html += Self.key([("prefill ÷ 100", Self.prefillColour), ("decode", Self.decodeColour)])
@@ -86,13 +87,14 @@ public struct HTMLReport {
         html += Self.barChart(labels: labels, series: [
             units.map { Double($0.metrics.kvBytesInMemory) / 1_048_576 }, units.map { Double($0.metrics.kvBytesOnDisk) / 1_048_576 },
         ], colours: [Self.ramColour, Self.diskColour], unit: "MiB", id: "kv-\(r.id)")
-        html += "<table><tr><th class=\"l\">document</th><th class=\"l\">mix</th><th>predicted s</th><th>measured s</th>"
+        html += "<table><tr><th class=\"l\">document</th><th class=\"l\">mix</th><th>predicted s</th><th>measured s</th><th>wall s</th><th>batch</th>"
             + "<th>prefill tok/s</th><th>decode tok/s</th><th>KV RAM MiB</th><th>KV disk MiB</th><th class=\"l\">fidelity of the mix</th>"
             + "<th class=\"l\">why</th></tr>\n"
         for (label, unit) in zip(labels, units) {
             let m = unit.metrics
             html += "<tr><td class=\"l\">\(Self.escape(label))</td><td class=\"l\">\(Self.escape(m.strategyMix))</td>"
-                + "<td>\(m.predictedSeconds.map { String(format: "%.1f", $0) } ?? "—")</td><td>\(String(format: "%.1f", m.wallSeconds))</td>"
+                + "<td>\(m.predictedSeconds.map { String(format: "%.1f", $0) } ?? "—")</td><td>\(String(format: "%.1f", m.engineSeconds))</td>"
+                + "<td>\(String(format: "%.1f", m.wallSeconds))</td><td>\(m.batchSize ?? 1)</td>"
                 + "<td>\(String(format: "%.0f", m.prefillTokensPerSecond))</td><td>\(String(format: "%.1f", m.decodeTokensPerSecond))</td>"
                 + "<td>\(String(format: "%.1f", Double(m.kvBytesInMemory) / 1_048_576))</td>"
                 + "<td>\(String(format: "%.1f", Double(m.kvBytesOnDisk) / 1_048_576))</td>"

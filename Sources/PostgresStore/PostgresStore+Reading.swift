@@ -94,10 +94,12 @@ extension PostgresStore {
     public func metrics(jobID: String) throws -> [UnitMetrics] {
         try single("read metrics of job \(jobID)") { s in
             try s.query("""
-                SELECT m.*, d.path AS document_path FROM metrics m
+                SELECT m.*, d.path AS document_path, u.finished_at AS unit_finished_at FROM metrics m
                 JOIN unit u ON u.id = m.unit_id JOIN document d ON d.id = u.document_id
                 WHERE u.job_id = \(jobID) ORDER BY u.id
-                """).map { r in UnitMetrics(documentPath: try r.get("document_path"), metrics: try MetricsRecord(r)) }
+                """).map { r in
+                    UnitMetrics(documentPath: try r.get("document_path"), metrics: try MetricsRecord(r), finishedAt: try r.get("unit_finished_at"))
+                }
         }
     }
 

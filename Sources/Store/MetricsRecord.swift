@@ -28,7 +28,8 @@ public struct MetricsRecord: Codable, Hashable, Sendable {
     public var strategyMix: String
     public var kvBytesInMemory: Int
     public var kvBytesOnDisk: Int
-    /// From lease to completion, including reading the document.
+    /// From lease to completion, including reading the document. Units decoded in one batch
+    /// share their wall time: each one's is the batch's.
     public var wallSeconds: Double
     /// The runner that did the work.
     public var runner: String
@@ -99,4 +100,11 @@ public struct MetricsRecord: Codable, Hashable, Sendable {
         self.wallSeconds = wallSeconds
         self.runner = runner
     }
+}
+
+extension MetricsRecord {
+    /// The unit's own engine seconds: its prefill (the document's, or loading its snapshot, and its
+    /// prompts') and its decode, with steps shared by a batch counted in equal shares. What the
+    /// cost model predicts for the unit, and comparable across batched and lone units.
+    public var engineSeconds: Double { prefillSeconds + decodeSeconds }
 }

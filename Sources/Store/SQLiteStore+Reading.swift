@@ -111,11 +111,11 @@ extension SQLiteStore {
     public func metrics(jobID: String) throws -> [UnitMetrics] {
         try read("read metrics of job \(jobID)") { db in
             try Row.fetchAll(db, sql: """
-                SELECT m.*, d.path AS document_path FROM metrics m
+                SELECT m.*, d.path AS document_path, u.finished_at AS unit_finished_at FROM metrics m
                 JOIN unit u ON u.id = m.unit_id JOIN document d ON d.id = u.document_id
                 WHERE u.job_id = ? ORDER BY u.id
                 """, arguments: [jobID]).map { row in
-                UnitMetrics(documentPath: row["document_path"], metrics: try MetricsRecord(row: row))
+                UnitMetrics(documentPath: row["document_path"], metrics: try MetricsRecord(row: row), finishedAt: row["unit_finished_at"])
             }
         }
     }

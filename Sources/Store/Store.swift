@@ -95,10 +95,28 @@ public protocol Store: Sendable {
 public struct UnitMetrics: Sendable, Hashable {
     public var documentPath: String
     public var metrics: MetricsRecord
+    /// When the unit was recorded done (its wall time ends there).
+    public var finishedAt: Date?
 
-    public init(documentPath: String, metrics: MetricsRecord) {
+    public init(documentPath: String, metrics: MetricsRecord, finishedAt: Date? = nil) {
         self.documentPath = documentPath
         self.metrics = metrics
+        self.finishedAt = finishedAt
+    }
+
+    /// Seconds the job was being worked on: the union of its units' wall-time intervals (units
+    /// leased together overlap, so their wall times are not added). Units without a finish time
+    /// count their wall time alone.
+    public static func busySeconds(_ units: [UnitMetrics]) -> Double {
+        var spans = units.compactMap { u in u.finishedAt.map { ($0.timeIntervalSince1970 - u.metrics.wallSeconds, $0.timeIntervalSince1970) } }
+            .sorted { $0.0 < $1.0 }
+        var total = units.filter { $0.finishedAt == nil }.reduce(0) { $0 + $1.metrics.wallSeconds }
+        guard var current = spans.first else { return total }
+        spans.removeFirst()
+        for span in spans {
+            if span.0 <= current.1 { current.1 = max(current.1, span.1) } else { total += current.1 - current.0; current = span }
+        }
+        return total + current.1 - current.0
     }
 }
 

@@ -89,6 +89,27 @@ import Store
         #expect(units[0].tokenCount == 1000)
     }
 
+    /// Units leased together overlap in wall time: a job's running time is the union of their
+    /// spans (each ends at the unit's finish time), not their sum.
+    @Test(arguments: StoreKind.allCases)
+    func metricsCarryFinishTimesAndOverlappingUnitsCountOnce(kind: StoreKind) throws {
+        let f = try StoreFixture(kind)
+        _ = try f.store.submit(f.submission(documents: ["/d/a.txt", "/d/b.txt", "/d/c.txt"]))
+        let a = try #require(try f.store.leaseNextUnit(owner: "r", leaseSeconds: 60))
+        let b = try #require(try f.store.leaseNextUnit(owner: "r", leaseSeconds: 60))
+        f.clock.advance(3)
+        for unit in [a, b] { try f.store.complete(unit.lease, outputs: outputs(for: unit.lease, prompts: 1), metrics: metrics(for: unit.lease)) }
+        f.clock.advance(10)
+        let c = try #require(try f.store.leaseNextUnit(owner: "r", leaseSeconds: 60))
+        f.clock.advance(3)
+        try f.store.complete(c.lease, outputs: outputs(for: c.lease, prompts: 1), metrics: metrics(for: c.lease))
+        let units = try f.store.metrics(jobID: "aaaaaaaaaaaa")
+        #expect(units.count == 3 && units.allSatisfy { $0.finishedAt != nil && $0.metrics.wallSeconds == 2.5 })
+        // a and b end together (one span of 2.5 s), c 13 s later (another): 5 s, not 7.5.
+        #expect(abs(UnitMetrics.busySeconds(units) - 5) < 0.01, "\(UnitMetrics.busySeconds(units))")
+        #expect(abs(units[0].metrics.engineSeconds - 2.2) < 1e-9)
+    }
+
     @Test(arguments: StoreKind.allCases)
     func duplicateOutputsAreImpossibleAndRollBackTheUnit(kind: StoreKind) throws {
         let f = try StoreFixture(kind)
