@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "Evaluation", "Store", "Model", "KVCache", "Attention", "Tensor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "PostgresStore", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "GrammarTests", dependencies: ["Grammar", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Planner", "Attention", "KVCache", "Store", "Model", "Grammar", "TestSupport"],
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Evaluation", "Planner", "Attention", "KVCache", "Store", "Model", "Grammar", "TestSupport"],
                     swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

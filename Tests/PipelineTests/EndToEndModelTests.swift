@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 import Model
 import Pipeline
@@ -137,6 +138,9 @@ import TestSupport
                                 "--fidelity-docs", "docs/doc-1.txt", "--fidelity-needles", "needles.json", "--fidelity-steps", "4",
                                 "--export", "shipped.json"], db: "a.sqlite")
         #expect(measured.status == 0, "\(measured.stderr)")
+        // Mixes of one KV format share each prefill: the document and the needle are prefilled in
+        // f16 (the reference) and int8 (dense+int8, first), then loaded by the other six mixes.
+        #expect(measured.stdout.contains("7 rows in") && measured.stdout.contains("4 prefixes prefilled, 12 loaded"), "\(measured.stdout)")
         let measuredRows = try SQLiteStore(path: w.folder.file("a.sqlite")).calibrations()
         // Every mix but dense f16 that this model's head size allows (int4 needs 64): 7 of 11.
         #expect(measuredRows.count == 7 && measuredRows.allSatisfy { $0.probableTop1Agreement != nil && $0.answersCompared == 1 })
@@ -155,5 +159,21 @@ import TestSupport
         try text.write(toFile: w.folder.file("shipped/\(digest).json"), atomically: true, encoding: .utf8)
         let refused = try cli(["calibrate", "--model", "models/tiny.gguf", "--threads", "2", "--calibration-dir", "shipped"], db: "c.sqlite")
         #expect(refused.status == 65 && refused.stderr.contains("was measured on a model with SHA-256 \(other)"), "\(refused.stderr)")
+    }
+
+    /// The rows that ship are for the default model file, by its SHA-256, and cover every mix the
+    /// router weighs against the exact one, with the figures the fidelity tiers read.
+    @Test func shippedRowsAreTheDefaultModelFiles() throws {
+        let modelPath = try Paths.requireFile(Paths.realModel)
+        let digest = SHA256.hex([UInt8](try Data(contentsOf: URL(fileURLWithPath: modelPath))))
+        let file = Paths.inPackage("data/calibration/\(digest).json")
+        let data = try #require(FileManager.default.contents(atPath: file), "no rows ship for \(digest)")
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let shipped = try decoder.decode(ShippedCalibration.self, from: data)
+        #expect(shipped.modelSHA256 == digest)
+        let mixes = Set(shipped.rows.map { "\($0.strategy)+\($0.kvFormat)" })
+        #expect(mixes == Set(JobRouter.mixes.filter { !$0.isExact }.map(\.label)))
+        #expect(shipped.rows.allSatisfy { $0.probableTop1Agreement != nil && $0.needlesReferencePassed != nil && $0.answersChanged != nil })
     }
 }
