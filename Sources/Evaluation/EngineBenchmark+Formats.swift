@@ -20,20 +20,22 @@ extension EngineBenchmark {
             if depth > 0 { try self.context.prefill(seq, tokens: context, logits: false) }
             sequences.append(seq)
         }
-        var samples = [[Double]](repeating: [], count: formats.count)
+        var samples = [[Double]](repeating: [], count: formats.count), first = [Double](repeating: 0, count: formats.count)
         for rep in 0...repetitions {
             for (i, seq) in sequences.enumerated() {
                 try seq.truncate(to: depth)
-                let count = rep == 0 ? min(n, 4) : n
+                if rep == 0 { first[i] = try timeFirstStep(seq, token: tokens[0]) }
+                let count = rep == 0 ? min(n, 4) - 1 : n
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 for t in tokens.prefix(count) { _ = try self.context.forward([ForwardRequest(seq, tokens: [t])]) }
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
                 if rep > 0 { samples[i].append(Double(n) / seconds) }
             }
         }
-        return zip(formats, samples).map { format, s in
-            Row(test: depth == 0 ? "tg\(n)" : "tg\(n)@d\(depth)", tokensPerSecond: median(s), samples: s,
-                threads: self.context.pool.threadCount, depth: depth, kv: format.rawValue, attention: self.context.decodeAttention.name)
+        return formats.indices.map { i in
+            Row(test: depth == 0 ? "tg\(n)" : "tg\(n)@d\(depth)", tokensPerSecond: median(samples[i]), samples: samples[i],
+                threads: self.context.pool.threadCount, depth: depth, kv: formats[i].rawValue, attention: self.context.decodeAttention.name)
+                .amortizing(firstStepSeconds: first[i], steps: n)
         }
     }
 }

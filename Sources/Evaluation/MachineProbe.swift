@@ -37,6 +37,10 @@ public struct MachineProbe {
         /// Depths of the attention timing (at most the model's context) and timed steps per depth.
         public var attentionDepths = [1024, 4096, 8000]
         public var attentionSteps = 9
+        /// Rows of the timed verification passes (γ + 1 for the default γ = 4) and timed passes per
+        /// depth; the depths are the decode probe's and the longest prefill's.
+        public var verificationRows = 5
+        public var verificationSteps = 8
         public var formats: [KVFormat] = [.f16, .int8, .int4]
 
         public init() {}
@@ -96,6 +100,14 @@ public struct MachineProbe {
                         codec.encodeMBPerSecond, codec.decodeMBPerSecond, codec.pages, Double(codec.rawBytes) / 1e6,
                         Double(codec.rawBytes) / Double(max(1, codec.storedBytes))))
 
+        let verification = try measureVerification(context, sequences: [
+            try model.makeSequence(format: .f16),
+            SequenceState(cache: prefill.longest, tokens: prefill.longestTokens),
+        ], random: &random)
+        progress("verification: \(settings.verificationRows) rows cost 1 + " + zip(verification.depths, verification.extraRowCosts)
+            .map { String(format: "%.2f·%d at depth %d", $1, settings.verificationRows - 1, $0) }.joined(separator: ", ")
+            + " decode steps")
+
         // A model with a short context is probed at depths it can hold.
         let contextLength = model.config.contextLength
         var depths = settings.attentionDepths.filter { $0 < contextLength }
@@ -108,7 +120,7 @@ public struct MachineProbe {
                               prefillSecondsPerPair: prefill.perPair, memoryGBPerSecond: memory, decodeWeightSeconds: decode.weight,
                               decodePerSequenceSeconds: decode.perSequence, diskWriteMBPerSecond: disk.write, diskReadMBPerSecond: disk.read,
                               lz4CompressMBPerSecond: codec.encodeMBPerSecond, lz4DecompressMBPerSecond: codec.decodeMBPerSecond,
-                              attention: attention)
+                              attention: attention, verification: verification)
     }
 
     /// Weights multiplied per token: every layer's projections (the output head runs for one row
@@ -132,6 +144,7 @@ public struct MachineProbe {
         var perPair: Double
         /// The f16 cache of the last longest prefill: real KV pages for the codec timing.
         var longest: PagedKVCache
+        var longestTokens: [Int32]
     }
 
     /// Random tokens into fresh f16 caches, in the runner's 512-token chunks.
@@ -152,7 +165,8 @@ public struct MachineProbe {
         }
         let seconds = samples.map(median)
         let fit = Self.fitPrefill(lengths: lengths, seconds: seconds)
-        return PrefillMeasurement(seconds: seconds, perToken: fit.perToken, perPair: fit.perPair, longest: longest!)
+        return PrefillMeasurement(seconds: seconds, perToken: fit.perToken, perPair: fit.perPair, longest: longest!,
+                                  longestTokens: prompts[lengths.firstIndex(of: lengths.max()!)!])
     }
 
     /// t(n) = a·n + b·n²/2 through measured (n, t): a line in n/2 through t/n (a, b ≥ 0).
@@ -195,9 +209,40 @@ public struct MachineProbe {
         let fit = fitNonNegativeLine(batches.map(Double.init), seconds)
         let attention = try Self.attentionStepSeconds(context.decodeAttention, cache: sequences[0].cache, index: AttentionIndexSlot(),
                                                   visibleTokenCount: depth + 1, headCount: model.config.headCount,
-                                                  steps: settings.decodeSteps, pool: pool, random: &random)
+                                                  steps: settings.decodeSteps, pool: pool, random: &random).median
         return DecodeMeasurement(stepSeconds: seconds, weight: fit.intercept, perSequence: max(0, fit.slope - attention),
                                  attention: attention)
+    }
+
+    // MARK: - Verification
+
+    /// One decode step against one row-exact pass of `verificationRows` rows (speculative
+    /// decoding's verification) at each sequence's depth (an empty one is first given the decode
+    /// probe's depth), interleaved, medians; the cost of each row after the first, in steps.
+    private func measureVerification(_ context: ForwardContext, sequences: [SequenceState],
+                                     random: inout Xoshiro256) throws -> MachineProfile.VerificationCost {
+        let rows = max(2, settings.verificationRows)
+        var depths: [Int] = [], extra: [Double] = []
+        for sequence in sequences {
+            if sequence.tokenCount == 0 { try context.prefill(sequence, tokens: randomTokens(settings.decodeDepth, &random), logits: false) }
+            let start = sequence.tokenCount
+            let draft = randomTokens(rows, &random)
+            var step: [Double] = [], pass: [Double] = []
+            for round in 0...settings.verificationSteps {
+                try sequence.truncate(to: start)
+                var t0 = DispatchTime.now().uptimeNanoseconds
+                _ = try context.forward([ForwardRequest(sequence, tokens: [draft[0]])])
+                if round > 0 { step.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9) }
+                try sequence.truncate(to: start)
+                t0 = DispatchTime.now().uptimeNanoseconds
+                _ = try context.forward([ForwardRequest(sequence, tokens: draft, logits: .all)], rowExact: true)
+                if round > 0 { pass.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9) }
+            }
+            try sequence.truncate(to: start)
+            depths.append(start)
+            extra.append(max(0, median(pass) / median(step) - 1) / Double(rows - 1))
+        }
+        return MachineProfile.VerificationCost(depths: depths, extraRowCosts: extra)
     }
 
     // MARK: - Attention per mix
@@ -221,19 +266,31 @@ public struct MachineProbe {
             let cache = try PagedKVCache(format: format, geometry: geometry)
             let indexes = strategies.map { _ in AttentionIndexSlot() }
             var seconds = Array(repeating: [Double](), count: strategies.count)
+            var firstStepExcess = Array(repeating: 0.0, count: strategies.count)
             for depth in depths {
                 try appendRandom(to: cache, upTo: depth, random: &random)
                 for (i, strategy) in strategies.enumerated() {
-                    seconds[i].append(try attentionStepSeconds(strategy, cache: cache, index: indexes[i], visibleTokenCount: depth,
-                                                           headCount: headCount, steps: steps, pool: pool, random: &random))
+                    let step = try attentionStepSeconds(strategy, cache: cache, index: indexes[i], visibleTokenCount: depth,
+                                                        headCount: headCount, steps: steps, pool: pool, random: &random)
+                    seconds[i].append(step.median)
+                    firstStepExcess[i] += max(0, step.first - step.median)
                 }
             }
+            // The first step at each depth builds or extends the index over the new tokens; what it
+            // costs beyond a later step, less the same excess of dense attention (no index: what is
+            // left is the cold pages every strategy meets), over the tokens indexed.
+            let baseline = strategies.firstIndex { $0 is DenseAttention }.map { firstStepExcess[$0] } ?? 0
+            let build = firstStepExcess.map { max(0, $0 - baseline) / Double(max(1, depths.last ?? 1)) }
             for (i, strategy) in strategies.enumerated() {
-                costs["\(strategy.name)+\(format.rawValue)"] = MachineProfile.AttentionCost(depths: depths, stepSeconds: seconds[i])
+                costs["\(strategy.name)+\(format.rawValue)"] = MachineProfile.AttentionCost(
+                    depths: depths, stepSeconds: seconds[i], indexBuildSecondsPerToken: strategy is DenseAttention ? 0 : build[i])
             }
             progress("attention over \(format.rawValue): " + strategies.indices.map { i in
                 "\(strategies[i].name) " + seconds[i].map { String(format: "%.2f", $0 * 1e3) }.joined(separator: "/")
-            }.joined(separator: ", ") + " ms at depths " + depths.map(String.init).joined(separator: "/"))
+            }.joined(separator: ", ") + " ms at depths " + depths.map(String.init).joined(separator: "/")
+                + "; index build " + strategies.indices.filter { !(strategies[$0] is DenseAttention) }.map { i in
+                    "\(strategies[i].name) " + String(format: "%.2f", build[i] * 1e6) + " µs/token"
+                }.joined(separator: ", "))
         }
         return costs
     }
@@ -257,16 +314,17 @@ public struct MachineProbe {
     }
 
     /// The median over `steps` decode steps of one query token's attention through every layer,
-    /// after one untimed step (which builds or extends a sparse strategy's index). Queries are
-    /// random, new each step, scaled by 1/√headDim as the forward pass scales them.
+    /// after one step timed apart (`first`: it builds or extends a sparse strategy's index). Queries
+    /// are random, new each step, scaled by 1/√headDim as the forward pass scales them.
     static func attentionStepSeconds(_ strategy: AttentionStrategy, cache: KVCache, index: AttentionIndexSlot, visibleTokenCount: Int,
-                                     headCount: Int, steps: Int, pool: ThreadPool, random: inout Xoshiro256) throws(KVCacheError) -> Double {
+                                     headCount: Int, steps: Int, pool: ThreadPool,
+                                     random: inout Xoshiro256) throws(KVCacheError) -> (median: Double, first: Double) {
         let layers = cache.geometry.layerCount, qDim = headCount * cache.geometry.headDim
         let q = UnsafeMutablePointer<Float>.allocate(capacity: layers * qDim), out = UnsafeMutablePointer<Float>.allocate(capacity: qDim)
         defer { q.deallocate(); out.deallocate() }
         let scale = 1 / Float(cache.geometry.headDim).squareRoot()
         var samples: [Double] = []
-        for step in 0...steps {
+        for _ in 0...steps {
             fillUniform(q, count: layers * qDim, scale: scale, &random)
             let t0 = DispatchTime.now().uptimeNanoseconds
             for layer in 0..<layers {
@@ -274,9 +332,9 @@ public struct MachineProbe {
                                         headCount: headCount, index: index)
                 try strategy.decode([query], layer: layer, pool: pool)
             }
-            if step > 0 { samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9) }
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
-        return median(samples)
+        return (median(Array(samples.dropFirst())), samples[0])
     }
 
     static func fillUniform(_ p: UnsafeMutablePointer<Float>, count: Int, scale: Float, _ random: inout Xoshiro256) {

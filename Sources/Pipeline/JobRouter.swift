@@ -67,6 +67,13 @@ public struct JobRouter: UnitPlanning {
     }
 
     public func plan(_ work: UnitWork, workload: UnitWorkload, shape: ModelShape, cachedFormats: Set<String>) throws -> UnitPlan {
+        var plan = try chooseMix(work, workload: workload, shape: shape, cachedFormats: cachedFormats)
+        let depth = workload.documentTokens + (workload.promptTokens.max() ?? 0) + workload.maxNewTokens / 2
+        plan.verificationExtraRowCost = profile?.verification?.extraRowCost(atDepth: depth)
+        return plan
+    }
+
+    private func chooseMix(_ work: UnitWork, workload: UnitWorkload, shape: ModelShape, cachedFormats: Set<String>) throws -> UnitPlan {
         switch work.spec.strategy {
         case let .pinned(mix):
             var w = expected(workload)

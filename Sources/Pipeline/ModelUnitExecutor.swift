@@ -101,7 +101,9 @@ public final class ModelUnitExecutor: BatchUnitExecutor, @unchecked Sendable {
                 + "\(plan.mix.label)'s sinks, window and budget"
             plan.mix = StrategyMix(.dense, kv: plan.mix.kv)
         }
-        plan.speculation = speculation(for: work, mix: plan.mix, model: engine.speculationModel)
+        var speculationModel = engine.speculationModel
+        if let c = plan.verificationExtraRowCost { speculationModel.extraRowCost = c }
+        plan.speculation = speculation(for: work, mix: plan.mix, model: speculationModel)
         return PlannedUnit(work: work, plan: plan, tokens: tokens)
     }
 

@@ -18,6 +18,9 @@ public struct UnitPlan: Sendable {
     public var reason: String
     /// What the unit's decode speculates with (nil: plain decode steps).
     public var speculation: SpeculationSettings?
+    /// What one extra verified row costs, in decode steps, at the unit's mean decode depth (the
+    /// machine profile's measured curve; nil without one: the speculation model's prior).
+    public var verificationExtraRowCost: Double?
 
     public init(mix: StrategyMix, prediction: CostPrediction?, reason: String, speculation: SpeculationSettings? = nil) {
         self.mix = mix

@@ -116,6 +116,10 @@ struct BenchCommand: AsyncParsableCommand {
             let samples = row.samples.map { String(format: "%.1f", $0) }.joined(separator: ", ")
             print(String(format: "%-12@ %9.2f tok/s  (threads %d, kv %@, %@; samples %@)", row.test as NSString,
                          row.tokensPerSecond, row.threads, row.kv as NSString, row.attention as NSString, samples as NSString))
+            if let first = row.firstStepSeconds, let amortized = row.amortizedTokensPerSecond {
+                print(String(format: "  first step %.2f ms (builds a sparse index); with it amortized over the steps: %.2f tok/s",
+                             first * 1e3, amortized))
+            }
         }
         fflush(nil) // print() buffers stdout when it is not a terminal: show each line as it comes
     }

@@ -20,8 +20,10 @@ struct CalibrateCommand: AsyncParsableCommand {
         Times prefill at three lengths (per-token and per-pair cost, GEMM GFLOP/s), decode steps at batch 1, 2 and 4 \
         (weight read per step, work per sequence), memory bandwidth, disk write (fsync) and read under --kv-dir, LZ4 \
         on real KV pages, and one decode step's attention of every strategy (dense, topk, da-topk, lsh, with their \
-        default parameters) over every KV format (f16, int8, int4) at depths 1024, 4096 and 8000. Takes about a \
-        minute; the profile is appended to the store, tagged with the thread count.
+        default parameters) over every KV format (f16, int8, int4) at depths 1024, 4096 and 8000, with what building \
+        each sparse strategy's index costs per token (its first step's excess over a later one), and the cost of \
+        verifying 5 drafted rows against one decode step at two depths (speculative decoding). Takes about three \
+        minutes on 2 cores; the profile is appended to the store, tagged with the thread count.
         """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -83,13 +85,18 @@ struct CalibrateCommand: AsyncParsableCommand {
             String(format: "  disk      write %.0f MB/s, read %.0f MB/s", p.diskWriteMBPerSecond, p.diskReadMBPerSecond),
             String(format: "  lz4       compress %.0f MB/s, decompress %.0f MB/s", p.lz4CompressMBPerSecond, p.lz4DecompressMBPerSecond),
             "  attention per step and sequence, ms at depths " + (p.attention.values.first?.depths.map(String.init).joined(separator: "/") ?? "")
-                + " (fit: fixed ms + µs/token):",
+                + " (fit: fixed ms + µs/token; index build µs/token):",
         ]
         for key in p.attention.keys.sorted() {
             let c = p.attention[key]!
-            lines.append(String(format: "    %-14@ %@   (%.3f + %.4f)", key as NSString,
+            lines.append(String(format: "    %-14@ %@   (%.3f + %.4f; %@)", key as NSString,
                                 c.stepSeconds.map { String(format: "%.3f", $0 * 1e3) }.joined(separator: " / ") as NSString,
-                                c.fixedSeconds * 1e3, c.secondsPerToken * 1e6))
+                                c.fixedSeconds * 1e3, c.secondsPerToken * 1e6,
+                                key.hasPrefix("dense+") ? "no index" : String(format: "%.2f", c.indexBuildSecondsPerToken * 1e6) as NSString))
+        }
+        if let v = p.verification {
+            lines.append("  verification: one extra drafted row costs " + zip(v.depths, v.extraRowCosts)
+                .map { String(format: "%.2f", $1) + " of a decode step at depth \($0)" }.joined(separator: ", "))
         }
         return lines.joined(separator: "\n")
     }

@@ -13,13 +13,16 @@ import Foundation
 ///            + Σ_p (a·t_p + b·t_p·(n + t_p/2))                      (each tail after the document)
 ///   decode   = Σ_p Σ_{s<g_p} [ w/B + c + attn_mix(n + t_p + s) ]
 ///            = Σ_p g_p·(w/B + c + f_mix + k_mix·(n + t_p + g_p/2))  (attn linear in depth)
+///            + i_mix·(n + Σ_p (t_p + g_p))                           (the strategy's index, built once
+///                                                                     over the document, extended per prompt)
 ///   disk     = spill·R_mix·Σ_p g_p                                   (bytes read back per step)
 ///   memory   = weights + B·(kv_mix·(n + max t_p + g) + index_mix) + buffers
 ///   seconds  = prefill + decode + disk / diskRead (+ write of spilled pages once)
 ///
 /// a, b: prefill per token and per causal pair; w: a decode step's weight read (shared by the
 /// batch); c: per-sequence step work besides attention; f_mix + k_mix·d: the measured attention
-/// cost of the mix at depth d; kv_mix: KV bytes per token; index_mix: the strategy's index;
+/// cost of the mix at depth d; i_mix: seconds per token of building its index (0 for dense);
+/// kv_mix: KV bytes per token; index_mix: the strategy's index;
 /// spill: the fraction of a sequence's KV beyond its share of the budget; R_mix: the fraction of
 /// spilled bytes a step reads (1 for dense, the selected fraction for selecting strategies).
 public struct CostModel: Sendable {
@@ -52,6 +55,11 @@ public struct CostModel: Sendable {
             let depth = n + t + g / 2
             let attn = attention.map { $0.seconds(atDepth: Int(depth)) } ?? 0
             decode += g * (p.decodeWeightSeconds / b + p.decodePerSequenceSeconds + attn)
+        }
+        // The index is built over the document on the first sparse step and kept (truncated to the
+        // document) across prompts; each prompt extends it over its tail and answer.
+        if g > 0, let attention {
+            decode += attention.indexBuildSeconds(tokens: Int(n)) + tails.reduce(0) { $0 + attention.indexBuildSeconds(tokens: Int($1 + g)) }
         }
 
         let perSequenceBudget = Double(budgetBytes) / b

@@ -27,6 +27,8 @@ public struct MachineProfile: Codable, Sendable, Equatable {
     /// Decode attention cost per strategy mix label: seconds per step for one sequence as a
     /// function of depth, t(d) = fixed + perToken·d, fitted from steps at a few depths.
     public var attention: [String: AttentionCost]
+    /// The verification cost curve of speculative decoding (nil in profiles measured before it).
+    public var verification: VerificationCost?
     public var measuredAt: Date
     /// Recorded units that refined the coefficients since the last calibration.
     public var refitUnits: Int
@@ -36,20 +38,59 @@ public struct MachineProfile: Codable, Sendable, Equatable {
         public var secondsPerToken: Double
         public var depths: [Int]
         public var stepSeconds: [Double]
+        /// Seconds per context token of building the strategy's per-sequence index (sketches, hash
+        /// tables, key mirror), paid once per sequence on its first sparse decode step and when it
+        /// is extended: the first step's excess over a later step, summed over the depths the probe
+        /// grew through, divided by the deepest depth. 0 for dense attention (no index) and for
+        /// profiles measured before it was recorded.
+        public var indexBuildSecondsPerToken: Double
 
-        public init(depths: [Int], stepSeconds: [Double]) {
+        public init(depths: [Int], stepSeconds: [Double], indexBuildSecondsPerToken: Double = 0) {
             self.depths = depths
             self.stepSeconds = stepSeconds
+            self.indexBuildSecondsPerToken = indexBuildSecondsPerToken
             (fixedSeconds, secondsPerToken) = fitLine(depths.map(Double.init), stepSeconds)
         }
 
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            fixedSeconds = try c.decode(Double.self, forKey: .fixedSeconds)
+            secondsPerToken = try c.decode(Double.self, forKey: .secondsPerToken)
+            depths = try c.decode([Int].self, forKey: .depths)
+            stepSeconds = try c.decode([Double].self, forKey: .stepSeconds)
+            indexBuildSecondsPerToken = try c.decodeIfPresent(Double.self, forKey: .indexBuildSecondsPerToken) ?? 0
+        }
+
         public func seconds(atDepth d: Int) -> Double { max(0, fixedSeconds + secondsPerToken * Double(d)) }
+
+        /// Building the index over `tokens` tokens of context.
+        public func indexBuildSeconds(tokens: Int) -> Double { indexBuildSecondsPerToken * Double(max(0, tokens)) }
+    }
+
+    /// What verifying drafts costs on this machine: one row-exact pass over r rows at depth d costs
+    /// 1 + extraRow(d)·(r − 1) decode steps, extraRow(d) = fixed + perToken·d fitted from passes at
+    /// a few depths (`MachineProbe`; `pipeline bench --verification-cost` measures the whole curve).
+    public struct VerificationCost: Codable, Sendable, Equatable {
+        public var depths: [Int]
+        /// The measured cost of one extra row, in decode steps, at each depth.
+        public var extraRowCosts: [Double]
+        public var fixed: Double
+        public var perToken: Double
+
+        public init(depths: [Int], extraRowCosts: [Double]) {
+            self.depths = depths
+            self.extraRowCosts = extraRowCosts
+            (fixed, perToken) = fitNonNegativeLine(depths.map(Double.init), extraRowCosts)
+        }
+
+        public func extraRowCost(atDepth d: Int) -> Double { fixed + perToken * Double(max(0, d)) }
     }
 
     public init(threads: Int, gemmGFLOPS: Double, prefillSecondsPerToken: Double, prefillSecondsPerPair: Double,
                 memoryGBPerSecond: Double, decodeWeightSeconds: Double, decodePerSequenceSeconds: Double,
                 diskWriteMBPerSecond: Double, diskReadMBPerSecond: Double, lz4CompressMBPerSecond: Double,
-                lz4DecompressMBPerSecond: Double, attention: [String: AttentionCost], measuredAt: Date = Date(), refitUnits: Int = 0) {
+                lz4DecompressMBPerSecond: Double, attention: [String: AttentionCost], verification: VerificationCost? = nil,
+                measuredAt: Date = Date(), refitUnits: Int = 0) {
         self.threads = threads
         self.gemmGFLOPS = gemmGFLOPS
         self.prefillSecondsPerToken = prefillSecondsPerToken
@@ -62,6 +103,7 @@ public struct MachineProfile: Codable, Sendable, Equatable {
         self.lz4CompressMBPerSecond = lz4CompressMBPerSecond
         self.lz4DecompressMBPerSecond = lz4DecompressMBPerSecond
         self.attention = attention
+        self.verification = verification
         self.measuredAt = measuredAt
         self.refitUnits = refitUnits
     }

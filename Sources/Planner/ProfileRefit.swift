@@ -36,7 +36,8 @@ public struct UnitSample: Sendable, Equatable {
 ///   prefill: documentPrefillSeconds ≈ a·n + b·n²/2 over units that prefilled (no snapshot) —
 ///            two-parameter least squares without intercept, kept only when both come out ≥ 0
 ///            and at least two distinct lengths were seen;
-///   decode:  decodeSeconds / generated ≈ s · (w/B + c + attn_mix(depth)) — one scale s over
+///   decode:  decodeSeconds / generated ≈ s · (w/B + c + attn_mix(depth) + i_mix·n/generated), the
+///            last term the strategy's index built over the document — one scale s over
 ///            all units, s = Σ pred·meas / Σ pred² (per-token figures), applied to w, c and every
 ///            attention curve (the machine ran slower or faster than the probe measured, e.g.
 ///            under load);
@@ -72,6 +73,7 @@ public enum ProfileRefit {
             guard let attention = profile.attention[u.costKey] else { continue }
             let predicted = profile.decodeWeightSeconds / Double(max(1, u.batchSize)) + profile.decodePerSequenceSeconds
                 + attention.seconds(atDepth: u.meanDepth)
+                + attention.indexBuildSeconds(tokens: u.documentTokens) / Double(u.generatedTokens)
             let measured = u.decodeSeconds / Double(u.generatedTokens)
             num += predicted * measured
             den += predicted * predicted
@@ -84,7 +86,8 @@ public enum ProfileRefit {
             p.decodeWeightSeconds *= s
             p.decodePerSequenceSeconds *= s
             for (key, cost) in p.attention {
-                p.attention[key] = MachineProfile.AttentionCost(depths: cost.depths, stepSeconds: cost.stepSeconds.map { $0 * s })
+                p.attention[key] = MachineProfile.AttentionCost(depths: cost.depths, stepSeconds: cost.stepSeconds.map { $0 * s },
+                                                                indexBuildSecondsPerToken: cost.indexBuildSecondsPerToken * s)
             }
         }
         p.refitUnits = samples.count

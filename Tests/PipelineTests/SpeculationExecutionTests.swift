@@ -41,6 +41,25 @@ import TestSupport
         #expect(plain.allSatisfy { $0.measurements.speculation == nil })
     }
 
+    @Test func theRouterQuotesTheMeasuredVerificationCostAtTheUnitsDepth() throws {
+        let curve = MachineProfile.VerificationCost(depths: [32, 2048], extraRowCosts: [0.3, 0.4])
+        var profile = MachineProfile(threads: 2, gemmGFLOPS: 1, prefillSecondsPerToken: 1e-3, prefillSecondsPerPair: 1e-8,
+                                     memoryGBPerSecond: 10, decodeWeightSeconds: 4e-3, decodePerSequenceSeconds: 1e-3,
+                                     diskWriteMBPerSecond: 100, diskReadMBPerSecond: 100, lz4CompressMBPerSecond: 100,
+                                     lz4DecompressMBPerSecond: 100, attention: [:], verification: curve)
+        let spec = JobSpec(name: "v", documents: ["d.txt"], prompts: ["p"], maxNewTokens: 100, strategy: .pinned(.exact))
+        let work = UnitWork(jobID: "j", jobName: "v", unitID: 1, attempt: 1, documentPath: "d.txt", documentText: "", spec: spec,
+                            memoryBudgetMB: 64, modelPath: "m.gguf", threads: 2)
+        let shape = ModelShape(layerCount: 2, kvHeadCount: 1, headDim: 64, weightBytes: 1 << 20, bufferBytes: 1 << 20, contextLength: 8192)
+        let workload = UnitWorkload(documentTokens: 4000, promptTokens: [20, 40], maxNewTokens: 100)
+        let plan = try JobRouter(profile: profile, calibrations: []).plan(work, workload: workload, shape: shape, cachedFormats: [])
+        // the mean decode depth: document, longest tail, half the answer
+        #expect(plan.verificationExtraRowCost == curve.extraRowCost(atDepth: 4000 + 40 + 50))
+        profile.verification = nil // a profile measured before the curve: the speculation model's prior
+        #expect(try JobRouter(profile: profile, calibrations: []).plan(work, workload: workload, shape: shape, cachedFormats: [])
+            .verificationExtraRowCost == nil)
+    }
+
     @Test func theFieldParsesAndAutoKeepsTheCanonicalForm() throws {
         func spec(_ extra: String) throws -> JobSpec {
             try JobSpec.parse(Data(#"{"name": "n", "documents": ["a.txt"], "prompts": ["p"]\#(extra)}"#.utf8), file: "job.json")

@@ -41,10 +41,21 @@ import Testing
                                                     headCount: 2, depths: [640, 320], steps: 2, pool: ThreadPool(threadCount: 2))
         let keys = ["dense", "topk", "da-topk", "lsh"].flatMap { s in ["f16", "int8", "int4"].map { "\(s)+\($0)" } }
         #expect(costs.keys.sorted() == keys.sorted())
-        for cost in costs.values {
+        for (key, cost) in costs {
             #expect(cost.depths == [320, 640])
             #expect(cost.stepSeconds.count == 2 && cost.stepSeconds.allSatisfy { $0 > 0 })
+            // Dense builds no index; a sparse strategy's build cost is measured, never negative.
+            if key.hasPrefix("dense+") { #expect(cost.indexBuildSecondsPerToken == 0) }
+            #expect(cost.indexBuildSecondsPerToken >= 0 && cost.indexBuildSecondsPerToken.isFinite)
         }
+    }
+
+    @Test func profilesStoredBeforeTheIndexBuildTermDecodeWithoutIt() throws {
+        let old = #"{"fixedSeconds":0.001,"secondsPerToken":2e-06,"depths":[1000,8000],"stepSeconds":[0.003,0.017]}"#
+        let cost = try JSONDecoder().decode(MachineProfile.AttentionCost.self, from: Data(old.utf8))
+        #expect(cost.indexBuildSecondsPerToken == 0 && cost.seconds(atDepth: 1000) == 0.003)
+        let withBuild = MachineProfile.AttentionCost(depths: [1000, 8000], stepSeconds: [0.003, 0.017], indexBuildSecondsPerToken: 1e-6)
+        #expect(try JSONDecoder().decode(MachineProfile.AttentionCost.self, from: JSONEncoder().encode(withBuild)) == withBuild)
     }
 
     @Test func memoryAndDiskAreMeasuredAndTheDiskFileRemoved() throws {
@@ -82,7 +93,11 @@ import Testing
         probe.progress = { phases.append($0) }
         var profile = try probe.run(strategies: Self.strategies())
 
-        #expect(phases.count == 8)
+        #expect(phases.count == 9)
+        // The verification curve: at the decode probe's depth and the longest prefill's.
+        let verification = try #require(profile.verification)
+        #expect(verification.depths == [probe.settings.decodeDepth, 128])
+        #expect(verification.extraRowCosts.allSatisfy { $0 >= 0 && $0.isFinite })
         #expect(profile.threads == 2 && profile.refitUnits == 0)
         for value in [profile.memoryGBPerSecond, profile.diskWriteMBPerSecond, profile.diskReadMBPerSecond,
                       profile.lz4CompressMBPerSecond, profile.lz4DecompressMBPerSecond] {

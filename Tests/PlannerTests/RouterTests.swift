@@ -1,6 +1,7 @@
 import Attention
 import Foundation
 import KVCache
+import Model
 import Planner
 import Store
 import Testing
@@ -136,6 +137,36 @@ import Testing
         // prefill = a·n + b·n²/2 for the document, plus each tail after it
         let n = 6000.0, expected = 2e-3 * n + 1e-8 * n * n / 2 + 3 * (2e-3 * 30 + 1e-8 * 30 * (n + 15))
         #expect(abs(roomy.prefillSeconds - expected) < 1e-9)
+    }
+
+    @Test func costModelChargesTheIndexBuildOncePerDocumentAndPerPromptTail() {
+        var withBuild = Self.profile()
+        let i = 4e-6 // seconds per indexed token
+        let flat = withBuild.attention["topk+f16"]!
+        withBuild.attention["topk+f16"] = MachineProfile.AttentionCost(depths: flat.depths, stepSeconds: flat.stepSeconds,
+                                                                      indexBuildSecondsPerToken: i)
+        let topk = Self.mix("topk", "f16").cost
+        let without = CostModel(profile: Self.profile(), shape: Self.shape).predict(Self.work, mix: topk, budgetBytes: 1 << 30)
+        let with = CostModel(profile: withBuild, shape: Self.shape).predict(Self.work, mix: topk, budgetBytes: 1 << 30)
+        // i·(n + Σ_p (t_p + g_p)): the document once, each prompt's tail and answer
+        let expected = i * (6000 + 3 * (30 + 128))
+        #expect(abs((with.decodeSeconds - without.decodeSeconds) - expected) < 1e-12)
+        #expect(abs((with.seconds - without.seconds) - expected) < 1e-12 && with.prefillSeconds == without.prefillSeconds)
+        // No answer, no decode step, no index.
+        var silent = Self.work
+        silent.maxNewTokens = 0
+        #expect(CostModel(profile: withBuild, shape: Self.shape).predict(silent, mix: topk, budgetBytes: 1 << 30).decodeSeconds == 0)
+    }
+
+    @Test func theVerificationCurveIsALineInDepth() {
+        let curve = MachineProfile.VerificationCost(depths: [32, 2048], extraRowCosts: [0.32, 0.40])
+        #expect(abs(curve.extraRowCost(atDepth: 32) - 0.32) < 1e-12 && abs(curve.extraRowCost(atDepth: 2048) - 0.40) < 1e-12)
+        #expect(curve.extraRowCost(atDepth: 8000) > 0.6) // extrapolated: 0.32 + 0.08·(7968/2016)
+        // A dearer verification lowers the predicted gain of the same acceptance.
+        var cheap = SpeculationCostModel(), dear = SpeculationCostModel()
+        cheap.extraRowCost = curve.extraRowCost(atDepth: 32)
+        dear.extraRowCost = curve.extraRowCost(atDepth: 8000)
+        #expect(dear.predictedSpeedup(.lookup, draftTokens: 4) < cheap.predictedSpeedup(.lookup, draftTokens: 4))
     }
 
     @Test func batchPaysWhenWeightsDominateAndStopsAtTheBudget() {
