@@ -82,10 +82,10 @@ public struct JobReport: Codable, Sendable, Equatable {
         tokensOut = stats.tokensOut
         prefillTokensPerSecond = Runner.rate(stats.tokensIn, stats.prefillSeconds)
         decodeTokensPerSecond = Runner.rate(stats.tokensOut, stats.decodeSeconds)
-        tokensPerSecond = Runner.rate(stats.tokensIn + stats.tokensOut, stats.wallSeconds)
+        // Over the time the job was worked on: units batched or run side by side count once.
+        tokensPerSecond = Runner.rate(stats.tokensIn + stats.tokensOut, stats.busySeconds)
         if done > 0 {
-            let perUnit = stats.wallSeconds / Double(done)
-            etaSeconds = Double(pending + running) * perUnit / Double(max(running, 1))
+            etaSeconds = Double(pending + running) * stats.busySeconds / Double(done)
         }
         strategies = stats.strategyMixes
         switch (try? JobSpec.stored(stats.job.specJSON, jobID: stats.job.id))?.strategy {

@@ -39,6 +39,10 @@ extension PostgresStore {
             stats.kvBytesOnDisk = try sums.get("kv_disk")
             stats.truncatedUnits = try sums.get("truncated")
         }
+        let spans = try s.query("""
+            SELECT m.wall_seconds AS wall, u.finished_at AS finished FROM metrics m JOIN unit u ON u.id = m.unit_id WHERE u.job_id = \(job.id)
+            """).map { (wallSeconds: try $0.get("wall", Double.self), finishedAt: try $0.get("finished", Date?.self)) }
+        stats.busySeconds = UnitMetrics.busySeconds(spans: spans)
         if let row = try s.query("""
             SELECT count(*) AS n,
                    avg(abs(m.predicted_seconds - (m.prefill_seconds + m.decode_seconds)) / (m.prefill_seconds + m.decode_seconds))::float8 AS error

@@ -12,6 +12,9 @@ public struct JobStatistics: Sendable, Equatable {
     public var documentPrefillSeconds: Double
     public var perPromptPrefillSeconds: Double
     public var wallSeconds: Double
+    /// The union of the done units' wall-time spans (`UnitMetrics.busySeconds`): units batched
+    /// together, or run by several runners at once, count once.
+    public var busySeconds = 0.0
     /// Maxima over done units.
     public var peakMemoryBytes: Int
     public var kvBytesInMemory: Int

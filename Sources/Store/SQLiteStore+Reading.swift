@@ -45,6 +45,10 @@ extension SQLiteStore {
             stats.kvBytesOnDisk = sums["kv_disk"]
             stats.truncatedUnits = sums["truncated"]
         }
+        let spans = try Row.fetchAll(db, sql: """
+            SELECT m.wall_seconds AS wall, u.finished_at AS finished FROM metrics m JOIN unit u ON u.id = m.unit_id WHERE u.job_id = ?
+            """, arguments: [job.id])
+        stats.busySeconds = UnitMetrics.busySeconds(spans: spans.map { (wallSeconds: $0["wall"], finishedAt: $0["finished"]) })
         if let row = try Row.fetchOne(db, sql: """
             SELECT count(*) AS n,
                    avg(abs(m.predicted_seconds - (m.prefill_seconds + m.decode_seconds)) / (m.prefill_seconds + m.decode_seconds)) AS error

@@ -108,9 +108,14 @@ public struct UnitMetrics: Sendable, Hashable {
     /// leased together overlap, so their wall times are not added). Units without a finish time
     /// count their wall time alone.
     public static func busySeconds(_ units: [UnitMetrics]) -> Double {
-        var spans = units.compactMap { u in u.finishedAt.map { ($0.timeIntervalSince1970 - u.metrics.wallSeconds, $0.timeIntervalSince1970) } }
+        busySeconds(spans: units.map { ($0.metrics.wallSeconds, $0.finishedAt) })
+    }
+
+    /// `busySeconds` over (wall seconds, finish time) pairs: what the stores' job statistics sum.
+    public static func busySeconds(spans units: [(wallSeconds: Double, finishedAt: Date?)]) -> Double {
+        var spans = units.compactMap { u in u.finishedAt.map { ($0.timeIntervalSince1970 - u.wallSeconds, $0.timeIntervalSince1970) } }
             .sorted { $0.0 < $1.0 }
-        var total = units.filter { $0.finishedAt == nil }.reduce(0) { $0 + $1.metrics.wallSeconds }
+        var total = units.filter { $0.finishedAt == nil }.reduce(0) { $0 + $1.wallSeconds }
         guard var current = spans.first else { return total }
         spans.removeFirst()
         for span in spans {

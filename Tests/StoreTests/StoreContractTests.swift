@@ -107,6 +107,9 @@ import Store
         #expect(units.count == 3 && units.allSatisfy { $0.finishedAt != nil && $0.metrics.wallSeconds == 2.5 })
         // a and b end together (one span of 2.5 s), c 13 s later (another): 5 s, not 7.5.
         #expect(abs(UnitMetrics.busySeconds(units) - 5) < 0.01, "\(UnitMetrics.busySeconds(units))")
+        // The job's statistics (what status divides tokens by) use the same spans.
+        let stats = try #require(try f.store.statistics(jobID: "aaaaaaaaaaaa").first)
+        #expect(abs(stats.busySeconds - 5) < 0.01 && abs(stats.wallSeconds - 7.5) < 1e-9, "\(stats.busySeconds)")
         #expect(abs(units[0].metrics.engineSeconds - 2.2) < 1e-9)
     }
 
