@@ -22,8 +22,8 @@ struct CalibrateCommand: AsyncParsableCommand {
         on real KV pages, and one decode step's attention of every strategy (dense, topk, da-topk, lsh, with their \
         default parameters) over every KV format (f16, int8, int4) at depths 1024, 4096 and 8000, with what building \
         each sparse strategy's index costs per token (its first step's excess over a later one), and the cost of \
-        verifying 5 drafted rows against one decode step at two depths (speculative decoding). Takes about three \
-        minutes on 2 cores; the profile is appended to the store, tagged with the thread count.
+        verifying 5 drafted rows against one decode step at two depths (speculative decoding). Takes about a \
+        minute on a 2-core Zen 2; the profile is appended to the store, tagged with the thread count.
         """)
 
     @OptionGroup var modelOptions: ModelOptions
