@@ -226,21 +226,10 @@ public struct MachineProbe {
         for sequence in sequences {
             if sequence.tokenCount == 0 { try context.prefill(sequence, tokens: randomTokens(settings.decodeDepth, &random), logits: false) }
             let start = sequence.tokenCount
-            let draft = randomTokens(rows, &random)
-            var step: [Double] = [], pass: [Double] = []
-            for round in 0...settings.verificationSteps {
-                try sequence.truncate(to: start)
-                var t0 = DispatchTime.now().uptimeNanoseconds
-                _ = try context.forward([ForwardRequest(sequence, tokens: [draft[0]])])
-                if round > 0 { step.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9) }
-                try sequence.truncate(to: start)
-                t0 = DispatchTime.now().uptimeNanoseconds
-                _ = try context.forward([ForwardRequest(sequence, tokens: draft, logits: .all)], rowExact: true)
-                if round > 0 { pass.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9) }
-            }
-            try sequence.truncate(to: start)
+            let timed = try SpeculativeBenchmark.timeVerification(context, sequence: sequence, drafts: randomTokens(rows, &random),
+                                                                  rowCounts: [rows], repetitions: settings.verificationSteps)
             depths.append(start)
-            extra.append(max(0, median(pass) / median(step) - 1) / Double(rows - 1))
+            extra.append(max(0, timed.passes[0] / timed.step - 1) / Double(rows - 1))
         }
         return MachineProfile.VerificationCost(depths: depths, extraRowCosts: extra)
     }
@@ -278,12 +267,12 @@ public struct MachineProbe {
             }
             // The first step at each depth builds or extends the index over the new tokens; what it
             // costs beyond a later step, less the same excess of dense attention (no index: what is
-            // left is the cold pages every strategy meets), over the tokens indexed.
+            // left is the cold pages every strategy meets), over the tokens indexed. Dense's is 0 by this.
             let baseline = strategies.firstIndex { $0 is DenseAttention }.map { firstStepExcess[$0] } ?? 0
             let build = firstStepExcess.map { max(0, $0 - baseline) / Double(max(1, depths.last ?? 1)) }
             for (i, strategy) in strategies.enumerated() {
                 costs["\(strategy.name)+\(format.rawValue)"] = MachineProfile.AttentionCost(
-                    depths: depths, stepSeconds: seconds[i], indexBuildSecondsPerToken: strategy is DenseAttention ? 0 : build[i])
+                    depths: depths, stepSeconds: seconds[i], indexBuildSecondsPerToken: build[i])
             }
             progress("attention over \(format.rawValue): " + strategies.indices.map { i in
                 "\(strategies[i].name) " + seconds[i].map { String(format: "%.2f", $0 * 1e3) }.joined(separator: "/")

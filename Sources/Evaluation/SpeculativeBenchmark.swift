@@ -110,6 +110,22 @@ public struct SpeculativeBenchmark {
         let tokens = (0..<(depth + 1)).map { filler[$0 % filler.count] }
         try context.prefill(sequence, tokens: Array(tokens.prefix(max(1, depth))), logits: false)
         let start = sequence.tokenCount
+        let drafts = (0..<(rowCounts.max() ?? 1)).map { filler[(start + $0) % filler.count] }
+        let timed = try Self.timeVerification(context, sequence: sequence, drafts: drafts, rowCounts: rowCounts, repetitions: repetitions)
+        try sequence.truncate(to: 0)
+        return rowCounts.indices.map {
+            CostRow(depth: start, rows: rowCounts[$0], relativeCost: timed.passes[$0] / timed.step, passSeconds: timed.passes[$0],
+                    stepSeconds: timed.step)
+        }
+    }
+
+    /// Medians, at `sequence`'s depth, of one decode step of `drafts[0]` and of one row-exact pass
+    /// over the first r of `drafts` for each r in `rowCounts`, interleaved over `repetitions` rounds
+    /// after one untimed round; the sequence is rolled back after each. (`MachineProbe` times the
+    /// verification cost for the cost model with it; `verificationCost` for the whole curve.)
+    static func timeVerification(_ context: ForwardContext, sequence: SequenceState, drafts: [Int32], rowCounts: [Int],
+                                 repetitions: Int) throws(ModelError) -> (step: Double, passes: [Double]) {
+        let start = sequence.tokenCount
         func time(_ body: () throws(ModelError) -> Void) throws(ModelError) -> Double {
             let t0 = DispatchTime.now().uptimeNanoseconds
             try body()
@@ -118,20 +134,17 @@ public struct SpeculativeBenchmark {
         var step: [Double] = [], pass = [[Double]](repeating: [], count: rowCounts.count)
         for round in 0...repetitions {
             try sequence.truncate(to: start)
-            let s = try time { () throws(ModelError) in _ = try context.forward([ForwardRequest(sequence, tokens: [tokens[start % tokens.count]])]) }
+            let s = try time { () throws(ModelError) in _ = try context.forward([ForwardRequest(sequence, tokens: [drafts[0]])]) }
             if round > 0 { step.append(s) }
             for (i, rows) in rowCounts.enumerated() {
                 try sequence.truncate(to: start)
-                let draft = (0..<rows).map { filler[(start + $0) % filler.count] }
-                let p = try time { () throws(ModelError) in _ = try context.forward([ForwardRequest(sequence, tokens: draft, logits: .all)], rowExact: true) }
+                let p = try time { () throws(ModelError) in
+                    _ = try context.forward([ForwardRequest(sequence, tokens: Array(drafts.prefix(rows)), logits: .all)], rowExact: true)
+                }
                 if round > 0 { pass[i].append(p) }
             }
         }
-        try sequence.truncate(to: 0)
-        let stepSeconds = median(step)
-        return rowCounts.indices.map {
-            CostRow(depth: start, rows: rowCounts[$0], relativeCost: median(pass[$0]) / stepSeconds, passSeconds: median(pass[$0]),
-                    stepSeconds: stepSeconds)
-        }
+        try sequence.truncate(to: start)
+        return (median(step), pass.map(median))
     }
 }
