@@ -65,28 +65,16 @@ public final class DenseAttention: AttentionStrategy {
 
         pool.forEach(count: items.count) { item, _ in
             let (run, head, split) = items[item]
-            for qi in run {
-                let query = queries[qi], splits = splitsOf[qi], unit = qi * kvHeads + head
-                let pages = (query.visibleTokenCount + pt - 1) / pt
-                let state = buffer + (unit * maxSplits + split) * stateFloats
-                let m = state, l = state + group, acc = state + 2 * group
-                for g in 0..<group { m[g] = -.infinity; l[g] = 0 }
-                acc.initialize(repeating: 0, count: group * hd)
-                let q = query.q + head * group * hd
-                let range = (pages * split / splits)..<(pages * (split + 1) / splits)
-                for p in range {
-                    let n = min(pt, query.visibleTokenCount - p * pt)
-                    // Pages are separate allocations: start loading the next while this one is scored.
-                    if p + 1 < range.upperBound { prefetch(query.cache.page(layer: layer, kvHead: head, index: p + 1), headDim: hd) }
-                    switch query.cache.page(layer: layer, kvHead: head, index: p) {
-                    case let .f16(keys, values):
-                        ck_attn_decode_f16(q, Int32(group), Int32(hd), keys, Int64(pt), values, Int64(hd), Int32(n), m, l, acc)
-                    case let .int8(page):
-                        ck_attn_decode_i8(q, Int32(group), Int32(hd), page, Int32(n), m, l, acc)
-                    case let .int4(page):
-                        ck_attn_decode_i4(q, Int32(group), Int32(hd), page, Int32(n), m, l, acc)
-                    }
-                }
+            // Rows of a run with as many pages visit the same page range; each f16 page is then
+            // converted once for all of them (ck_attn_decode_f16_rows, every row bit-identical to
+            // itself decoded alone).
+            var lo = run.lowerBound
+            while lo < run.upperBound {
+                var hi = lo + 1
+                while hi < run.upperBound && pageCounts[hi] == pageCounts[lo] { hi += 1 }
+                attend(queries, rows: lo..<hi, head: head, split: split, splits: splitsOf[lo], pages: pageCounts[lo],
+                       layer: layer, state: { buffer + (($0 * kvHeads + head) * maxSplits + split) * stateFloats })
+                lo = hi
             }
         }
         // Merge the splits of each (query, head) into the first and normalise.
@@ -106,6 +94,51 @@ public final class DenseAttention: AttentionStrategy {
                 let inv = l > 0 ? 1 / l : 0
                 for d in 0..<hd { out[d] = acc[d] * inv }
             }
+        }
+    }
+
+    /// The pages of `split` (of `splits`) of KV head `head` for `rows`, queries of one cache with
+    /// `pages` pages each, into the states `state(row)` (m[group], l[group], acc[group × hd]).
+    private func attend(_ queries: [DecodeQuery], rows: Range<Int>, head: Int, split: Int, splits: Int, pages: Int, layer: Int,
+                        state: (Int) -> UnsafeMutablePointer<Float>) {
+        let cache = queries[rows.lowerBound].cache, geometry = cache.geometry
+        let hd = geometry.headDim, group = queries[rows.lowerBound].headCount / geometry.kvHeadCount, pt = geometry.pageTokenCount
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: rows.count) { qs in
+        withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>?.self, capacity: 3 * rows.count) { states in
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: rows.count) { counts in
+            for (r, qi) in rows.enumerated() {
+                let m = state(qi)
+                for g in 0..<group { m[g] = -.infinity; m[group + g] = 0 }
+                (m + 2 * group).initialize(repeating: 0, count: group * hd)
+                qs[r] = UnsafePointer(queries[qi].q + head * group * hd)
+                states[r] = m; states[rows.count + r] = m + group; states[2 * rows.count + r] = m + 2 * group
+            }
+            let range = (pages * split / splits)..<(pages * (split + 1) / splits)
+            for p in range {
+                // Pages are separate allocations: start loading the next while this one is scored.
+                if p + 1 < range.upperBound { prefetch(cache.page(layer: layer, kvHead: head, index: p + 1), headDim: hd) }
+                for (r, qi) in rows.enumerated() { counts[r] = Int32(min(pt, queries[qi].visibleTokenCount - p * pt)) }
+                let page = cache.page(layer: layer, kvHead: head, index: p)
+                if case let .f16(keys, values) = page, rows.count > 1 {
+                    ck_attn_decode_f16_rows(Int32(rows.count), qs.baseAddress, Int32(group), Int32(hd), keys, Int64(pt), values, Int64(hd),
+                                            counts.baseAddress, states.baseAddress, states.baseAddress! + rows.count,
+                                            states.baseAddress! + 2 * rows.count)
+                    continue
+                }
+                for r in 0..<rows.count {
+                    let q = qs[r]!, m = states[r]!, l = states[rows.count + r]!, acc = states[2 * rows.count + r]!
+                    switch page {
+                    case let .f16(keys, values):
+                        ck_attn_decode_f16(q, Int32(group), Int32(hd), keys, Int64(pt), values, Int64(hd), counts[r], m, l, acc)
+                    case let .int8(page):
+                        ck_attn_decode_i8(q, Int32(group), Int32(hd), page, counts[r], m, l, acc)
+                    case let .int4(page):
+                        ck_attn_decode_i4(q, Int32(group), Int32(hd), page, counts[r], m, l, acc)
+                    }
+                }
+            }
+        }
+        }
         }
     }
 

@@ -324,6 +324,30 @@ T void ck_attn_decode_f16_avx2(const float *q, int nq, int hd, const uint16_t *k
     ck_attn_tile_f16_avx2(q, hd, nq, qpos, hd, kt, kt_stride, v, v_stride, n, 0, m, l, acc, scratch);
 }
 
+/// Rows of one sequence against one page: the page converted once (for the longest row), then
+/// each row's group through attn_row with its own count, as ck_attn_decode_f16_avx2 would for
+/// that row alone (attn_row reads nothing past its count, so the results are bit-identical).
+T void ck_attn_decode_f16_rows_avx2(int rows, const float *const *q, int nq, int hd, const uint16_t *kt,
+                                    int64_t kt_stride, const uint16_t *v, int64_t v_stride, const int32_t *n,
+                                    float *const *m, float *const *l, float *const *acc) {
+    int nmax = 0;
+    for (int r = 0; r < rows; r++) nmax = n[r] > nmax ? n[r] : nmax;
+    if (hd > 128 || nq > 16 || hd % 8 != 0 || nmax > CK_ATTN_MAX_KEYS) {
+        for (int r = 0; r < rows; r++) ck_attn_decode_f16_avx2(q[r], nq, hd, kt, kt_stride, v, v_stride, n[r], m[r], l[r], acc[r]);
+        return;
+    }
+    float scratch[2 * CK_ATTN_MAX_KEYS * 128];
+    float *ktf = scratch, *vf = scratch + hd * CK_ATTN_MAX_KEYS;
+    const int nr = (nmax + 7) / 8 * 8;
+    for (int d = 0; d < hd; d++) ck_f16_to_f32_avx2(kt + d * kt_stride, ktf + d * CK_ATTN_MAX_KEYS, nr);
+    for (int j = 0; j < nmax; j++) ck_f16_to_f32_avx2(v + j * v_stride, vf + j * hd, hd);
+    for (int r = 0; r < rows; r++) {
+        if (n[r] <= 0) continue;
+        for (int i = 0; i < nq; i++)
+            attn_row(q[r] + i * hd, hd, ktf, CK_ATTN_MAX_KEYS, vf, n[r], n[r], &m[r][i], &l[r][i], acc[r] + (int64_t)i * hd);
+    }
+}
+
 #else
 #define FWD(ret, name, params, args) ret name##_avx2 params { return name##_portable args; }
 FWD(void, ck_dequantize_row, (int t, const void *s, float *d, int64_t n), (t, s, d, n))
@@ -338,4 +362,9 @@ FWD(void, ck_f16_to_f32, (const uint16_t *s, float *d, int64_t n), (s, d, n))
 FWD(void, ck_f32_to_f16, (const float *s, uint16_t *d, int64_t n), (s, d, n))
 FWD(void, ck_attn_decode_f16, (const float *q, int nq, int hd, const uint16_t *kt, int64_t ks, const uint16_t *v, int64_t vs, int n, float *m, float *l, float *a), (q, nq, hd, kt, ks, v, vs, n, m, l, a))
 FWD(void, ck_attn_tile_f16, (const float *q, int64_t ldq, int nq, const int32_t *qp, int hd, const uint16_t *kt, int64_t ks, const uint16_t *v, int64_t vs, int n, int32_t k0, float *m, float *l, float *a, float *s), (q, ldq, nq, qp, hd, kt, ks, v, vs, n, k0, m, l, a, s))
+void ck_attn_decode_f16_rows_avx2(int rows, const float *const *q, int nq, int hd, const uint16_t *kt, int64_t kt_stride,
+                                  const uint16_t *v, int64_t v_stride, const int32_t *n, float *const *m, float *const *l,
+                                  float *const *acc) {
+    for (int r = 0; r < rows; r++) ck_attn_decode_f16_portable(q[r], nq, hd, kt, kt_stride, v, v_stride, n[r], m[r], l[r], acc[r]);
+}
 #endif

@@ -109,6 +109,9 @@ static inline float ck_online_softmax_row(float *s, int n, float *m, float *l) {
 CK_DECLARE_ISA(portable)
 CK_DECLARE_ISA(avx2)
 CK_DECLARE_ISA(avx512)
+void ck_attn_decode_f16_rows_avx2(int rows, const float *const *q, int nq, int hd, const uint16_t *kt, int64_t kt_stride,
+                                  const uint16_t *v, int64_t v_stride, const int32_t *n, float *const *m, float *const *l,
+                                  float *const *acc);
 
 /// Dequantizes one block of `type` (portable reference; used by every ISA for the rarer types).
 void ck_dequantize_block_portable(int type, const void *blk, float *out);

@@ -26,6 +26,9 @@ typedef struct ck_kernel_table {
                             int64_t v_stride, int n, float *m, float *l, float *acc);
     void (*attn_tile_f16)(const float *q, int64_t ldq, int nq, const int32_t *qpos, int hd, const uint16_t *kt, int64_t kt_stride,
                           const uint16_t *v, int64_t v_stride, int n, int32_t kpos0, float *m, float *l, float *acc, float *scratch);
+    void (*attn_decode_f16_rows)(int rows, const float *const *q, int nq, int hd, const uint16_t *kt, int64_t kt_stride,
+                                 const uint16_t *v, int64_t v_stride, const int32_t *n, float *const *m, float *const *l,
+                                 float *const *acc);
     // quantized KV pages (kv_pages.c, attn_quant_*.c)
     void (*attn_decode_i8)(const float *q, int nq, int hd, const void *page, int n, float *m, float *l, float *acc);
     void (*attn_decode_i4)(const float *q, int nq, int hd, const void *page, int n, float *m, float *l, float *acc);

@@ -11,9 +11,20 @@ enum { CK_TABLE_PORTABLE, CK_TABLE_AVX2, CK_TABLE_AVX512, CK_TABLE_AVX512_VNNI, 
     .rmsnorm = ck_rmsnorm_##s, .dot_f32 = ck_dot_f32_##s, .swiglu = ck_swiglu_##s, .add = ck_add_##s,            \
     .sumexp = ck_sumexp_##s, .f16_to_f32 = ck_f16_to_f32_##s, .f32_to_f16 = ck_f32_to_f16_##s,                    \
     .attn_decode_f16 = ck_attn_decode_f16_##s, .attn_tile_f16 = ck_attn_tile_f16_##s,                            \
+    .attn_decode_f16_rows = ck_attn_decode_f16_rows_##s,                                                         \
     .attn_decode_i8 = ck_attn_decode_i8_##s, .attn_decode_i4 = ck_attn_decode_i4_##s,                            \
     .bucket_topk_i16 = ck_bucket_topk_i16_##s, .gather_dot_f16 = ck_gather_dot_f16_##s,                          \
     .sparse_accumulate = ck_sparse_accumulate_##s, .simhash = ck_simhash_##s
+
+// Paths without a shared-page version of the verification rows: each row decoded alone.
+#define CK_ROWS_EACH(s)                                                                                                    \
+    static void ck_attn_decode_f16_rows_##s(int rows, const float *const *q, int nq, int hd, const uint16_t *kt,          \
+                                            int64_t kt_stride, const uint16_t *v, int64_t v_stride, const int32_t *n,     \
+                                            float *const *m, float *const *l, float *const *acc) {                        \
+        for (int r = 0; r < rows; r++) ck_attn_decode_f16_##s(q[r], nq, hd, kt, kt_stride, v, v_stride, n[r], m[r], l[r], acc[r]); \
+    }
+CK_ROWS_EACH(portable)
+CK_ROWS_EACH(avx512)
 
 // What has fewer variants than levels: the f16 expansion of quantized pages (AVX-512 or
 // portable), the LSH counts (BMI2 from AVX2 on), the q8 kernels (AVX2 or portable; the GEMM
@@ -189,6 +200,19 @@ void ck_f32_to_f16(const float *src, uint16_t *dst, int64_t n) { ck_kernels()->f
 void ck_attn_decode_f16(const float *q, int nq, int hd, const uint16_t *kt, int64_t kt_stride, const uint16_t *v,
                         int64_t v_stride, int n, float *m, float *l, float *acc) {
     ck_kernels()->attn_decode_f16(q, nq, hd, kt, kt_stride, v, v_stride, n, m, l, acc);
+}
+
+void ck_attn_decode_f16_rows(int rows, const float *const *q, int nq, int hd, const uint16_t *kt, int64_t kt_stride,
+                             const uint16_t *v, int64_t v_stride, const int32_t *n, float *const *m, float *const *l,
+                             float *const *acc) {
+    ck_kernels()->attn_decode_f16_rows(rows, q, nq, hd, kt, kt_stride, v, v_stride, n, m, l, acc);
+}
+
+int ck_matvec_exact_batch(void) {
+    const ck_kernel_table *t = ck_kernels();
+    // The AVX-512 matvec switches from four FMA chains per vector to two above 4 vectors; the
+    // portable and AVX2 ones run every vector in the same order whatever the count.
+    return t == &ck_tables[CK_TABLE_AVX512] || t == &ck_tables[CK_TABLE_AVX512_VNNI] ? 4 : CK_MATVEC_MAX_BATCH;
 }
 
 void ck_attn_tile_f16(const float *q, int64_t ldq, int nq, const int32_t *qpos, int hd, const uint16_t *kt,

@@ -11,8 +11,12 @@ public enum DraftSources {
     }
 
     public static func make(_ kind: DraftSourceKind, model: LlamaModel, pool: ThreadPool, budget: Int = 256) -> DraftSource {
+        // The draft's matmuls take q8 activations (the integer kernels, about twice the fp32
+        // matvec's speed here): a draft only has to be likely, the dense verification is exact.
         func selfDraft() -> SelfDraft {
-            SelfDraft(context: ForwardContext(model: model, pool: pool, maxTokens: 8, decodeAttention: selfDraftAttention(budget: budget)))
+            let context = ForwardContext(model: model, pool: pool, maxTokens: 8, decodeAttention: selfDraftAttention(budget: budget))
+            context.activations = .q8
+            return SelfDraft(context: context)
         }
         switch kind {
         case .lookup: return LookupDraft()

@@ -34,6 +34,49 @@ import TestSupport
         return out
     }
 
+    /// The rows of a verification pass (consecutive positions: every row sees one more token of
+    /// the last page) against a page at once: each row's state bit-identical to decoding it alone.
+    @Test(arguments: Array(Int32(0)...ck_isa_supported()))
+    func verificationRowsEqualRowsDecodedAlone(level: Int32) {
+        let saved = ck_isa(); ck_set_isa(level); defer { ck_set_isa(saved) }
+        var rng = SeededRandom(seed: 23)
+        for hd in [64, 128] {
+            for (nq, counts) in [(3, [60, 61, 62, 63, 64]), (3, [17, 18, 19, 20, 21, 22, 23, 24, 25]), (1, [64, 64]), (4, [0, 1, 2])] {
+                let full = Page(tokens: 64, hd: hd, rng: &rng)
+                let rows = counts.count
+                let q = (0..<rows).map { _ in rng.normals(nq * hd, scale: 0.3) }
+                // States after one earlier page, so the merge of running max and sum is exercised too.
+                let m0 = (0..<rows * nq).map { _ in Float.random(in: -1...1, using: &rng) }
+                let l0 = (0..<rows * nq).map { _ in Float.random(in: 0.5...2, using: &rng) }
+                let acc0 = rng.normals(rows * nq * hd)
+                var m = m0, l = l0, acc = acc0
+                var mAlone = m0, lAlone = l0, accAlone = acc0
+                for r in 0..<rows {
+                    mAlone.withUnsafeMutableBufferPointer { mp in lAlone.withUnsafeMutableBufferPointer { lp in
+                        accAlone.withUnsafeMutableBufferPointer { ap in
+                            ck_attn_decode_f16(q[r], Int32(nq), Int32(hd), full.kt, 64, full.v, Int64(hd), Int32(counts[r]),
+                                               mp.baseAddress! + r * nq, lp.baseAddress! + r * nq, ap.baseAddress! + r * nq * hd)
+                        }
+                    } }
+                }
+                let ns = counts.map(Int32.init)
+                let qAll = q.flatMap { $0 }
+                qAll.withUnsafeBufferPointer { qb in
+                    m.withUnsafeMutableBufferPointer { mp in l.withUnsafeMutableBufferPointer { lp in acc.withUnsafeMutableBufferPointer { ap in
+                        let qp: [UnsafePointer<Float>?] = (0..<rows).map { qb.baseAddress! + $0 * nq * hd }
+                        let mps: [UnsafeMutablePointer<Float>?] = (0..<rows).map { mp.baseAddress! + $0 * nq }
+                        let lps: [UnsafeMutablePointer<Float>?] = (0..<rows).map { lp.baseAddress! + $0 * nq }
+                        let aps: [UnsafeMutablePointer<Float>?] = (0..<rows).map { ap.baseAddress! + $0 * nq * hd }
+                        ck_attn_decode_f16_rows(Int32(rows), qp, Int32(nq), Int32(hd), full.kt, 64, full.v, Int64(hd), ns, mps, lps, aps)
+                    } } }
+                }
+                #expect(m.map(\.bitPattern) == mAlone.map(\.bitPattern), "hd \(hd) counts \(counts) ISA \(level): max")
+                #expect(l.map(\.bitPattern) == lAlone.map(\.bitPattern), "hd \(hd) counts \(counts) ISA \(level): sum")
+                #expect(acc.map(\.bitPattern) == accAlone.map(\.bitPattern), "hd \(hd) counts \(counts) ISA \(level): output")
+            }
+        }
+    }
+
     @Test(arguments: Array(Int32(0)...ck_isa_supported()))
     func decodeOverPagesMatchesSoftmax(level: Int32) {
         let saved = ck_isa(); ck_set_isa(level); defer { ck_set_isa(saved) }

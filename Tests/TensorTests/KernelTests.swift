@@ -107,6 +107,39 @@ import TestSupport
         }
     }
 
+    /// Speculative verification multiplies up to `ck_matvec_exact_batch()` rows in one call and
+    /// needs each row bit-identical to a product over that row alone, on every path.
+    @Test(arguments: [GGMLType.q4_1, .q4_0, .q8_0, .f16, .q6_K])
+    func exactBatchRowsEqualSingleVectorProducts(type: GGMLType) throws {
+        let rows = 45, columns = 512
+        let bytes = RandomBlocks.make(type, rows: rows, columns: columns, seed: UInt64(type.rawValue) + 3)
+        try bytes.withUnsafeBytes { raw in
+            let m = try WeightMatrix(name: "w", type: type, rowCount: rows, columnCount: columns, base: raw.baseAddress!, owner: nil)
+            var rng = SeededRandom(seed: 41)
+            for level in Self.levels {
+                Self.withISA(level) {
+                    let count = Int(ck_matvec_exact_batch())
+                    #expect(count >= Int(CK_MATVEC_EXACT_BATCH) && count <= WeightMatrix.matvecMaxBatch)
+                    let x = rng.normals(count * columns)
+                    var together = [Float](repeating: .nan, count: count * rows), alone = together
+                    x.withUnsafeBufferPointer { xp in
+                        together.withUnsafeMutableBufferPointer { yp in
+                            m.multiply(rows: 0..<rows, x: xp.baseAddress!, xStride: columns, count: count, y: yp.baseAddress!,
+                                       yStride: rows, scratch: nil)
+                        }
+                        alone.withUnsafeMutableBufferPointer { yp in
+                            for t in 0..<count {
+                                m.multiply(rows: 0..<rows, x: xp.baseAddress! + t * columns, xStride: columns, count: 1,
+                                           y: yp.baseAddress! + t * rows, yStride: rows, scratch: nil)
+                            }
+                        }
+                    }
+                    #expect(together.map(\.bitPattern) == alone.map(\.bitPattern), "\(type) ISA \(level): \(count) rows")
+                }
+            }
+        }
+    }
+
     @Test(arguments: levels)
     func vectorOps(level: Int32) {
         var rng = SeededRandom(seed: 5)

@@ -66,6 +66,9 @@ void ck_dequantize_row(int type, const void *src, float *dst, int64_t n);
 /// Vectors per ck_matvec call whose results are bit-identical, vector by vector, to calls with one
 /// vector (every ISA path; the portable and AVX2 paths are for any count).
 #define CK_MATVEC_EXACT_BATCH 4
+/// The same count for the calling thread's path: CK_MATVEC_EXACT_BATCH on AVX-512,
+/// CK_MATVEC_MAX_BATCH on the portable and AVX2 paths.
+int ck_matvec_exact_batch(void);
 void ck_matvec(int type, const void *w, size_t row_bytes, int64_t nrows, int64_t k,
                const float *x, int64_t ldx, int nb, float *y, int64_t ldy);
 
@@ -107,6 +110,15 @@ void ck_add(float *y, const float *x, int64_t n);
 /// head) with the first `n` tokens of a page (n ≤ CK_ATTN_MAX_KEYS; nq ≤ 16).
 void ck_attn_decode_f16(const float *q, int nq, int hd, const uint16_t *kt, int64_t kt_stride,
                         const uint16_t *v, int64_t v_stride, int n, float *m, float *l, float *acc);
+
+/// Decode of `rows` consecutive positions of one sequence against one f16 page (speculative
+/// verification): row r's GQA group (nq × hd contiguous at q[r]) sees the page's first n[r] tokens
+/// and updates the states m[r][nq], l[r][nq], acc[r][nq × hd]. Every row ends bit-identical to
+/// ck_attn_decode_f16 over that row alone; where the instruction-set path allows, the page is
+/// converted once for all rows instead of once per row.
+void ck_attn_decode_f16_rows(int rows, const float *const *q, int nq, int hd, const uint16_t *kt, int64_t kt_stride,
+                             const uint16_t *v, int64_t v_stride, const int32_t *n, float *const *m, float *const *l,
+                             float *const *acc);
 
 /// Prefill: causal flash-attention tile. Query rows q (nq × hd, row stride ldq) at positions
 /// qpos[i] attend to the page's tokens at positions kpos0 ..< kpos0 + n, skipping keys after the
