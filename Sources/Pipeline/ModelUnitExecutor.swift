@@ -31,6 +31,7 @@ public final class ModelUnitExecutor: BatchUnitExecutor, @unchecked Sendable {
     let grammars = GrammarCache()
     private let lock = NSLock()
     private var engines: [String: Engine] = [:]
+    private let speculationStart: SpeculationCostModel
 
     final class Engine {
         let model: LlamaModel
@@ -39,11 +40,13 @@ public final class ModelUnitExecutor: BatchUnitExecutor, @unchecked Sendable {
         let shape: ModelShape
         /// One instance per mix label (strategies own scratch memory).
         private var strategies: [String: AttentionStrategy] = [:]
-        /// Speculation's cost model, refitted as units that speculate finish.
-        var speculationModel = SpeculationCostModel()
+        /// Speculation's cost model: the executor's starting figures, refitted as units that
+        /// speculate finish.
+        var speculationModel: SpeculationCostModel
         static let maxTokens = 512
 
-        init(path: String, threads: Int) throws {
+        init(path: String, threads: Int, speculation: SpeculationCostModel) throws {
+            speculationModel = speculation
             model = try LlamaModel(path: path)
             tokenizer = try Tokenizer(gguf: model.file)
             context = ForwardContext(model: model, pool: ThreadPool(threadCount: threads), maxTokens: Self.maxTokens)
@@ -60,9 +63,13 @@ public final class ModelUnitExecutor: BatchUnitExecutor, @unchecked Sendable {
 
     /// `kvDirectory`: spill files and snapshots. The executor only adds to it; the runner's owner
     /// applies the retention policy (`KVStorage.cleanUp`), so planning has no side effects.
-    public init(threads: Int? = nil, planning: UnitPlanning = ExactPlanning(), kvDirectory: String = "data/kv") {
+    /// `speculation`: the cost model each loaded model's speculation starts from (the prior, or
+    /// the acceptance recorded by earlier runs: `StoreRefit.speculationModel`).
+    public init(threads: Int? = nil, planning: UnitPlanning = ExactPlanning(), kvDirectory: String = "data/kv",
+                speculation: SpeculationCostModel = SpeculationCostModel()) {
         self.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         self.planning = planning
+        speculationStart = speculation
         storage = KVStorage(root: kvDirectory)
     }
 
@@ -71,7 +78,7 @@ public final class ModelUnitExecutor: BatchUnitExecutor, @unchecked Sendable {
         defer { lock.unlock() }
         if let e = engines[path] { return e }
         do {
-            let e = try Engine(path: path, threads: threads)
+            let e = try Engine(path: path, threads: threads, speculation: speculationStart)
             engines[path] = e
             return e
         } catch {

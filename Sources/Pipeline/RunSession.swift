@@ -5,6 +5,7 @@
 // record), and refit the profile from what the run measured.
 import Foundation
 import KVCache
+import Model
 import Planner
 import Store
 
@@ -28,7 +29,16 @@ public enum RunSession {
         // Retention: what finished or killed runs left in the KV folder, before and after this run.
         storage.cleanUp()
         defer { storage.cleanUp() }
-        let executor = ModelUnitExecutor(threads: options.threads, planning: router, kvDirectory: storage.root)
+        // Draft acceptance as earlier runs measured it (cron starts a run at a time).
+        let speculation = try StoreRefit.speculationModel(store)
+        let measured = DraftSourceKind.allCases.filter { !speculation.needsMeasuring($0) }
+        if !measured.isEmpty {
+            log("draft acceptance from recorded units: " + measured.map { s in
+                String(format: "%@ %.0f%% of %.0f drafts", s.rawValue, 100 * speculation.acceptance[s]!,
+                       speculation.evidence[s]! - SpeculationCostModel.priorWeight)
+            }.joined(separator: ", "))
+        }
+        let executor = ModelUnitExecutor(threads: options.threads, planning: router, kvDirectory: storage.root, speculation: speculation)
         var options = options
         switch batchUnits {
         case .fixed(let n): options.batchUnits = n
@@ -102,6 +112,24 @@ public enum StoreRefit {
                               generatedTokens: m.tokensOut, meanDepth: depth, batchSize: m.batchSize ?? 1, costKey: m.strategyMix,
                               answerFraction: Double(m.tokensOut) / Double(prompts * max(1, spec.maxNewTokens)))
         }
+    }
+
+    /// Speculation's cost model with each draft source's acceptance refitted from the newest
+    /// `limit` recorded units that speculated, so a run starts from what earlier runs measured
+    /// rather than from the prior (`auto` stops trying lookup once 512 of its drafts are on
+    /// record). Pooled over every job and model on record.
+    public static func speculationModel(_ store: any Store, limit: Int = 200) throws -> SpeculationCostModel {
+        speculationModel(recorded: try store.recordedUnits(limit: limit))
+    }
+
+    public static func speculationModel(recorded: [RecordedUnit]) -> SpeculationCostModel {
+        var model = SpeculationCostModel()
+        for u in recorded {
+            guard let name = u.metrics.speculationSource, let source = DraftSourceKind(rawValue: name),
+                  let drafted = u.metrics.draftedTokens, let accepted = u.metrics.acceptedTokens else { continue }
+            model.refit(source, drafted: drafted, accepted: accepted)
+        }
+        return model
     }
 
     /// Refits the newest profile from the recorded units and stores the result (source `refit`);

@@ -2,6 +2,7 @@ import Foundation
 import Model
 import Pipeline
 import Planner
+import Store
 import Testing
 import TestSupport
 
@@ -58,6 +59,40 @@ import TestSupport
         profile.verification = nil // a profile measured before the curve: the speculation model's prior
         #expect(try JobRouter(profile: profile, calibrations: []).plan(work, workload: workload, shape: shape, cachedFormats: [])
             .verificationExtraRowCost == nil)
+    }
+
+    /// A run starts from the acceptance earlier runs recorded (cron starts one run at a time):
+    /// `auto` tries lookup while too few of its drafts are on record, and decodes plainly once
+    /// enough are and they predict a loss.
+    @Test func recordedAcceptanceSeedsTheNextRunsChoice() throws {
+        func recorded(_ source: String?, drafted: Int?, accepted: Int?) -> RecordedUnit {
+            var m = MetricsRecord(unitID: 1, contentHash: "h", documentTokenCount: 100, keptTokenCount: 100, truncatedHeadTokens: nil,
+                                  truncatedTailTokens: nil, tokensIn: 110, tokensOut: 20, prefillSeconds: 1, prefillTokensPerSecond: 110,
+                                  decodeSeconds: 1, decodeTokensPerSecond: 20, documentPrefillSeconds: 1, perPromptPrefillSeconds: 0,
+                                  peakMemoryBytes: 1, strategyMix: "dense+f16", kvBytesInMemory: 1, kvBytesOnDisk: 0, wallSeconds: 2, runner: "r")
+            m.speculationSource = source; m.draftedTokens = drafted; m.acceptedTokens = accepted
+            return RecordedUnit(metrics: m, specJSON: "{}", promptCount: 1)
+        }
+        #expect(StoreRefit.speculationModel(recorded: [recorded(nil, drafted: nil, accepted: nil)]) == SpeculationCostModel())
+        let low = StoreRefit.speculationModel(recorded: [recorded("lookup", drafted: 400, accepted: 40), recorded(nil, drafted: nil, accepted: nil),
+                                                          recorded("lookup", drafted: 400, accepted: 60), recorded("self", drafted: 10, accepted: 9)])
+        let w = SpeculationCostModel.priorWeight
+        #expect(abs(low.acceptance[.lookup]! - (0.35 * w + 100) / (w + 800)) < 1e-12)
+        #expect(!low.needsMeasuring(.lookup) && low.needsMeasuring(.selfDraft))
+        #expect(low.choose(among: [.lookup]) == nil)
+
+        // The executor plans with the figures it is given.
+        let ws = Workspace()
+        let modelPath = SyntheticModel.chat(seed: 21).write(in: ws.folder, name: "models/spec.gguf")
+        let document = ws.documents(1, words: 40)[0]
+        let spec = JobSpec(name: "auto", documents: [document], prompts: ["First?"], maxNewTokens: 24, strategy: .pinned(.exact))
+        let work = UnitWork(jobID: "j", jobName: "auto", unitID: 1, attempt: 1, documentPath: document,
+                            documentText: try String(contentsOfFile: document, encoding: .utf8), spec: spec, memoryBudgetMB: 1024,
+                            modelPath: modelPath, threads: 2)
+        let fresh = try ModelUnitExecutor(threads: 2, kvDirectory: ws.folder.file("kv")).plan(work)
+        #expect(fresh.plan.speculation?.source == .lookup)
+        let informed = try ModelUnitExecutor(threads: 2, kvDirectory: ws.folder.file("kv"), speculation: low).plan(work)
+        #expect(informed.plan.speculation == nil)
     }
 
     @Test func theFieldParsesAndAutoKeepsTheCanonicalForm() throws {
