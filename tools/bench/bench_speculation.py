@@ -5,6 +5,7 @@ from job files or needle lists).
 
   tools/bench/bench_speculation.py --cases /tmp/job-cases.json [--sources lookup,self,hier] [--gen-tokens 128]
                                [--rounds 3] [--threads 2] [--peer-types none,ngram-simple,ngram-map-k,ngram-map-k4v,ngram-mod,ngram-cache]
+                               [--peer-fa auto|on|off]
                                [--skip-peer] [--json OUT]
 
 Each round, interleaved:
@@ -46,6 +47,7 @@ def peer(args, spec_type, cases, lengths):
     port = free_port()
     cmd = [peer_bin(), "-m", args.model, "-c", "8192", "-t", str(args.threads), "--port", str(port), "--log-disable", "-np", "1"]
     if spec_type != "none": cmd += ["--spec-type", spec_type]
+    cmd += ["--flash-attn", args.peer_fa]
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(600):
@@ -76,6 +78,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--peer-types", default="none,ngram-simple,ngram-map-k,ngram-map-k4v,ngram-mod,ngram-cache")
+    ap.add_argument("--peer-fa", default="auto", choices=["auto", "on", "off"],
+                    help="llama-server's --flash-attn (its default is auto; at depth, on is faster on CPU)")
     ap.add_argument("--skip-peer", action="store_true")
     ap.add_argument("--json")
     args = ap.parse_args()
